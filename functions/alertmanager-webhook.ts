@@ -1,0 +1,33 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { loadConfig } from '../lib/config/config.js';
+import { handleWebhook } from '../lib/intake/webhook.js';
+import { incidentQueue, secretFrom, stateStore } from '../lib/wiring/common.js';
+import { httpErrors, log } from '../lib/wiring/middleware.js';
+
+// Parsed once per container; a bad configuration fails the cold start loudly.
+const config = loadConfig();
+const state = stateStore(config);
+const queue = incidentQueue(config);
+
+/** POST /alerts: Alertmanager webhook → deduplicated incidents on the queue. No cluster, no model. */
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+  .use(httpErrors())
+  .handler(async (event) => {
+    const expectedToken = await secretFrom(config.webhookToken, config.webhookTokenParam, 'the webhook token');
+    const result = await handleWebhook(
+      { headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
+      {
+        expectedToken,
+        state,
+        queue,
+        cluster: config.clusterName,
+        dedupWindowSeconds: config.dedupWindowSeconds,
+        maxBodyBytes: config.maxBodyBytes,
+        maxAlerts: config.maxAlertsPerPayload,
+        nowMs: Date.now(),
+      },
+    );
+    log(result.statusCode < 400 ? 'info' : 'warn', 'webhook handled', { statusCode: result.statusCode, ...(result.report ?? {}) });
+    return { statusCode: result.statusCode, headers: { 'content-type': 'application/json' }, body: result.body };
+  });

@@ -1,0 +1,28 @@
+import middy from '@middy/core';
+import type { ScheduledEvent } from 'aws-lambda';
+import { loadConfig } from '../lib/config/config.js';
+import { KubernetesCluster, loadKubeConfig } from '../lib/adapters/kubernetes.js';
+import { scanCluster } from '../lib/pipeline/scan.js';
+import { systemClock } from '../lib/ports/index.js';
+import { incidentQueue, secretFrom, stateStore } from '../lib/wiring/common.js';
+import { log } from '../lib/wiring/middleware.js';
+
+const config = loadConfig();
+const state = stateStore(config);
+const queue = incidentQueue(config);
+
+/** EventBridge schedule → cluster scan → the same dedup and queue as the webhook. */
+export const handler = middy<ScheduledEvent, { enqueued: number }>().handler(async () => {
+  const kubeconfigYaml = config.kubeconfigParam ? await secretFrom(undefined, config.kubeconfigParam, 'kubeconfig') : undefined;
+  const reader = new KubernetesCluster(loadKubeConfig({ kubeconfigYaml }), config, systemClock);
+  const report = await scanCluster({
+    reader,
+    state,
+    queue,
+    clock: systemClock,
+    cluster: config.clusterName,
+    dedupWindowSeconds: config.dedupWindowSeconds,
+  });
+  log('info', 'scan finished', { ...report });
+  return { enqueued: report.enqueued };
+});

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+/**
+ * Every setting the healer reads, parsed once from the environment into a frozen object.
+ * Defaults are the safe, local ones: dry-run on, Kubernetes system namespaces denied.
+ */
+const booleanFlag = (fallback: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === '') return fallback;
+      const normalised = value.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(normalised)) return true;
+      if (['0', 'false', 'no', 'off'].includes(normalised)) return false;
+      ctx.addIssue({ code: 'custom', message: `expected true or false, got "${value}"` });
+      return z.NEVER;
+    });
+
+const seconds = (fallback: number, max = 7 * 24 * 3600) =>
+  z.coerce.number().int().min(0).max(max).default(fallback);
+
+const csv = (fallback: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((value) =>
+      value === undefined ? fallback : value.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+    );
+
+const ConfigSchema = z.object({
+  HEALER_CLUSTER_NAME: z.string().min(1).max(100).default('local'),
+  HEALER_DRY_RUN: booleanFlag(true),
+  HEALER_KILL_SWITCH: booleanFlag(false),
+  HEALER_STATE_TABLE: z.string().min(1).default('k8s-healer-state'),
+  HEALER_AUDIT_TABLE: z.string().min(1).default('k8s-healer-audit'),
+  HEALER_QUEUE_URL: z.string().optional(),
+  HEALER_TOPIC_ARN: z.string().optional(),
+  HEALER_WEBHOOK_TOKEN: z.string().optional(),
+  HEALER_WEBHOOK_TOKEN_PARAM: z.string().optional(),
+  HEALER_KUBECONFIG_PARAM: z.string().optional(),
+  HEALER_ANTHROPIC_KEY_PARAM: z.string().optional(),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  ANTHROPIC_BASE_URL: z.string().url().optional(),
+  HEALER_MODEL: z.string().min(1).default('claude-sonnet-5-5'),
+  HEALER_MODEL_TIMEOUT_SECONDS: seconds(30, 600),
+  HEALER_MODEL_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  HEALER_DEDUP_WINDOW_SECONDS: seconds(600),
+  HEALER_COOLDOWN_SECONDS: seconds(1800),
+  HEALER_LOCK_SECONDS: seconds(300, 3600),
+  HEALER_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.7),
+  HEALER_DENIED_NAMESPACES: csv(['kube-system', 'kube-public', 'kube-node-lease']),
+  HEALER_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(6 * 1024 * 1024).default(1024 * 1024),
+  HEALER_MAX_ALERTS_PER_PAYLOAD: z.coerce.number().int().min(1).max(100_000).default(1000),
+  HEALER_LOG_TAIL_LINES: z.coerce.number().int().min(1).max(5000).default(100),
+  HEALER_LOG_LIMIT_BYTES: z.coerce.number().int().min(256).max(1024 * 1024).default(16 * 1024),
+  HEALER_EVENTS_LIMIT: z.coerce.number().int().min(1).max(500).default(20),
+});
+
+export type HealerConfig = Readonly<{
+  clusterName: string;
+  dryRun: boolean;
+  killSwitch: boolean;
+  stateTable: string;
+  auditTable: string;
+  queueUrl: string | undefined;
+  topicArn: string | undefined;
+  webhookToken: string | undefined;
+  webhookTokenParam: string | undefined;
+  kubeconfigParam: string | undefined;
+  anthropicKeyParam: string | undefined;
+  anthropicApiKey: string | undefined;
+  anthropicBaseUrl: string | undefined;
+  model: string;
+  modelTimeoutSeconds: number;
+  modelMaxRetries: number;
+  dedupWindowSeconds: number;
+  cooldownSeconds: number;
+  lockSeconds: number;
+  minConfidence: number;
+  deniedNamespaces: readonly string[];
+  maxBodyBytes: number;
+  maxAlertsPerPayload: number;
+  logTailLines: number;
+  logLimitBytes: number;
+  eventsLimit: number;
+}>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): HealerConfig {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    clusterName: e.HEALER_CLUSTER_NAME,
+    dryRun: e.HEALER_DRY_RUN,
+    killSwitch: e.HEALER_KILL_SWITCH,
+    stateTable: e.HEALER_STATE_TABLE,
+    auditTable: e.HEALER_AUDIT_TABLE,
+    queueUrl: e.HEALER_QUEUE_URL,
+    topicArn: e.HEALER_TOPIC_ARN,
+    webhookToken: e.HEALER_WEBHOOK_TOKEN,
+    webhookTokenParam: e.HEALER_WEBHOOK_TOKEN_PARAM,
+    kubeconfigParam: e.HEALER_KUBECONFIG_PARAM,
+    anthropicKeyParam: e.HEALER_ANTHROPIC_KEY_PARAM,
+    anthropicApiKey: e.ANTHROPIC_API_KEY,
+    anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
+    model: e.HEALER_MODEL,
+    modelTimeoutSeconds: e.HEALER_MODEL_TIMEOUT_SECONDS,
+    modelMaxRetries: e.HEALER_MODEL_MAX_RETRIES,
+    dedupWindowSeconds: e.HEALER_DEDUP_WINDOW_SECONDS,
+    cooldownSeconds: e.HEALER_COOLDOWN_SECONDS,
+    lockSeconds: e.HEALER_LOCK_SECONDS,
+    minConfidence: e.HEALER_MIN_CONFIDENCE,
+    deniedNamespaces: Object.freeze([...e.HEALER_DENIED_NAMESPACES]),
+    maxBodyBytes: e.HEALER_MAX_BODY_BYTES,
+    maxAlertsPerPayload: e.HEALER_MAX_ALERTS_PER_PAYLOAD,
+    logTailLines: e.HEALER_LOG_TAIL_LINES,
+    logLimitBytes: e.HEALER_LOG_LIMIT_BYTES,
+    eventsLimit: e.HEALER_EVENTS_LIMIT,
+  });
+}

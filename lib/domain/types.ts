@@ -1,0 +1,173 @@
+/**
+ * The healer's vocabulary. Plain data, no behaviour, no SDK types: every step of the pipeline
+ * speaks in these terms, and the audit trail stores them as they are.
+ */
+
+/** What went wrong, in the healer's own words (alert names and detectors map onto these). */
+export type Symptom =
+  | 'CrashLoopBackOff'
+  | 'OOMKilled'
+  | 'ImagePullBackOff'
+  | 'CreateContainerConfigError'
+  | 'PodNotReady'
+  | 'Unknown';
+
+/** A Kubernetes object reference; namespace is absent for cluster-scoped kinds (Node). */
+export interface ObjectRef {
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+  readonly uid?: string;
+}
+
+/** One problem to look at, as it leaves intake (webhook or scan) and enters the queue. */
+export interface Incident {
+  /** Deterministic from cluster, subject and symptom, so retries and re-sends collapse. */
+  readonly id: string;
+  readonly cluster: string;
+  readonly source: 'alertmanager' | 'scan';
+  readonly symptom: Symptom;
+  /** The object the alert or detector named (usually a Pod). */
+  readonly subject: ObjectRef & { readonly namespace: string };
+  readonly alertname?: string;
+  readonly severity: string;
+  /** Alert labels and annotations are untrusted cluster text; kept for the page, never for decisions. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly detectedAt: string;
+}
+
+/** Last termination of a container, as the kubelet reported it. */
+export interface Termination {
+  readonly reason?: string;
+  readonly exitCode?: number;
+  readonly signal?: number;
+  readonly finishedAt?: string;
+}
+
+export interface ContainerEvidence {
+  readonly name: string;
+  readonly ready: boolean;
+  readonly restartCount: number;
+  readonly waitingReason?: string;
+  readonly lastTermination?: Termination;
+  /** Redacted tail of the previous container's log; undefined when it could not be read. */
+  readonly previousLogTail?: string;
+  readonly currentLogTail?: string;
+  readonly logError?: string;
+}
+
+export interface EventEvidence {
+  readonly type: string;
+  readonly reason: string;
+  /** Redacted. */
+  readonly message: string;
+  readonly count: number;
+  readonly lastSeen?: string;
+}
+
+/** What the worker learned about an incident from the live cluster, bounded and redacted. */
+export interface Evidence {
+  readonly subject: ObjectRef & { readonly namespace: string };
+  /** False when the subject no longer exists. */
+  readonly exists: boolean;
+  readonly resourceVersion?: string;
+  readonly phase?: string;
+  readonly podReady?: boolean;
+  readonly deleting?: boolean;
+  readonly nodeName?: string;
+  /** Subject first, then each controller owner up the chain (Pod, ReplicaSet, Deployment). */
+  readonly ownerChain: readonly ObjectRef[];
+  readonly containers: readonly ContainerEvidence[];
+  readonly events: readonly EventEvidence[];
+  /** Labels/annotations of the subject that policy may use (opt-out). Keys and values untrusted. */
+  readonly optOut: boolean;
+  readonly namespaceOptOut: boolean;
+  readonly gatheredAt: string;
+  /** Anything that could not be read, so the diagnosis and the page can say so. */
+  readonly gaps: readonly string[];
+}
+
+/** Actions the healer may ever take, plus the two non-actions. Closed list. */
+export const ACTION_IDS = ['evict-pod'] as const;
+export type ActionId = (typeof ACTION_IDS)[number];
+export type Recommendation = ActionId | 'page' | 'none';
+
+export type DiagnosisCategory =
+  | 'transient-crash'
+  | 'bad-release'
+  | 'oom'
+  | 'image-pull'
+  | 'config-error'
+  | 'already-healthy'
+  | 'unknown';
+
+/** A diagnoser's proposal. Code validates every field before policy sees it. */
+export interface Diagnosis {
+  readonly diagnoser: 'runbook' | 'claude';
+  readonly summary: string;
+  readonly rootCause: string;
+  readonly category: DiagnosisCategory;
+  readonly confidence: number;
+  readonly restartCanHelp: boolean;
+  readonly recommendation: Recommendation;
+  readonly target?: ObjectRef;
+  readonly evidenceCited: readonly string[];
+  /** Why a model diagnosis was replaced, when it was (off-schema, failure, no key). */
+  readonly fallbackReason?: string;
+  readonly usage?: {
+    readonly inputTokens: number;
+    readonly outputTokens: number;
+    readonly cacheReadTokens?: number;
+    readonly cacheWriteTokens?: number;
+  };
+  /** The model that answered (or was asked, when its answer was replaced). */
+  readonly model?: string;
+}
+
+/** The outcome of the policy: allowed only when every rule passed. */
+export interface Decision {
+  readonly allowed: boolean;
+  /** Every rule's verdict in order; a denial's reason is the first non-null. */
+  readonly verdicts: readonly { readonly rule: string; readonly reason: string | null }[];
+  readonly deniedBy?: string;
+  readonly reason?: string;
+  /** Allowed by policy but not executed because the healer runs dry. */
+  readonly dryRun: boolean;
+}
+
+export type Outcome =
+  | 'acted'
+  | 'dry-run'
+  | 'paged'
+  | 'no-action'
+  | 'already-healthy'
+  | 'duplicate'
+  | 'action-failed';
+
+export interface ActionResult {
+  readonly action: ActionId;
+  readonly target: ObjectRef;
+  readonly ok: boolean;
+  readonly detail: string;
+  readonly verified?: boolean;
+}
+
+/** One append-only record of what the healer saw, thought, decided and did. */
+export interface AuditEntry {
+  readonly incidentId: string;
+  readonly at: string;
+  readonly cluster: string;
+  readonly step: 'intake' | 'evidence' | 'diagnosis' | 'decision' | 'action' | 'notification' | 'outcome';
+  readonly outcome?: Outcome;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+export interface Notification {
+  readonly subject: string;
+  readonly body: string;
+  readonly severity: 'info' | 'warning' | 'critical';
+  readonly outcome: Outcome;
+  readonly cluster: string;
+  readonly namespace: string;
+}

@@ -1,0 +1,62 @@
+import type { ActionResult, Decision, Diagnosis, Evidence, Incident, Notification, Outcome } from '../domain/types.js';
+import { redact } from '../evidence/redact.js';
+import { truncateBytes } from '../evidence/budget.js';
+
+const HEADLINE: Record<Outcome, string> = {
+  acted: 'Healed',
+  'dry-run': 'Would heal (dry run)',
+  paged: 'Needs a human',
+  'no-action': 'No action',
+  'already-healthy': 'Already healthy',
+  duplicate: 'Duplicate',
+  'action-failed': 'Fix failed, needs a human',
+};
+
+const SEVERITY: Record<Outcome, Notification['severity']> = {
+  acted: 'info',
+  'dry-run': 'info',
+  paged: 'critical',
+  'no-action': 'info',
+  'already-healthy': 'info',
+  duplicate: 'info',
+  'action-failed': 'critical',
+};
+
+/** What on-call reads: what, where, why, what was done. Every cluster-derived string is redacted. */
+export function buildNotification(input: {
+  incident: Incident;
+  evidence: Evidence;
+  diagnosis: Diagnosis;
+  decision: Decision;
+  action: ActionResult | undefined;
+  outcome: Outcome;
+}): Notification {
+  const { incident, evidence, diagnosis, decision, action, outcome } = input;
+  const where = `${incident.subject.namespace}/${incident.subject.name}`;
+  const lines = [
+    `${HEADLINE[outcome]}: ${incident.symptom} on ${incident.subject.kind} ${where} (cluster ${incident.cluster})`,
+    '',
+    `Diagnosis (${diagnosis.diagnoser}, confidence ${diagnosis.confidence.toFixed(2)}): ${diagnosis.summary}`,
+    `Root cause: ${diagnosis.rootCause}`,
+    `Recommended: ${diagnosis.recommendation}${diagnosis.target ? ` ${diagnosis.target.kind}/${diagnosis.target.name}` : ''}`,
+    diagnosis.fallbackReason ? `Model not used: ${diagnosis.fallbackReason}` : '',
+    decision.allowed ? 'Policy: allowed' : `Policy: denied by ${decision.deniedBy ?? '?'}: ${decision.reason ?? ''}`,
+    action ? `Action: ${action.action} ${action.target.kind}/${action.target.name}: ${action.ok ? 'ok' : 'FAILED'}, ${action.detail}${action.verified === undefined ? '' : action.verified ? ', verified' : ', NOT verified'}` : 'Action: none taken',
+    '',
+    `Owner chain: ${evidence.ownerChain.map((o) => `${o.kind}/${o.name}`).join(' <- ') || 'unknown'}`,
+    ...evidence.containers.map(
+      (c) => `Container ${c.name}: ready=${c.ready} restarts=${c.restartCount}${c.waitingReason ? ` waiting=${c.waitingReason}` : ''}${c.lastTermination ? ` last=${c.lastTermination.reason ?? '?'}(exit ${c.lastTermination.exitCode ?? '?'})` : ''}`,
+    ),
+    ...evidence.containers.filter((c) => c.previousLogTail).map((c) => `\nPrevious log of ${c.name} (tail):\n${c.previousLogTail?.split('\n').slice(-20).join('\n') ?? ''}`),
+    evidence.gaps.length > 0 ? `\nCould not read: ${evidence.gaps.join('; ')}` : '',
+    `\nIncident ${incident.id} (${incident.source}${incident.alertname ? `, ${incident.alertname}` : ''})`,
+  ].filter((l) => l !== '');
+  return {
+    subject: `[k8s-healer] ${HEADLINE[outcome]}: ${incident.symptom} ${where}`,
+    body: truncateBytes(redact(lines.join('\n')), 200 * 1024),
+    severity: SEVERITY[outcome],
+    outcome,
+    cluster: incident.cluster,
+    namespace: incident.subject.namespace,
+  };
+}

@@ -1,0 +1,150 @@
+import type {
+  ActionResult,
+  AuditEntry,
+  Decision,
+  Diagnosis,
+  Evidence,
+  Incident,
+  Notification,
+  Outcome,
+} from '../domain/types.js';
+import type { AuditLog, ClusterActor, ClusterReader, Clock, Diagnoser, Notifier, StateStore } from '../ports/index.js';
+import { cooldownKey, decide } from '../policy/policy.js';
+import { buildNotification } from './notification.js';
+
+export interface RemediateDeps {
+  readonly reader: ClusterReader;
+  readonly actor: ClusterActor;
+  readonly state: StateStore;
+  readonly audit: AuditLog;
+  readonly notifier: Notifier;
+  readonly diagnoser: Diagnoser;
+  readonly clock: Clock;
+  /** Optional post-action check; absent means "not verified", never "verified". */
+  readonly verify?: (result: ActionResult) => Promise<boolean>;
+  readonly settings: {
+    readonly cluster: string;
+    readonly dryRun: boolean;
+    readonly killSwitch: boolean;
+    readonly deniedNamespaces: readonly string[];
+    readonly minConfidence: number;
+    readonly cooldownSeconds: number;
+    readonly lockSeconds: number;
+    readonly dedupWindowSeconds: number;
+  };
+}
+
+export interface RemediationReport {
+  readonly incidentId: string;
+  readonly outcome: Outcome;
+  readonly decision?: Decision;
+  readonly diagnosis?: Diagnosis;
+  readonly action?: ActionResult;
+}
+
+/**
+ * One incident, start to end: lock → evidence → diagnosis → policy → act → audit → notify.
+ * Throws only when the incident should be retried (the lock is released first); every decision
+ * that is final is audited and completes the incident, so SQS redeliveries become no-ops.
+ */
+export async function remediate(incident: Incident, deps: RemediateDeps): Promise<RemediationReport> {
+  const { state, clock, settings } = deps;
+  const audit = (step: AuditEntry['step'], detail: Record<string, unknown>, outcome?: Outcome) =>
+    deps.audit.append({ incidentId: incident.id, at: new Date(clock.now()).toISOString(), cluster: incident.cluster, step, outcome, detail });
+
+  if (!(await state.claimIncident(incident.id, settings.lockSeconds, clock.now()))) {
+    return { incidentId: incident.id, outcome: 'duplicate' };
+  }
+  try {
+    const report = await runLocked(incident, deps, audit);
+    await state.completeIncident(incident.id, settings.dedupWindowSeconds, clock.now());
+    return report;
+  } catch (error) {
+    await state.releaseIncident(incident.id);
+    throw error;
+  }
+}
+
+type AuditFn = (step: AuditEntry['step'], detail: Record<string, unknown>, outcome?: Outcome) => Promise<void>;
+
+async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn): Promise<RemediationReport> {
+  const { settings, clock } = deps;
+  await audit('intake', { source: incident.source, symptom: incident.symptom, subject: incident.subject, alertname: incident.alertname });
+
+  const evidence = await deps.reader.gatherEvidence(incident);
+  await audit('evidence', evidenceSummary(evidence));
+
+  const diagnosis = await deps.diagnoser.diagnose(incident, evidence);
+  await audit('diagnosis', { ...diagnosis });
+
+  const key = diagnosis.recommendation !== 'page' && diagnosis.recommendation !== 'none'
+    ? cooldownKey(settings.cluster, evidence, diagnosis.recommendation)
+    : undefined;
+  const cooldownUntilMs = key ? await deps.state.cooldownUntil(key, clock.now()) : undefined;
+  const decision = decide({
+    incident,
+    evidence,
+    diagnosis,
+    settings: {
+      killSwitch: settings.killSwitch,
+      dryRun: settings.dryRun,
+      deniedNamespaces: settings.deniedNamespaces,
+      minConfidence: settings.minConfidence,
+      cluster: settings.cluster,
+    },
+    cooldownUntilMs,
+    nowMs: clock.now(),
+  });
+  await audit('decision', { ...decision, cooldownKey: key });
+
+  let outcome: Outcome;
+  let action: ActionResult | undefined;
+  if (!decision.allowed || key === undefined) {
+    outcome = outcomeOfDenial(decision, diagnosis);
+  } else if (!decision.dryRun && !(await deps.state.startCooldown(key, settings.cooldownSeconds, clock.now()))) {
+    // The cooldown is taken before acting: of two racing workers, only the one that starts it acts.
+    outcome = 'no-action';
+    await audit('action', { skipped: 'another worker started the cooldown first', cooldownKey: key });
+  } else {
+    const pod = evidence.ownerChain[0];
+    action = await deps.actor.evictPod(
+      { kind: 'Pod', name: evidence.subject.name, namespace: evidence.subject.namespace, uid: pod?.uid },
+      { dryRun: decision.dryRun },
+    );
+    if (action.ok && !decision.dryRun && deps.verify) {
+      action = { ...action, verified: await deps.verify(action).catch(() => false) };
+    }
+    outcome = !action.ok ? 'action-failed' : decision.dryRun ? 'dry-run' : 'acted';
+    await audit('action', { ...action });
+  }
+
+  const notification: Notification = buildNotification({ incident, evidence, diagnosis, decision, action, outcome });
+  await deps.notifier.notify(notification);
+  await audit('notification', { subject: notification.subject, severity: notification.severity }, outcome);
+  await audit('outcome', { outcome }, outcome);
+  return { incidentId: incident.id, outcome, decision, diagnosis, action };
+}
+
+function outcomeOfDenial(decision: Decision, diagnosis: Diagnosis): Outcome {
+  if (decision.deniedBy === 'still-unhealthy' || diagnosis.category === 'already-healthy') return 'already-healthy';
+  return diagnosis.recommendation === 'none' ? 'no-action' : 'paged';
+}
+
+function evidenceSummary(evidence: Evidence): Record<string, unknown> {
+  return {
+    exists: evidence.exists,
+    phase: evidence.phase,
+    podReady: evidence.podReady,
+    ownerChain: evidence.ownerChain.map((o) => `${o.kind}/${o.name}`),
+    containers: evidence.containers.map((c) => ({
+      name: c.name,
+      ready: c.ready,
+      restartCount: c.restartCount,
+      waitingReason: c.waitingReason,
+      lastTermination: c.lastTermination,
+      previousLogTail: c.previousLogTail?.slice(-2048),
+    })),
+    events: evidence.events.slice(0, 10),
+    gaps: evidence.gaps,
+  };
+}

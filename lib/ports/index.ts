@@ -1,0 +1,64 @@
+/**
+ * The boundaries between the pipeline and the outside world. Pipeline code depends only on these;
+ * adapters/ implement them with real SDKs.
+ */
+import type { ActionResult, AuditEntry, Diagnosis, Evidence, Incident, Notification, ObjectRef } from '../domain/types.js';
+
+export interface ClusterReader {
+  /** Reads pod, owners, events and logs of an incident's subject, bounded; never throws for absence. */
+  gatherEvidence(incident: Incident): Promise<Evidence>;
+  /** Lists pods that are crash-looping right now, cluster-wide, paginated. */
+  listCrashLoopingPods(): Promise<readonly (ObjectRef & { namespace: string; reason: string })[]>;
+}
+
+export interface ClusterActor {
+  /** Evicts a pod through the Eviction API; a PDB refusal (429) is reported, never forced. */
+  evictPod(target: ObjectRef & { namespace: string }, opts: { dryRun: boolean }): Promise<ActionResult>;
+}
+
+export interface StateStore {
+  /** True when this call recorded the incident as new within the dedup window (conditional write). */
+  recordIfNew(incidentId: string, windowSeconds: number, nowMs: number): Promise<boolean>;
+  /** Removes the dedup mark again (used when enqueueing failed, so a retry is not a "duplicate"). */
+  forgetIncident(incidentId: string): Promise<void>;
+  /** Takes the processing lock for an incident; false when another worker holds it or it is done. */
+  claimIncident(incidentId: string, leaseSeconds: number, nowMs: number): Promise<boolean>;
+  /** Marks the incident done so redeliveries of its message are no-ops until the window ends. */
+  completeIncident(incidentId: string, keepSeconds: number, nowMs: number): Promise<void>;
+  /** Releases the lock after a failure, so a retry may take it. */
+  releaseIncident(incidentId: string): Promise<void>;
+  /** Epoch ms until which the key is cooling down, or undefined. */
+  cooldownUntil(key: string, nowMs: number): Promise<number | undefined>;
+  /** Starts a cooldown; false when one was already active (someone else acted first). */
+  startCooldown(key: string, seconds: number, nowMs: number): Promise<boolean>;
+}
+
+export interface AuditLog {
+  append(entry: AuditEntry): Promise<void>;
+  listForIncident(incidentId: string): Promise<AuditEntry[]>;
+}
+
+export interface IncidentQueue {
+  enqueue(incidents: readonly Incident[]): Promise<void>;
+}
+
+export interface Notifier {
+  notify(notification: Notification): Promise<void>;
+}
+
+/** Per-call bounds for a diagnosis; the caller knows how much of its Lambda time is left. */
+export interface DiagnoseOptions {
+  /** Epoch ms by which the diagnosis must be done, retries and backoff included. */
+  readonly deadline?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface Diagnoser {
+  diagnose(incident: Incident, evidence: Evidence, options?: DiagnoseOptions): Promise<Diagnosis>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

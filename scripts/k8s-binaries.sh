@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Provides the local control-plane binaries (etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler, kwok) and prints the directory holding them as the last line of stdout.
+#
+# Order of preference:
+#   1. KUBEBUILDER_ASSETS, when it holds etcd and kube-apiserver (envtest layout);
+#   2. a cache under ~/.cache/k8s-healer (or K8S_HEALER_CACHE) keyed by the pinned versions;
+#   3. a build from the Go module proxy into that cache (slow when cold: progress goes to stderr).
+# With --no-build it never builds: it exits 4 when something is missing (tests use this to skip).
+#
+# k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces the staging modules with ./staging),
+# so we generate a wrapper module that requires it and replaces every staging module with its
+# published v0.X.Y. etcd's server module has replace directives too, so it gets the same wrapper.
+set -euo pipefail
+
+NO_BUILD=0
+[ "${1:-}" = "--no-build" ] && NO_BUILD=1
+
+K8S_VERSION="${K8S_VERSION:-1.34.4}"
+ETCD_VERSION="${ETCD_VERSION:-3.6.16}"
+KWOK_VERSION="${KWOK_VERSION:-0.8.0}"
+CACHE_ROOT="${K8S_HEALER_CACHE:-$HOME/.cache/k8s-healer}"
+OUT="$CACHE_ROOT/bin/k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION-kwok-v$KWOK_VERSION"
+
+log() { printf '[k8s-binaries %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/kube-apiserver" ] && [ -x "$KUBEBUILDER_ASSETS/etcd" ]; then
+  log "using KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
+  echo "$KUBEBUILDER_ASSETS"
+  exit 0
+fi
+
+need=()
+for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
+  [ -x "$OUT/$b" ] || need+=("$b")
+done
+if [ ${#need[@]} -eq 0 ]; then
+  log "cached in $OUT"
+  echo "$OUT"
+  exit 0
+fi
+
+if [ "$NO_BUILD" = 1 ]; then
+  log "missing ${need[*]} in $OUT (run: bash scripts/k8s-binaries.sh)"
+  exit 4
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  log "ERROR: missing ${need[*]} and no Go toolchain to build them."
+  log "Provide one of: KUBEBUILDER_ASSETS=<dir with etcd and kube-apiserver>, TEST_KUBECONFIG=<existing cluster>, or install Go >= 1.24."
+  exit 3
+fi
+
+mkdir -p "$OUT"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/k8s-healer-build.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+export CGO_ENABLED=0 GOFLAGS=-mod=mod
+started=$(date +%s)
+
+# Long builds print nothing for minutes; a heartbeat shows they are alive.
+heartbeat() { while sleep 60; do log "... still building ($(( $(date +%s) - started ))s elapsed)"; done; }
+heartbeat & HB=$!
+trap 'kill $HB 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+build_kubernetes() {
+  local dir="$WORK/kubernetes" minor
+  minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
+  mkdir -p "$dir"
+  log "downloading k8s.io/kubernetes v$K8S_VERSION module metadata"
+  local gomod
+  gomod="$(cd "$dir" && go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  local godebug_line
+  godebug_line="$(grep -E '^godebug ' "$gomod" || true)"
+  {
+    echo "module k8shealer.local/k8sbuild"
+    echo
+    echo "go 1.24.0"
+    [ -n "$godebug_line" ] && echo "$godebug_line"
+    echo
+    echo "require k8s.io/kubernetes v$K8S_VERSION"
+    echo
+    grep -E '^\s*k8s.io/[^ ]+ => ./staging/' "$gomod" | awk -v v="v0.$minor.$(echo "$K8S_VERSION" | cut -d. -f3)" '{print "replace " $1 " => " $1 " " v}'
+  } >"$dir/go.mod"
+  cat >"$dir/tools.go" <<'EOF'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+)
+EOF
+  log "resolving dependencies ($(grep -c '^replace' "$dir/go.mod") staging modules replaced)"
+  (cd "$dir" && go mod tidy >&2)
+  local pkg="k8s.io/component-base/version"
+  local ldflags="-s -w -X $pkg.gitVersion=v$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  log "compiling kube-apiserver, kube-controller-manager, kube-scheduler v$K8S_VERSION (the slow part)"
+  (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$OUT/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler >&2)
+}
+
+build_etcd() {
+  local dir="$WORK/etcd"
+  mkdir -p "$dir"
+  cat >"$dir/go.mod" <<EOF
+module k8shealer.local/etcdbuild
+
+go 1.24.0
+
+require go.etcd.io/etcd/server/v3 v$ETCD_VERSION
+EOF
+  cat >"$dir/tools.go" <<'EOF'
+//go:build tools
+
+package tools
+
+import _ "go.etcd.io/etcd/server/v3"
+EOF
+  log "resolving etcd v$ETCD_VERSION"
+  (cd "$dir" && go mod tidy >&2)
+  log "compiling etcd v$ETCD_VERSION"
+  (cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$OUT/etcd" go.etcd.io/etcd/server/v3 >&2)
+}
+
+build_kwok() {
+  log "compiling kwok v$KWOK_VERSION"
+  GOBIN="$OUT" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION" >&2
+}
+
+for b in "${need[@]}"; do
+  case "$b" in
+    etcd) build_etcd ;;
+    kwok) build_kwok ;;
+    kube-*) [ -x "$OUT/$b" ] || build_kubernetes ;;
+  esac
+done
+
+log "done in $(( $(date +%s) - started ))s: $OUT"
+echo "$OUT"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what the real-component tests need besides npm packages and the Kubernetes binaries:
+#   - Debian packages: prometheus-alertmanager (real webhooks), a Java 17+ runtime (DynamoDB Local)
+#   - a Python venv with moto[server] (SNS/SQS) and cfn-lint (template validation)
+# Idempotent: each step is skipped when already satisfied. Progress goes to stderr.
+set -euo pipefail
+
+CACHE_ROOT="${K8S_HEALER_CACHE:-$HOME/.cache/k8s-healer}"
+VENV="$CACHE_ROOT/venv"
+MOTO_VERSION="${MOTO_VERSION:-5.2.5}"
+CFN_LINT_VERSION="${CFN_LINT_VERSION:-1.58.0}"
+
+log() { printf '[setup-tools %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+apt_missing=()
+command -v alertmanager >/dev/null 2>&1 || [ -x /usr/bin/prometheus-alertmanager ] || apt_missing+=(prometheus-alertmanager)
+command -v java >/dev/null 2>&1 || apt_missing+=(openjdk-17-jre-headless)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_missing+=(python3-venv)
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
+    log "ERROR: need Debian packages ${apt_missing[*]} and cannot install them (not root, no sudo)"
+    exit 3
+  fi
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  log "installing Debian packages: ${apt_missing[*]}"
+  $SUDO apt-get update -qq >&2
+  # The alertmanager package starts a system service on install; policy-rc.d keeps it from doing so.
+  DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >&2
+fi
+
+if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cfn-lint" ] \
+   || ! "$VENV/bin/python" -c "import importlib.metadata as m; assert m.version('moto')=='$MOTO_VERSION' and m.version('cfn-lint')=='$CFN_LINT_VERSION'" 2>/dev/null; then
+  log "creating Python venv at $VENV (moto[server]==$MOTO_VERSION, cfn-lint==$CFN_LINT_VERSION)"
+  mkdir -p "$CACHE_ROOT"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" >&2
+fi
+log "tools ready (venv: $VENV)"

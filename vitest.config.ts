@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Integration and e2e tests start real local components (control plane, DynamoDB Local, moto,
+// Alertmanager); files run one at a time to keep a 2-core machine calm.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    reporters: ['default'],
+  },
+});
