@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],
+    // Handlers log one JSON line per event; show those only for failing tests.
+    silent: 'passed-only',
   },
 });
