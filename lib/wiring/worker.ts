@@ -4,6 +4,8 @@ import { DynamoAuditLog } from '../adapters/dynamo-audit-log.js';
 import { SnsNotifier } from '../adapters/sns-notifier.js';
 import { ConsoleNotifier } from '../adapters/console-notifier.js';
 import { runbookDiagnoser } from '../diagnose/runbook.js';
+import { withRunbookFallback } from '../diagnose/fallback.js';
+import { anthropicDiagnoserFromConfig } from '../adapters/anthropic-diagnoser.js';
 import { systemClock, type Diagnoser, type Notifier } from '../ports/index.js';
 import type { RemediateDeps } from '../pipeline/remediate.js';
 import type { ActionResult } from '../domain/types.js';
@@ -13,6 +15,8 @@ import { secretFrom, stateStore } from './common.js';
 export async function workerDeps(config: HealerConfig, overrides: { diagnoser?: Diagnoser; notifier?: Notifier } = {}): Promise<RemediateDeps & { cluster: KubernetesCluster }> {
   const kubeconfigYaml = config.kubeconfigParam ? await secretFrom(undefined, config.kubeconfigParam, 'kubeconfig') : undefined;
   const cluster = new KubernetesCluster(loadKubeConfig({ kubeconfigYaml }), config, systemClock);
+  const apiKey = config.anthropicApiKey ?? (config.anthropicKeyParam ? await secretFrom(undefined, config.anthropicKeyParam, 'the Anthropic API key') : undefined);
+  const diagnoser = overrides.diagnoser ?? withRunbookFallback(anthropicDiagnoserFromConfig(config, apiKey ? { apiKey } : {}), runbookDiagnoser);
   const notifier = overrides.notifier ?? (config.topicArn ? new SnsNotifier({ topicArn: config.topicArn }) : new ConsoleNotifier());
   return {
     cluster,
@@ -21,7 +25,7 @@ export async function workerDeps(config: HealerConfig, overrides: { diagnoser?: 
     state: stateStore(config),
     audit: new DynamoAuditLog({ tableName: config.auditTable }),
     notifier,
-    diagnoser: overrides.diagnoser ?? runbookDiagnoser,
+    diagnoser,
     clock: systemClock,
     verify: (result: ActionResult) => verifyEviction(cluster, result),
     settings: {

@@ -1,0 +1,150 @@
+/**
+ * `npm start`: the healer on this machine, with embedded defaults.
+ *   - cluster: KUBECONFIG (or ~/.kube/config); with none, the project's local control plane
+ *   - state and audit: DynamoDB Local (or AWS_ENDPOINT_URL_DYNAMODB when set)
+ *   - notifications: the console, or SNS when HEALER_TOPIC_ARN is set
+ *   - diagnosis: runbook rules, or Claude when ANTHROPIC_API_KEY is set
+ *   - dry-run unless HEALER_DRY_RUN=false
+ * Serves the Alertmanager webhook on 127.0.0.1, runs the scan every HEALER_LOCAL_SCAN_SECONDS.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../lib/config/config.js';
+import { handleWebhook } from '../lib/intake/webhook.js';
+import { remediate } from '../lib/pipeline/remediate.js';
+import { scanCluster } from '../lib/pipeline/scan.js';
+import { workerDeps } from '../lib/wiring/worker.js';
+import { stateStore } from '../lib/wiring/common.js';
+import { InProcessQueue } from '../lib/local/in-process-queue.js';
+import { serveHttpApi } from '../lib/local/http-api.js';
+import { systemClock } from '../lib/ports/index.js';
+import { createTables, localAws, startDynamoDbLocal } from '../test/support/dynamodb-local.js';
+import { ensureBinaries, startControlPlane } from '../test/support/control-plane.js';
+
+const SESSION_FILE = join(process.cwd(), '.healer-local', 'session.json');
+const say = (line: string) => process.stderr.write(`[healer] ${line}\n`);
+const stops: (() => Promise<void>)[] = [];
+
+async function ensureCluster(): Promise<string> {
+  const given = process.env.KUBECONFIG ?? (existsSync(join(homedir(), '.kube', 'config')) ? join(homedir(), '.kube', 'config') : undefined);
+  if (given) {
+    say(`cluster: ${given}`);
+    return given;
+  }
+  say('no KUBECONFIG and no ~/.kube/config: starting the local control plane (first run builds it from the Go module proxy)');
+  try {
+    await ensureBinaries();
+  } catch (error) {
+    throw new Error(
+      `cannot start a local control plane: ${error instanceof Error ? error.message : String(error)}\n` +
+        'Provide one of: KUBECONFIG=<path to a cluster\'s kubeconfig>, KUBEBUILDER_ASSETS=<dir with etcd and kube-apiserver>, or Go >= 1.24 on PATH.',
+    );
+  }
+  const cp = await startControlPlane({ log: (l) => say(l) });
+  stops.push(() => cp.stop());
+  say(`local control plane up; admin kubeconfig: ${cp.adminKubeconfigPath}`);
+  say(`the healer itself uses the scoped identity from infra/rbac.yaml: ${cp.healerKubeconfigPath}`);
+  return cp.healerKubeconfigPath;
+}
+
+async function ensureDynamo(): Promise<void> {
+  Object.assign(process.env, {
+    AWS_REGION: process.env.AWS_REGION ?? localAws().region,
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? localAws().credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? localAws().credentials.secretAccessKey,
+  });
+  if (process.env.AWS_ENDPOINT_URL_DYNAMODB) {
+    say(`DynamoDB: ${process.env.AWS_ENDPOINT_URL_DYNAMODB}`);
+    return;
+  }
+  say('starting DynamoDB Local');
+  const dynamo = await startDynamoDbLocal();
+  stops.push(() => dynamo.stop());
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
+  const config = loadConfig();
+  await createTables(dynamo.client(), { state: config.stateTable, audit: config.auditTable });
+  say(`DynamoDB Local: ${dynamo.endpoint} (in memory; gone when the healer stops)`);
+}
+
+async function main(): Promise<void> {
+  const kubeconfig = await ensureCluster();
+  process.env.KUBECONFIG = kubeconfig;
+  await ensureDynamo();
+  const token = process.env.HEALER_WEBHOOK_TOKEN ?? randomBytes(24).toString('base64url');
+  process.env.HEALER_WEBHOOK_TOKEN = token;
+  const config = loadConfig();
+
+  const deps = await workerDeps(config);
+  const queue = new InProcessQueue(
+    async (incident) => {
+      const report = await remediate(incident, deps);
+      say(`incident ${report.incidentId}: ${report.outcome}${report.decision?.reason ? ` (${report.decision.reason})` : ''}`);
+    },
+    { onError: (incident, error, attempt) => say(`incident ${incident.id} failed (attempt ${attempt}): ${String(error)}`) },
+  );
+  const state = stateStore(config);
+
+  const port = Number(process.env.HEALER_LOCAL_PORT ?? 0);
+  const server = await serveHttpApi({
+    'POST /alerts': async (event) => {
+      const result = await handleWebhook(
+        { headers: event.headers, body: event.body, isBase64Encoded: event.isBase64Encoded },
+        { expectedToken: token, state, queue, cluster: config.clusterName, dedupWindowSeconds: config.dedupWindowSeconds, maxBodyBytes: config.maxBodyBytes, maxAlerts: config.maxAlertsPerPayload, nowMs: Date.now() },
+      );
+      if (result.report) say(`webhook: ${result.report.enqueued} enqueued, ${result.report.duplicates} duplicate(s), ${result.report.skipped.length} skipped`);
+      return { statusCode: result.statusCode, headers: { 'content-type': 'application/json' }, body: result.body };
+    },
+  }, { port });
+  stops.unshift(() => server.close());
+
+  const scanSeconds = Number(process.env.HEALER_LOCAL_SCAN_SECONDS ?? 60);
+  const scan = async () => {
+    try {
+      const report = await scanCluster({ reader: deps.reader, state, queue, clock: systemClock, cluster: config.clusterName, dedupWindowSeconds: config.dedupWindowSeconds });
+      if (report.enqueued > 0 || report.duplicates > 0) say(`scan: ${report.enqueued} new incident(s), ${report.duplicates} already known`);
+    } catch (error) {
+      say(`scan failed: ${String(error)}`);
+    }
+  };
+  const timer = scanSeconds > 0 ? setInterval(() => void scan(), scanSeconds * 1000) : undefined;
+  stops.unshift(async () => clearInterval(timer));
+  void scan();
+
+  mkdirSync(join(process.cwd(), '.healer-local'), { recursive: true });
+  writeFileSync(SESSION_FILE, JSON.stringify({
+    pid: process.pid,
+    webhookUrl: `${server.url}/alerts`,
+    dynamoEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB,
+    auditTable: config.auditTable,
+    stateTable: config.stateTable,
+    kubeconfig,
+  }, null, 2));
+
+  say('');
+  say(`webhook URL:   ${server.url}/alerts`);
+  say(`webhook token: ${token}`);
+  say(`mode:          ${config.dryRun ? 'DRY RUN (set HEALER_DRY_RUN=false to act)' : 'LIVE: allowed fixes are applied'}`);
+  say(`diagnosis:     ${config.anthropicApiKey ? `Claude (${config.model}) with runbook fallback` : 'runbook rules (set ANTHROPIC_API_KEY for Claude)'}`);
+  say(`notifications: ${config.topicArn ? `SNS ${config.topicArn}` : 'this console'}`);
+  say(`audit trail:   npm run audit   (JSON; npm run audit -- <incident-id> for one incident)`);
+  say(`try it:        curl -H "Authorization: Bearer ${token}" -H 'content-type: application/json' --data @test/fixtures/alertmanager/kube-pod-crashlooping.json ${server.url}/alerts`);
+  say('Ctrl-C stops everything this started.');
+}
+
+let stopping = false;
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say('stopping');
+  for (const stop of stops) await stop().catch((e: unknown) => say(`stop failed: ${String(e)}`));
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+main().catch(async (error: unknown) => {
+  say(`failed: ${error instanceof Error ? error.message : String(error)}`);
+  await shutdown(1);
+});
