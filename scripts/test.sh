@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `npm test`: the whole suite on real local components.
+#   1. tools: prometheus-alertmanager, Java, Python venv with moto and cfn-lint (idempotent)
+#   2. Kubernetes binaries: KUBEBUILDER_ASSETS, the ~/.cache build, or a build from the Go module
+#      proxy (about 10 minutes cold on 2 cores; skipped when TEST_KUBECONFIG names a cluster)
+#   3. typecheck, lint, then every test file (unit, integration, e2e)
+# Extra arguments go to vitest (e.g. `npm test -- test/unit`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "tools (scripts/setup-tools.sh)"
+bash scripts/setup-tools.sh
+
+if [ -z "${TEST_KUBECONFIG:-}" ]; then
+  step "Kubernetes binaries (scripts/k8s-binaries.sh)"
+  bash scripts/k8s-binaries.sh >/dev/null
+fi
+
+step "typecheck"
+npx tsc -p tsconfig.json
+
+step "lint"
+npx eslint .
+
+step "tests"
+npx vitest run "$@"
