@@ -38,6 +38,15 @@ try {
       start = page.LastEvaluatedKey as typeof start;
     } while (start);
     items.sort((a, b) => String(a['sk']).localeCompare(String(b['sk'])));
+    for (const item of items) {
+      if (typeof item['detail'] === 'string') {
+        try {
+          item['detail'] = JSON.parse(item['detail']) as unknown;
+        } catch {
+          // keep the stored text as it is
+        }
+      }
+    }
     console.log(JSON.stringify(items.slice(-200), null, 2));
   }
 } catch (error) {

@@ -109,7 +109,10 @@ async function main(): Promise<void> {
     }
   };
   const timer = scanSeconds > 0 ? setInterval(() => void scan(), scanSeconds * 1000) : undefined;
-  stops.unshift(async () => clearInterval(timer));
+  stops.unshift(() => {
+    clearInterval(timer);
+    return Promise.resolve();
+  });
   void scan();
 
   mkdirSync(join(process.cwd(), '.healer-local'), { recursive: true });

@@ -33,7 +33,7 @@ const isStatus = (error: unknown, code: number) => error instanceof ApiException
 function describeError(error: unknown): string {
   if (error instanceof ApiException) {
     const body = error.body as { message?: unknown } | string | undefined;
-    const message = typeof body === 'object' && body && typeof body.message === 'string' ? body.message : String(body ?? '');
+    const message = typeof body === 'string' ? body : typeof body?.message === 'string' ? body.message : '';
     return `HTTP ${error.code}${message ? `: ${message.slice(0, 300)}` : ''}`;
   }
   return error instanceof Error ? error.message : String(error);
