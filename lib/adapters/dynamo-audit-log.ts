@@ -1,0 +1,114 @@
+/**
+ * AuditLog on DynamoDB: every entry is a new item (conditional put, never an overwrite), so the
+ * worker's role needs only dynamodb:PutItem and dynamodb:Query on the table.
+ */
+import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AuditEntry } from '../domain/types.js';
+import type { AuditLog } from '../ports/index.js';
+import { dynamoDbClient } from './aws-clients.js';
+import { auditSortKey } from './tables.js';
+
+export interface DynamoAuditLogOptions {
+  readonly tableName: string;
+  readonly client?: DynamoDBClient;
+}
+
+/** DynamoDB items stop at 400 KB; detail beyond this is cut so the entry itself is never lost. */
+export const MAX_DETAIL_BYTES = 350 * 1024;
+
+export class AuditAppendConflictError extends Error {
+  constructor(readonly incidentId: string, readonly sk: string) {
+    super(`audit entry ${incidentId} / ${sk} already exists; audit entries are never overwritten`);
+    this.name = 'AuditAppendConflictError';
+  }
+}
+
+export class DynamoAuditLog implements AuditLog {
+  private readonly tableName: string;
+  private readonly client: DynamoDBClient;
+
+  constructor(options: DynamoAuditLogOptions) {
+    this.tableName = options.tableName;
+    this.client = options.client ?? dynamoDbClient();
+  }
+
+  async append(entry: AuditEntry): Promise<void> {
+    const sk = auditSortKey(entry.at, entry.step);
+    // detail as a JSON string: keeps its exact shape (no marshalling of undefined, empty sets or
+    // class instances) and lets an oversized detail be cut without losing the entry.
+    let detail = JSON.stringify(entry.detail ?? {});
+    let detailTruncated = false;
+    if (Buffer.byteLength(detail, 'utf8') > MAX_DETAIL_BYTES) {
+      detail = Buffer.from(detail, 'utf8').subarray(0, MAX_DETAIL_BYTES).toString('utf8');
+      detailTruncated = true;
+    }
+    const item = {
+      incidentId: entry.incidentId,
+      sk,
+      at: entry.at,
+      cluster: entry.cluster,
+      step: entry.step,
+      outcome: entry.outcome,
+      detail,
+      detailTruncated: detailTruncated || undefined,
+    };
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall(item, { removeUndefinedValues: true }),
+          ConditionExpression: 'attribute_not_exists(incidentId)',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') {
+        throw new AuditAppendConflictError(entry.incidentId, sk);
+      }
+      throw error;
+    }
+  }
+
+  async listForIncident(incidentId: string): Promise<AuditEntry[]> {
+    const entries: AuditEntry[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'incidentId = :id',
+          ExpressionAttributeValues: marshall({ ':id': incidentId }),
+          ConsistentRead: true,
+          ScanIndexForward: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const raw of page.Items ?? []) entries.push(toEntry(unmarshall(raw)));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return entries;
+  }
+}
+
+function toEntry(item: Record<string, unknown>): AuditEntry {
+  const text = typeof item.detail === 'string' ? item.detail : '{}';
+  let detail: Record<string, unknown>;
+  if (item.detailTruncated === true) {
+    detail = { truncated: true, partialJson: text };
+  } else {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      detail = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { value: parsed };
+    } catch {
+      detail = { unparseable: text };
+    }
+  }
+  return {
+    incidentId: String(item.incidentId),
+    at: String(item.at),
+    cluster: String(item.cluster),
+    step: item.step as AuditEntry['step'],
+    ...(typeof item.outcome === 'string' ? { outcome: item.outcome as AuditEntry['outcome'] } : {}),
+    detail,
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * The two DynamoDB tables as data, so serverless.yml (CloudFormation), the test harness and the
+ * adapters agree on one key schema. The property names are the ones CreateTable and
+ * AWS::DynamoDB::Table share.
+ */
+import { randomBytes } from 'node:crypto';
+
+/** State table: dedup, incident lock/done, cooldowns. Items expire through TTL on `expiresAt`. */
+export const STATE_TABLE = Object.freeze({
+  partitionKey: 'pk',
+  /** Epoch seconds; DynamoDB deletes the item some time after it (up to days), so reads and
+   * conditions compare `untilMs` themselves and treat an expired item as absent. */
+  ttlAttribute: 'expiresAt',
+  /** Exact expiry in epoch ms, used by every condition and read. */
+  untilAttribute: 'untilMs',
+  AttributeDefinitions: Object.freeze([Object.freeze({ AttributeName: 'pk', AttributeType: 'S' as const })]),
+  KeySchema: Object.freeze([Object.freeze({ AttributeName: 'pk', KeyType: 'HASH' as const })]),
+  BillingMode: 'PAY_PER_REQUEST' as const,
+  TimeToLiveSpecification: Object.freeze({ AttributeName: 'expiresAt', Enabled: true }),
+});
+
+/** Audit table: append-only, one partition per incident, sorted by time. */
+export const AUDIT_TABLE = Object.freeze({
+  partitionKey: 'incidentId',
+  sortKey: 'sk',
+  AttributeDefinitions: Object.freeze([
+    Object.freeze({ AttributeName: 'incidentId', AttributeType: 'S' as const }),
+    Object.freeze({ AttributeName: 'sk', AttributeType: 'S' as const }),
+  ]),
+  KeySchema: Object.freeze([
+    Object.freeze({ AttributeName: 'incidentId', KeyType: 'HASH' as const }),
+    Object.freeze({ AttributeName: 'sk', KeyType: 'RANGE' as const }),
+  ]),
+  BillingMode: 'PAY_PER_REQUEST' as const,
+});
+
+/** State item keys; one prefix per kind of record so they never collide. */
+export const stateKeys = Object.freeze({
+  dedup: (incidentId: string) => `dedup#${incidentId}`,
+  incident: (incidentId: string) => `incident#${incidentId}`,
+  cooldown: (key: string) => `cooldown#${key}`,
+});
+
+// Process-local sequence: entries written in the same millisecond by one worker keep their order.
+let auditSequence = 0;
+
+/**
+ * `<ISO time>#<seq>#<step>#<random>`: sorts by time, then by write order within one process;
+ * the random suffix keeps two writers from ever producing the same key.
+ */
+export function auditSortKey(at: string, step: string): string {
+  const parsed = Date.parse(at);
+  // toISOString has a fixed width, so lexical order is time order; an unparseable `at` still sorts.
+  const time = Number.isNaN(parsed) ? at : new Date(parsed).toISOString();
+  auditSequence = (auditSequence + 1) % 1e8;
+  return `${time}#${String(auditSequence).padStart(8, '0')}#${step}#${randomBytes(6).toString('hex')}`;
+}
