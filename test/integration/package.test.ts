@@ -1,0 +1,467 @@
+/**
+ * Packages the service with `osls package` exactly as a deploy would (serverless-esbuild bundles,
+ * per-function zips, the CloudFormation template), without AWS: dummy credentials, no ${aws:...}
+ * variables. Then checks what matters before anything reaches an account: cfn-lint, runtimes,
+ * least-privilege roles (the audit table stays append-only), table key schemas identical to
+ * lib/adapters/tables.ts, the SQS/Lambda timing rules, and what each bundle contains.
+ *
+ * osls deletes and rewrites `<service>/.serverless` on every run, so the service is packaged from
+ * a copy in a temp dir (node_modules symlinked): engineers packaging or running serverless-offline
+ * in the shared checkout are never disturbed.
+ */
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir, homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUDIT_TABLE, STATE_TABLE } from '../../lib/adapters/tables.js';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const STAGE = 'dev';
+const FUNCTIONS = {
+  webhook: { key: 'alertmanager-webhook', logicalId: 'AlertmanagerDashwebhookLambdaFunction' },
+  scan: { key: 'scheduled-scan', logicalId: 'ScheduledDashscanLambdaFunction' },
+  remediate: { key: 'remediate', logicalId: 'RemediateLambdaFunction' },
+} as const;
+/** Zipped-size budgets: a regression (e.g. the cluster client pulled into the webhook) fails here. */
+const ZIP_BUDGET_BYTES = { webhook: 400_000, scan: 2_000_000, remediate: 2_000_000 } as const;
+/** Packages the webhook must never load: they cost it cold-start time and it does no such work. */
+const FORBIDDEN_IN_WEBHOOK = ['@kubernetes/client-node', '@anthropic-ai/sdk'] as const;
+
+// cfn-lint W3005 "dependency already enforced by GetAtt/Ref": the framework itself adds a
+// DependsOn next to every function's Role GetAtt and the HTTP API route's integration Ref.
+const CFN_LINT_IGNORED = ['W3005'];
+
+type Json = Record<string, unknown>;
+interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Json;
+  readonly DependsOn?: string | string[];
+  readonly DeletionPolicy?: string;
+  readonly UpdateReplacePolicy?: string;
+}
+interface Template {
+  readonly Resources: Record<string, CfnResource>;
+  readonly Outputs?: Record<string, unknown>;
+}
+interface Statement {
+  readonly Sid?: string;
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: unknown;
+}
+interface RoleProperties {
+  readonly Policies: { readonly PolicyName: string; readonly PolicyDocument: { readonly Statement: Statement[] } }[];
+  readonly ManagedPolicyArns?: unknown[];
+}
+interface FunctionProperties {
+  readonly Runtime: string;
+  readonly Handler: string;
+  readonly FunctionName: string;
+  readonly Timeout: number;
+  readonly MemorySize: number;
+  readonly Architectures: string[];
+  readonly ReservedConcurrentExecutions?: number;
+  readonly Role: { readonly 'Fn::GetAtt': [string, string] };
+  readonly Environment: { readonly Variables: Record<string, unknown> };
+}
+interface Metafile {
+  readonly outputs: Record<string, { readonly inputs: Record<string, { readonly bytesInOutput: number }> }>;
+}
+
+function cfnLintPath(): string {
+  const cache = process.env.K8S_HEALER_CACHE ?? join(homedir(), '.cache', 'k8s-healer');
+  return join(cache, 'venv', 'bin', 'cfn-lint');
+}
+
+function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** Entries of a zip file by name (stored or deflated; sizes from the central directory). */
+function readZip(path: string): Map<string, Buffer> {
+  const zip = readFileSync(path);
+  let eocd = zip.length - 22;
+  while (eocd >= 0 && zip.readUInt32LE(eocd) !== 0x06054b50) eocd--;
+  if (eocd < 0) throw new Error(`${path}: not a zip file`);
+  const count = zip.readUInt16LE(eocd + 10);
+  let offset = zip.readUInt32LE(eocd + 16);
+  const entries = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    if (zip.readUInt32LE(offset) !== 0x02014b50) throw new Error(`${path}: bad central directory`);
+    const method = zip.readUInt16LE(offset + 10);
+    const compressedSize = zip.readUInt32LE(offset + 20);
+    const nameLength = zip.readUInt16LE(offset + 28);
+    const extraLength = zip.readUInt16LE(offset + 30);
+    const commentLength = zip.readUInt16LE(offset + 32);
+    const localOffset = zip.readUInt32LE(offset + 42);
+    const name = zip.toString('utf8', offset + 46, offset + 46 + nameLength);
+    const dataStart = localOffset + 30 + zip.readUInt16LE(localOffset + 26) + zip.readUInt16LE(localOffset + 28);
+    const data = zip.subarray(dataStart, dataStart + compressedSize);
+    entries.set(name, method === 0 ? Buffer.from(data) : inflateRawSync(data));
+    offset += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+/** node_modules package name -> bytes it contributes to the bundle (esbuild metafile). */
+function packagesInBundle(metafile: Metafile): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      if (bytesInOutput === 0) continue;
+      // The innermost node_modules/<pkg> owns the file (nested copies count as that package).
+      const at = input.lastIndexOf('node_modules/');
+      const name = at < 0 ? '(project)' : (/^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input.slice(at))?.[1] ?? input);
+      sizes.set(name, (sizes.get(name) ?? 0) + bytesInOutput);
+    }
+  }
+  return sizes;
+}
+
+function actions(statement: Statement): string[] {
+  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+}
+
+/** Logical ids (GetAtt/Ref) and literal or Fn::Sub strings a statement's Resource names. */
+function resourceNames(resource: unknown): string[] {
+  if (Array.isArray(resource)) return resource.flatMap(resourceNames);
+  if (typeof resource === 'string') return [resource];
+  if (resource !== null && typeof resource === 'object') {
+    const r = resource as Json;
+    if (Array.isArray(r['Fn::GetAtt'])) return [String(r['Fn::GetAtt'][0])];
+    if (typeof r.Ref === 'string') return [r.Ref];
+    if (typeof r['Fn::Sub'] === 'string') return [r['Fn::Sub']];
+  }
+  return [JSON.stringify(resource)];
+}
+
+function ssmParameterArn(name: string): string {
+  return `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${name}`;
+}
+
+/** DynamoDB operations an adapter source file sends (`new XxxCommand(`), as IAM actions. */
+function dynamoActionsUsedBy(relativePath: string): string[] {
+  const source = readFileSync(join(repoRoot, relativePath), 'utf8');
+  return [...new Set([...source.matchAll(/new (\w+)Command\(/g)].map((m) => `dynamodb:${m[1]}`))].sort();
+}
+
+describe('osls package (offline) produces a valid, least-privilege deployment', () => {
+  let serviceDir = '';
+  let outDir = '';
+  let template: Template;
+  let packageLog = '';
+
+  const resource = (logicalId: string): CfnResource => {
+    const found = template.Resources[logicalId];
+    if (found === undefined) throw new Error(`template has no resource ${logicalId}`);
+    return found;
+  };
+  const fn = (name: keyof typeof FUNCTIONS): FunctionProperties =>
+    resource(FUNCTIONS[name].logicalId).Properties as unknown as FunctionProperties;
+  const statementsOf = (name: keyof typeof FUNCTIONS): Statement[] => {
+    const role = resource(fn(name).Role['Fn::GetAtt'][0]);
+    expect(role.Type).toBe('AWS::IAM::Role');
+    return (role.Properties as unknown as RoleProperties).Policies.flatMap((p) => p.PolicyDocument.Statement);
+  };
+  const allowedOn = (name: keyof typeof FUNCTIONS, logicalId: string): string[] =>
+    statementsOf(name)
+      .filter((s) => s.Effect === 'Allow' && resourceNames(s.Resource).includes(logicalId))
+      .flatMap(actions)
+      .sort();
+  const metafileOf = (name: keyof typeof FUNCTIONS): Metafile =>
+    JSON.parse(readFileSync(join(serviceDir, '.esbuild', '.build', 'functions', `${FUNCTIONS[name].key}-meta.json`), 'utf8')) as Metafile;
+
+  beforeAll(async () => {
+    // Prepare: a private copy of the service; dummy credentials so nothing could reach an account.
+    serviceDir = mkdtempSync(join(tmpdir(), 'k8s-healer-package-'));
+    outDir = join(serviceDir, 'package-out');
+    for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'functions', 'lib', 'infra']) {
+      cpSync(join(repoRoot, entry), join(serviceDir, entry), { recursive: true });
+    }
+    symlinkSync(join(repoRoot, 'node_modules'), join(serviceDir, 'node_modules'), 'dir');
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'not-a-real-secret',
+      AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      SLS_TELEMETRY_DISABLED: '1',
+      SLS_NOTIFICATIONS_MODE: 'off',
+      // Keep .esbuild/ (with the esbuild metafiles) in the temp copy for the bundle checks.
+      HEALER_ESBUILD_KEEP: 'true',
+    };
+
+    // Act: the same command as `npm run package`, with Node 22 (this process) running osls.
+    const result = await run(
+      process.execPath,
+      [join(repoRoot, 'node_modules', 'osls', 'bin', 'serverless.js'), 'package', '--stage', STAGE, '--package', outDir],
+      { cwd: serviceDir, env, timeoutMs: 110_000 },
+    );
+    packageLog = `${result.stdout}\n${result.stderr}`;
+    console.log(`osls package: exit ${result.code} in ${result.ms} ms`);
+    if (result.code !== 0) throw new Error(`osls package failed (exit ${result.code}):\n${packageLog}`);
+    template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  }, 150_000);
+
+  afterAll(() => {
+    if (serviceDir !== '') rmSync(serviceDir, { recursive: true, force: true });
+  });
+
+  it('passes cfn-lint', async (ctx) => {
+    // Prepare
+    const cfnLint = cfnLintPath();
+    if (!existsSync(cfnLint)) {
+      // CI must validate the template; locally, say how to get the tool.
+      if (process.env.CI === 'true') throw new Error(`cfn-lint not found at ${cfnLint}; run scripts/setup-tools.sh`);
+      ctx.skip(`cfn-lint not found at ${cfnLint} (run scripts/setup-tools.sh)`);
+    }
+
+    // Act
+    const result = await run(
+      cfnLint,
+      ['--format', 'parseable', '--ignore-checks', ...CFN_LINT_IGNORED, '--', join(outDir, 'cloudformation-template-update-stack.json')],
+      { cwd: serviceDir, env: process.env, timeoutMs: 60_000 },
+    );
+
+    // Assess
+    if (result.code !== 0) console.error(`cfn-lint findings:\n${result.stdout}${result.stderr}`);
+    expect(result.code, `cfn-lint findings:\n${result.stdout}${result.stderr}`).toBe(0);
+  });
+
+  it('defines the three functions on nodejs22.x/arm64 with the right triggers and limits', () => {
+    // Prepare
+    const byType = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type);
+
+    // Act
+    const [webhook, scan, remediate] = [fn('webhook'), fn('scan'), fn('remediate')];
+    const route = byType('AWS::ApiGatewayV2::Route').map((r) => r.Properties?.RouteKey);
+    const rule = byType('AWS::Events::Rule')[0]?.Properties;
+    const mapping = byType('AWS::Lambda::EventSourceMapping')[0]?.Properties as Json & { ScalingConfig?: { MaximumConcurrency?: number } };
+    const queue = resource('IncidentsQueue').Properties as Json & { RedrivePolicy: Json };
+    const dlq = resource('IncidentsDeadLetterQueue').Properties as Json;
+
+    // Assess
+    for (const [name, props] of Object.entries({ webhook, scan, remediate })) {
+      expect(props.Runtime, name).toBe('nodejs22.x');
+      expect(props.Architectures, name).toEqual(['arm64']);
+      expect(props.Handler, name).toBe(`functions/${FUNCTIONS[name as keyof typeof FUNCTIONS].key}.handler`);
+    }
+    expect(route).toEqual(['POST /alerts']);
+    expect(webhook.Timeout).toBeLessThanOrEqual(10);
+    expect(webhook.MemorySize).toBeLessThanOrEqual(512);
+    expect(rule?.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(scan.ReservedConcurrentExecutions).toBe(1);
+    expect(remediate.ReservedConcurrentExecutions).toBe(5);
+    expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(mapping.BatchSize).toBeLessThanOrEqual(5);
+    // Pollers beyond the reserved concurrency would be throttled and burn receive counts.
+    expect(mapping.ScalingConfig?.MaximumConcurrency).toBeLessThanOrEqual(remediate.ReservedConcurrentExecutions ?? 0);
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * remediate.Timeout);
+    expect(Number(remediate.Environment.Variables.HEALER_LOCK_SECONDS)).toBeGreaterThan(remediate.Timeout);
+    expect(queue.RedrivePolicy).toMatchObject({ maxReceiveCount: 3, deadLetterTargetArn: { 'Fn::GetAtt': ['IncidentsDeadLetterQueue', 'Arn'] } });
+    expect(dlq.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    expect(queue.SqsManagedSseEnabled).toBe(true);
+    expect(dlq.SqsManagedSseEnabled).toBe(true);
+    expect(resource('OnCallTopic').Properties?.KmsMasterKeyId).toBe('alias/aws/sns');
+    for (const logGroup of byType('AWS::Logs::LogGroup')) expect(logGroup.Properties?.RetentionInDays).toBeGreaterThan(0);
+  });
+
+  it('creates the tables exactly as lib/adapters/tables.ts describes them', () => {
+    // Act
+    const state = resource('StateTable');
+    const audit = resource('AuditTable');
+
+    // Assess
+    expect(state.Properties).toMatchObject({
+      AttributeDefinitions: STATE_TABLE.AttributeDefinitions,
+      KeySchema: STATE_TABLE.KeySchema,
+      BillingMode: STATE_TABLE.BillingMode,
+      TimeToLiveSpecification: STATE_TABLE.TimeToLiveSpecification,
+    });
+    expect(audit.Properties).toMatchObject({
+      AttributeDefinitions: AUDIT_TABLE.AttributeDefinitions,
+      KeySchema: AUDIT_TABLE.KeySchema,
+      BillingMode: AUDIT_TABLE.BillingMode,
+      DeletionProtectionEnabled: true,
+    });
+    for (const table of [state, audit]) {
+      expect(table.Properties).toMatchObject({
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+      });
+    }
+    expect(audit.DeletionPolicy).toBe('Retain');
+    expect(audit.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('passes configuration by known names, dry-run by default, secrets only by SSM parameter name', () => {
+    // Prepare
+    const configSource = readFileSync(join(repoRoot, 'lib', 'config', 'config.ts'), 'utf8');
+
+    // Act
+    const envs = Object.fromEntries((Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]).map((n) => [n, fn(n).Environment.Variables]));
+
+    // Assess
+    for (const [name, variables] of Object.entries(envs)) {
+      for (const key of Object.keys(variables)) {
+        if (key.startsWith('HEALER_')) expect(configSource, `${name}: ${key} is not read by lib/config/config.ts`).toContain(`${key}:`);
+      }
+      // Secret values never travel in the environment.
+      expect(Object.keys(variables), name).not.toContain('HEALER_WEBHOOK_TOKEN');
+      expect(Object.keys(variables), name).not.toContain('ANTHROPIC_API_KEY');
+      expect(variables.HEALER_STATE_TABLE, name).toEqual({ Ref: 'StateTable' });
+    }
+    expect(envs.webhook).toMatchObject({ HEALER_QUEUE_URL: { Ref: 'IncidentsQueue' }, HEALER_WEBHOOK_TOKEN_PARAM: `/k8s-healer/${STAGE}/webhook-token` });
+    expect(envs.scan).toMatchObject({ HEALER_QUEUE_URL: { Ref: 'IncidentsQueue' }, HEALER_KUBECONFIG_PARAM: `/k8s-healer/${STAGE}/kubeconfig` });
+    expect(envs.remediate).toMatchObject({
+      HEALER_AUDIT_TABLE: { Ref: 'AuditTable' },
+      HEALER_TOPIC_ARN: { Ref: 'OnCallTopic' },
+      HEALER_DRY_RUN: 'true',
+      HEALER_KILL_SWITCH: 'false',
+      HEALER_KUBECONFIG_PARAM: `/k8s-healer/${STAGE}/kubeconfig`,
+      HEALER_ANTHROPIC_KEY_PARAM: `/k8s-healer/${STAGE}/anthropic-api-key`,
+    });
+    expect(envs.webhook).not.toHaveProperty('HEALER_KUBECONFIG_PARAM');
+    expect(envs.webhook).not.toHaveProperty('HEALER_ANTHROPIC_KEY_PARAM');
+  });
+
+  it('gives each function its own least-privilege role; the audit table stays append-only', () => {
+    // Prepare
+    const names = Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[];
+    const stateActionsUsed = dynamoActionsUsedBy('lib/adapters/dynamo-state-store.ts');
+    const auditActionsUsed = dynamoActionsUsedBy('lib/adapters/dynamo-audit-log.ts');
+
+    // Act
+    const roles = names.map((n) => fn(n).Role['Fn::GetAtt'][0]);
+    const auditAllows = names.flatMap((n) => allowedOn(n, 'AuditTable'));
+    const auditDenies = statementsOf('remediate')
+      .filter((s) => s.Effect === 'Deny' && resourceNames(s.Resource).includes('AuditTable'))
+      .flatMap(actions);
+
+    // Assess
+    expect(new Set(roles).size).toBe(names.length);
+    // Only our three roles exist: no framework-generated shared role with broader rights.
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::IAM::Role')).toHaveLength(names.length);
+    for (const name of names) {
+      const role = resource(fn(name).Role['Fn::GetAtt'][0]).Properties as unknown as RoleProperties;
+      expect(role.ManagedPolicyArns ?? [], name).toEqual([]);
+      for (const statement of statementsOf(name)) {
+        expect(resourceNames(statement.Resource), `${name} ${statement.Sid ?? ''}`).not.toContain('*');
+        for (const action of actions(statement)) expect(action, `${name} ${statement.Sid ?? ''}`).not.toMatch(/(^\*$|:\*$)/);
+      }
+      const logs = statementsOf(name).filter((s) => actions(s).some((a) => a.startsWith('logs:')));
+      expect(logs.flatMap((s) => resourceNames(s.Resource)), name).toEqual([
+        `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${fn(name).FunctionName}:*`,
+      ]);
+    }
+    // The audit table: put and query, by the worker only; rewrites explicitly denied.
+    expect(auditAllows).toEqual(['dynamodb:PutItem', 'dynamodb:Query']);
+    expect(auditActionsUsed.every((a) => auditAllows.includes(a)), `audit adapter uses ${auditActionsUsed.join(', ')}`).toBe(true);
+    expect(auditAllows.some((a) => /Update|Delete|BatchWrite|PartiQL/.test(a))).toBe(false);
+    expect(auditDenies).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']));
+    // The state table: exactly what the adapter sends (the worker) or dedup needs (the producers).
+    expect(allowedOn('remediate', 'StateTable')).toEqual(stateActionsUsed);
+    expect(allowedOn('webhook', 'StateTable')).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem']);
+    expect(allowedOn('scan', 'StateTable')).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem']);
+    expect(allowedOn('webhook', 'IncidentsQueue')).toEqual(['sqs:SendMessage']);
+    expect(allowedOn('scan', 'IncidentsQueue')).toEqual(['sqs:SendMessage']);
+    expect(allowedOn('remediate', 'IncidentsQueue')).toEqual(['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage']);
+    expect(allowedOn('remediate', 'OnCallTopic')).toEqual(['sns:Publish']);
+    for (const name of ['webhook', 'scan'] as const) expect(allowedOn(name, 'OnCallTopic'), name).toEqual([]);
+    // SSM: exactly the parameters named in the function's own environment.
+    for (const name of names) {
+      const variables = fn(name).Environment.Variables;
+      const expected = Object.entries(variables)
+        .filter(([key]) => key.endsWith('_PARAM'))
+        .map(([, value]) => ssmParameterArn(String(value)))
+        .sort();
+      const granted = statementsOf(name)
+        .filter((s) => actions(s).includes('ssm:GetParameter'))
+        .flatMap((s) => resourceNames(s.Resource))
+        .sort();
+      expect(granted, name).toEqual(expected);
+    }
+  });
+
+  it('bundles each function into its own zip; the webhook carries no cluster or model client', () => {
+    // Act
+    const report: Record<string, { zipBytes: number; bundleBytes: number; largest: string }> = {};
+    const contents: Record<string, { files: string[]; code: string; packages: Map<string, number> }> = {};
+    for (const name of Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]) {
+      const zipPath = join(outDir, `${FUNCTIONS[name].key}.zip`);
+      const entries = readZip(zipPath);
+      const code = entries.get(`functions/${FUNCTIONS[name].key}.mjs`)?.toString('utf8') ?? '';
+      const packages = packagesInBundle(metafileOf(name));
+      contents[name] = { files: [...entries.keys()], code, packages };
+      report[name] = {
+        zipBytes: statSync(zipPath).size,
+        bundleBytes: Buffer.byteLength(code),
+        largest: [...packages].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([p, b]) => `${p} ${b}`).join(', '),
+      };
+    }
+    console.log(`bundle sizes (bytes):\n${JSON.stringify(report, null, 2)}`);
+
+    // Assess
+    for (const [name, { files, code }] of Object.entries(contents)) {
+      expect(files, name).toEqual([`functions/${FUNCTIONS[name as keyof typeof FUNCTIONS].key}.mjs`]);
+      expect(code.startsWith("import { createRequire as __healerCreateRequire } from 'node:module';"), name).toBe(true);
+      expect(report[name]?.zipBytes, name).toBeLessThanOrEqual(ZIP_BUDGET_BYTES[name as keyof typeof ZIP_BUDGET_BYTES]);
+    }
+    const webhook = contents.webhook;
+    const scan = contents.scan;
+    for (const pkg of FORBIDDEN_IN_WEBHOOK) expect([...(webhook?.packages.keys() ?? [])]).not.toContain(pkg);
+    // Source-level markers too (class names survive minification with keepNames).
+    for (const marker of ['KubeConfig', 'CoreV1Api', 'anthropic-version']) expect(webhook?.code).not.toContain(marker);
+    // The check can see these packages: the scan bundle, which talks to the cluster, has one.
+    expect([...(scan?.packages.keys() ?? [])]).toContain('@kubernetes/client-node');
+    expect(scan?.code).toContain('CoreV1Api');
+  });
+
+  it('ships an Alertmanager receiver example that Alertmanager accepts', async (ctx) => {
+    // Prepare
+    const example = join(repoRoot, 'infra', 'alertmanager-receiver.example.yml');
+    const amtool = ['/usr/bin/amtool', '/usr/local/bin/amtool'].find((p) => existsSync(p));
+    if (amtool === undefined) {
+      if (process.env.CI === 'true') throw new Error('amtool not found; run scripts/setup-tools.sh (prometheus-alertmanager)');
+      ctx.skip('amtool not found (Debian package prometheus-alertmanager)');
+      return;
+    }
+
+    // Act
+    const result = await run(amtool, ['check-config', example], { cwd: repoRoot, env: process.env, timeoutMs: 30_000 });
+    const text = readFileSync(example, 'utf8');
+
+    // Assess
+    expect(result.code, `${result.stdout}${result.stderr}`).toBe(0);
+    expect(text).toMatch(/url: https:\/\/\S+\/alerts\n/);
+    expect(text).toMatch(/send_resolved: true/);
+    expect(text).toMatch(/type: Bearer\s+credentials_file: \S+/);
+    expect(text).toMatch(/max_alerts: \d+/);
+    expect(text).toContain('KubePodCrashLooping');
+  });
+});
