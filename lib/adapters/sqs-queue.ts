@@ -7,6 +7,7 @@ import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSCli
 import type { Incident } from '../domain/types.js';
 import type { IncidentQueue } from '../ports/index.js';
 import { sqsClient } from './aws-clients.js';
+import { mapWithConcurrency } from '../util/concurrency.js';
 
 export interface SqsIncidentQueueOptions {
   readonly queueUrl: string;
@@ -37,7 +38,8 @@ export class SqsIncidentQueue implements IncidentQueue {
 
   async enqueue(incidents: readonly Incident[]): Promise<void> {
     const failed: { incidentId: string; code: string; message?: string }[] = [];
-    for (const chunk of chunkIncidents(incidents)) {
+    // Batches are independent; a few in flight keep a storm payload fast without a burst of 100.
+    await mapWithConcurrency(chunkIncidents(incidents), 4, async (chunk) => {
       // Batch entry ids must be [A-Za-z0-9_-]{1,80}; incident ids need not be, so use positions.
       const entries: SendMessageBatchRequestEntry[] = chunk.map(({ body }, i) => ({ Id: `m${i}`, MessageBody: body }));
       const result = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
@@ -49,7 +51,7 @@ export class SqsIncidentQueue implements IncidentQueue {
           ...(failure.Message === undefined ? {} : { message: failure.Message }),
         });
       }
-    }
+    });
     if (failed.length > 0) throw new EnqueueError(failed);
   }
 }

@@ -1,5 +1,6 @@
 import type { Incident } from '../domain/types.js';
 import type { IncidentQueue, StateStore } from '../ports/index.js';
+import { mapWithConcurrency } from '../util/concurrency.js';
 
 export interface IntakeReport {
   readonly received: number;
@@ -19,10 +20,10 @@ export async function admitIncidents(
   skipped: readonly string[] = [],
 ): Promise<IntakeReport> {
   const unique = [...new Map(incidents.map((i) => [i.id, i])).values()];
-  const fresh: Incident[] = [];
-  for (const incident of unique) {
-    if (await deps.state.recordIfNew(incident.id, deps.dedupWindowSeconds, deps.nowMs)) fresh.push(incident);
-  }
+  // Conditional writes are independent per incident: a bounded fan-out keeps a 100-alert storm
+  // payload well inside the webhook's timeout without flooding DynamoDB.
+  const isNew = await mapWithConcurrency(unique, 16, (incident) => deps.state.recordIfNew(incident.id, deps.dedupWindowSeconds, deps.nowMs));
+  const fresh = unique.filter((_, i) => isNew[i]);
   try {
     await deps.queue.enqueue(fresh);
   } catch (error) {

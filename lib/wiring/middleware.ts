@@ -1,7 +1,12 @@
 import type { MiddlewareObj } from '@middy/core';
 
+const LEVELS = { info: 0, warn: 1, error: 2 } as const;
+// Read directly (not via config): logging must work even when the configuration is what failed.
+const threshold = LEVELS[(process.env.HEALER_LOG_LEVEL ?? 'info') as keyof typeof LEVELS] ?? 0;
+
 /** One JSON log line per event: CloudWatch Logs Insights can query it, humans can read it. */
 export function log(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
+  if (LEVELS[level] < threshold) return;
   const line = JSON.stringify({ level, message, ...fields, at: new Date().toISOString() });
   if (level === 'error') console.error(line);
   else console.log(line);

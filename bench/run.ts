@@ -1,0 +1,113 @@
+/**
+ * `npm run bench`: measured figures for BENCHMARKS.md. Not a test: it prints numbers.
+ *   1. redaction throughput on realistic log tails (pure)
+ *   2. policy decisions per second (pure)
+ *   3. the webhook Lambda handler on DynamoDB Local + moto SQS: latency per request for 1 and
+ *      100 alerts, and heap growth over the run
+ */
+import { performance } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
+import { redact } from '../lib/evidence/redact.js';
+import { decide, type PolicyContext } from '../lib/policy/policy.js';
+import { anEvictDiagnosis, anIncident, evidenceFor } from '../test/fixtures/builders.js';
+import { startHealerEnv } from '../test/support/healer-env.js';
+import { localContext } from '../lib/local/http-api.js';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const fmt = (n: number, digits = 2) => n.toFixed(digits);
+
+function logTail(lines: number): string {
+  const out: string[] = [];
+  for (let i = 0; i < lines; i++) {
+    out.push(
+      i % 10 === 0
+        ? `2026-11-25T03:00:${String(i % 60).padStart(2, '0')}Z connecting postgres://app:s3cr3t-${i}@db:5432/orders token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijklmnop${i}`
+        : `2026-11-25T03:00:${String(i % 60).padStart(2, '0')}Z request ${i} id=3f2b8c1e-9d4a-4b7e-8f21-6a5c0e9d1b23 path=/api/orders status=200 took=${i % 97}ms`,
+    );
+  }
+  return out.join('\n');
+}
+
+function benchRedaction(): void {
+  const text = logTail(200); // ~the evidence budget for one container (16 KiB)
+  const bytes = Buffer.byteLength(text);
+  for (let i = 0; i < 50; i++) redact(text); // warm-up
+  const runs = 500;
+  const start = performance.now();
+  for (let i = 0; i < runs; i++) redact(text);
+  const ms = performance.now() - start;
+  console.log(`redaction: ${fmt((bytes * runs) / 1024 / 1024 / (ms / 1000))} MiB/s on a ${bytes}-byte log tail (${fmt(ms / runs, 3)} ms each, ${runs} runs)`);
+}
+
+function benchPolicy(): void {
+  const incident = anIncident();
+  const ctx: PolicyContext = {
+    incident,
+    evidence: evidenceFor(incident),
+    diagnosis: anEvictDiagnosis(incident),
+    settings: { killSwitch: false, dryRun: false, deniedNamespaces: ['kube-system'], minConfidence: 0.7, cluster: 'local' },
+    cooldownUntilMs: undefined,
+    nowMs: Date.now(),
+  };
+  const runs = 200_000;
+  const start = performance.now();
+  for (let i = 0; i < runs; i++) decide(ctx);
+  const ms = performance.now() - start;
+  console.log(`policy: ${fmt(runs / (ms / 1000), 0)} decisions/s (${fmt((ms * 1000) / runs, 2)} µs each)`);
+}
+
+async function benchWebhook(): Promise<void> {
+  const env = await startHealerEnv();
+  try {
+    const { handler } = await import('../functions/alertmanager-webhook.js');
+    const fixture = JSON.parse(readFileSync(new URL('../test/fixtures/alertmanager/kube-pod-crashlooping.json', import.meta.url), 'utf8')) as { alerts: { labels: Record<string, string> }[] };
+    const template = fixture.alerts[1]!;
+    let seq = 0;
+    const payload = (alerts: number) => JSON.stringify({
+      ...fixture,
+      alerts: Array.from({ length: alerts }, () => ({ ...template, labels: { ...template.labels, pod: `bench-${seq++}` } })),
+    });
+    const event = (body: string): APIGatewayProxyEventV2 => ({
+      version: '2.0', routeKey: 'POST /alerts', rawPath: '/alerts', rawQueryString: '',
+      headers: { authorization: `Bearer ${env.token}`, 'content-type': 'application/json' },
+      requestContext: { accountId: '0', apiId: 'bench', domainName: 'local', domainPrefix: 'local', http: { method: 'POST', path: '/alerts', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' }, requestId: 'bench', routeKey: 'POST /alerts', stage: '$default', time: '', timeEpoch: 0 },
+      body, isBase64Encoded: false,
+    });
+    const drain = async (queueUrl: string) => {
+      for (;;) {
+        const { Messages = [] } = await env.moto.sqs().send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+        if (Messages.length === 0) return;
+        await env.moto.sqs().send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+      }
+    };
+    for (const [alerts, requests] of [[1, 200], [100, 20]] as const) {
+      for (let i = 0; i < 5; i++) await handler(event(payload(alerts)), localContext('bench', 10_000)); // warm-up
+      global.gc?.();
+      const heapBefore = process.memoryUsage().heapUsed;
+      const times: number[] = [];
+      for (let i = 0; i < requests; i++) {
+        // moto's SQS slows down as its queue grows (real SQS does not): drain it, untimed.
+        await drain(env.queueUrl);
+        const body = payload(alerts);
+        const start = performance.now();
+        const result = await handler(event(body), localContext('bench', 10_000));
+        times.push(performance.now() - start);
+        if (result.statusCode !== 202) throw new Error(`unexpected ${result.statusCode}: ${result.body}`);
+      }
+      global.gc?.();
+      const heapGrowth = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
+      times.sort((a, b) => a - b);
+      console.log(`webhook, ${alerts} alert(s)/request: p50 ${fmt(percentile(times, 50))} ms, p95 ${fmt(percentile(times, 95))} ms, max ${fmt(times.at(-1) ?? NaN)} ms over ${requests} requests; heap growth ${fmt(heapGrowth)} MiB; rss ${fmt(process.memoryUsage().rss / 1024 / 1024, 0)} MiB`);
+    }
+  } finally {
+    await env.stop();
+  }
+}
+
+process.env.HEALER_LOG_LEVEL = 'error';
+console.log(`node ${process.version}, ${new Date().toISOString()}`);
+benchRedaction();
+benchPolicy();
+await benchWebhook();
