@@ -1,0 +1,168 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AppsV1Api,
+  AuthenticationV1Api,
+  CoreV1Api,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type CoreV1Api as CoreV1ApiType,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import {
+  acquireControlPlane,
+  applyManifest,
+  controlPlaneAvailable,
+  ensureNamespace,
+  loadKubeConfig,
+  setPodLogs,
+  waitFor,
+  waitForReadyPods,
+  type ClusterInfo,
+} from '../support/control-plane.js';
+
+/**
+ * infra/rbac.yaml gives the healer exactly what it needs: read pods, their logs, events,
+ * ReplicaSets, Deployments, namespaces and nodes, and evict pods. Everything else is refused with
+ * 403 by the real RBAC authorizer, using the healer's own ServiceAccount token (TokenRequest API).
+ */
+const available = controlPlaneAvailable();
+const kwokHere = !process.env.TEST_KUBECONFIG;
+
+async function statusOf(call: () => Promise<unknown>): Promise<number> {
+  try {
+    await call();
+    return 200;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+    throw err;
+  }
+}
+
+describe.skipIf(!available)('healer RBAC (infra/rbac.yaml)', () => {
+  let cluster: ClusterInfo;
+  let release: () => Promise<void>;
+  let adminCore: CoreV1ApiType;
+  let healerCore: CoreV1ApiType;
+  let healerApps: AppsV1Api;
+  let healerObjects: KubernetesObjectApi;
+  let ns: string;
+  let podName: string;
+
+  beforeAll(async () => {
+    ({ cluster, release } = await acquireControlPlane());
+    const admin = loadKubeConfig(cluster.adminKubeconfigPath);
+    const healer = loadKubeConfig(cluster.healerKubeconfigPath);
+    adminCore = admin.makeApiClient(CoreV1Api);
+    healerCore = healer.makeApiClient(CoreV1Api);
+    healerApps = healer.makeApiClient(AppsV1Api);
+    healerObjects = KubernetesObjectApi.makeApiClient(healer);
+
+    // Prepare (admin): a Deployment with one running pod, a Secret and a ConfigMap.
+    ns = `rbac-${randomBytes(3).toString('hex')}`;
+    await ensureNamespace(cluster.adminKubeconfigPath, ns);
+    await applyManifest(cluster.adminKubeconfigPath, [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web', namespace: ns },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'web' } },
+          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'registry.example.com/web:1.0.0' }] } },
+        },
+      },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db-password', namespace: ns }, stringData: { password: 'hunter2' } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data: { mode: 'safe' } },
+    ]);
+    const [pod] = await waitForReadyPods(cluster.adminKubeconfigPath, ns, { app: 'web' }, 1);
+    podName = pod!.metadata!.name!;
+    if (kwokHere) await setPodLogs({ namespace: ns, podName, container: 'app', current: 'listening on :8080\n', previous: 'oom\n' });
+  }, 180_000);
+
+  afterAll(async () => {
+    await adminCore?.deleteNamespace({ name: ns }).catch(() => undefined);
+    await release?.();
+  }, 60_000);
+
+  it('authenticates as the k8s-healer ServiceAccount', async () => {
+    // Act
+    const review = await loadKubeConfig(cluster.healerKubeconfigPath)
+      .makeApiClient(AuthenticationV1Api)
+      .createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+
+    // Assess
+    expect(review.status?.userInfo?.username).toBe('system:serviceaccount:k8s-healer:k8s-healer');
+  });
+
+  it('reads pods, events, owners, namespaces and nodes', async () => {
+    // Act + Assess
+    const pods = await healerCore.listNamespacedPod({ namespace: ns });
+    expect(pods.items.map((p) => p.metadata?.name)).toContain(podName);
+    expect((await healerCore.readNamespacedPod({ name: podName, namespace: ns })).metadata?.name).toBe(podName);
+    expect((await healerCore.listPodForAllNamespaces({ labelSelector: 'app=web' })).items.length).toBeGreaterThan(0);
+    await healerCore.listNamespacedEvent({ namespace: ns });
+    await healerObjects.list('events.k8s.io/v1', 'Event', ns);
+    expect((await healerApps.listNamespacedReplicaSet({ namespace: ns })).items).toHaveLength(1);
+    expect((await healerApps.readNamespacedDeployment({ name: 'web', namespace: ns })).metadata?.name).toBe('web');
+    expect((await healerCore.readNamespace({ name: ns })).metadata?.name).toBe(ns);
+    const nodeName = (await adminCore.readNamespacedPod({ name: podName, namespace: ns })).spec?.nodeName;
+    expect((await healerCore.readNode({ name: nodeName! })).metadata?.name).toBe(nodeName);
+  });
+
+  it.skipIf(!kwokHere)('reads current and previous pod logs', async () => {
+    // Act
+    const current = await healerCore.readNamespacedPodLog({ name: podName, namespace: ns, container: 'app' });
+    const previous = await healerCore.readNamespacedPodLog({ name: podName, namespace: ns, container: 'app', previous: true });
+
+    // Assess
+    expect(current).toBe('listening on :8080\n');
+    expect(previous).toBe('oom\n');
+  });
+
+  it('is refused (403) everything outside its role', async () => {
+    // Act
+    const refused = {
+      'delete a deployment': await statusOf(() => healerApps.deleteNamespacedDeployment({ name: 'web', namespace: ns })),
+      'list secrets': await statusOf(() => healerCore.listNamespacedSecret({ namespace: ns })),
+      'get a secret': await statusOf(() => healerCore.readNamespacedSecret({ name: 'db-password', namespace: ns })),
+      'list secrets cluster-wide': await statusOf(() => healerCore.listSecretForAllNamespaces()),
+      'patch a configmap': await statusOf(() =>
+        healerObjects.patch(
+          { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data: { mode: 'unsafe' } } as KubernetesObject,
+          undefined, undefined, undefined, undefined, PatchStrategy.MergePatch,
+        )),
+      'create a pod': await statusOf(() =>
+        healerCore.createNamespacedPod({
+          namespace: ns,
+          body: { metadata: { name: 'intruder' }, spec: { containers: [{ name: 'sh', image: 'busybox' }] } },
+        })),
+      'delete a pod': await statusOf(() => healerCore.deleteNamespacedPod({ name: podName, namespace: ns })),
+      'scale a deployment': await statusOf(() =>
+        healerApps.patchNamespacedDeploymentScale({ name: 'web', namespace: ns, body: { spec: { replicas: 0 } } })),
+      'delete a node': await statusOf(() => healerCore.deleteNode({ name: 'kwok-node-0' })),
+      'list nodes': await statusOf(() => healerCore.listNode()),
+    };
+
+    // Assess: every one is 403 Forbidden (not 404 or 401: the request was authenticated and denied)
+    expect(refused).toEqual(Object.fromEntries(Object.keys(refused).map((k) => [k, 403])));
+    expect((await adminCore.readNamespacedConfigMap({ name: 'settings', namespace: ns })).data?.mode).toBe('safe');
+  });
+
+  it('evicts a pod, and the ReplicaSet replaces it', async () => {
+    // Act
+    await healerCore.createNamespacedPodEviction({
+      name: podName,
+      namespace: ns,
+      body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: podName, namespace: ns } },
+    });
+
+    // Assess
+    await waitFor(async () => (await statusOf(() => adminCore.readNamespacedPod({ name: podName, namespace: ns }))) === 404, {
+      what: `evicted pod ${podName} to be deleted`,
+    });
+    const [replacement] = await waitForReadyPods(cluster.adminKubeconfigPath, ns, { app: 'web' }, 1);
+    expect(replacement!.metadata!.name).not.toBe(podName);
+  });
+});
