@@ -5,6 +5,12 @@ import { parseIncident } from '../lib/domain/incident-schema.js';
 import { remediate } from '../lib/pipeline/remediate.js';
 import { workerDeps } from '../lib/wiring/worker.js';
 import { log } from '../lib/wiring/middleware.js';
+import { buildFailurePage } from '../lib/pipeline/notification.js';
+
+/** Matches the DLQ redrive policy (infra/resources.yml): the delivery after which SQS gives up. */
+const MAX_RECEIVES = 3;
+/** Time kept back from the model for acting, auditing and notifying before Lambda's timeout. */
+const RESERVED_MS = 20_000;
 
 const config = loadConfig();
 const deps = workerDeps(config);
@@ -13,7 +19,7 @@ const deps = workerDeps(config);
  * SQS worker. Each message is one incident; failures are reported per message so SQS retries
  * only those (and moves them to the dead-letter queue after maxReceiveCount): nothing is lost.
  */
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event, context) => {
   const resolved = await deps;
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
@@ -25,14 +31,24 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event)
       continue;
     }
     try {
-      const report = await remediate(parsed.incident, resolved);
+      const diagnoseDeadline = Date.now() + Math.max(1_000, context.getRemainingTimeInMillis() - RESERVED_MS);
+      const report = await remediate(parsed.incident, resolved, { diagnoseDeadline });
       log('info', 'incident handled', { messageId: record.messageId, incidentId: report.incidentId, outcome: report.outcome });
     } catch (error) {
-      log('error', 'incident failed; will be retried', {
+      const message = error instanceof Error ? error.message : String(error);
+      const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
+      log('error', receives >= MAX_RECEIVES ? 'incident failed for the last time; paging' : 'incident failed; will be retried', {
         messageId: record.messageId,
         incidentId: parsed.incident.id,
-        error: error instanceof Error ? error.message : String(error),
+        receives,
+        error: message,
       });
+      // On the last delivery a human must hear about it: the DLQ alone pages nobody.
+      if (receives >= MAX_RECEIVES) {
+        await resolved.notifier.notify(buildFailurePage(parsed.incident, message, receives)).catch((notifyError: unknown) => {
+          log('error', 'failure page could not be sent', { incidentId: parsed.incident.id, error: String(notifyError) });
+        });
+      }
       batchItemFailures.push({ itemIdentifier: record.messageId });
     }
   }

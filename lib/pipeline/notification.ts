@@ -60,3 +60,22 @@ export function buildNotification(input: {
     namespace: incident.subject.namespace,
   };
 }
+
+/** The page sent when the healer itself could not finish an incident (its last delivery failed). */
+export function buildFailurePage(incident: Incident, error: string, attempts: number): Notification {
+  const where = `${incident.subject.namespace}/${incident.subject.name}`;
+  const body = [
+    `The healer could not process ${incident.symptom} on ${incident.subject.kind} ${where} (cluster ${incident.cluster}) after ${attempts} attempts.`,
+    'Nothing was changed in the cluster by this incident. It is in the dead-letter queue.',
+    `Last error: ${error}`,
+    `Incident ${incident.id} (${incident.source}${incident.alertname ? `, ${incident.alertname}` : ''})`,
+  ].join('\n');
+  return {
+    subject: `[k8s-healer] Healer failed, needs a human: ${incident.symptom} ${where}`,
+    body: truncateBytes(redact(body), 64 * 1024),
+    severity: 'critical',
+    outcome: 'action-failed',
+    cluster: incident.cluster,
+    namespace: incident.subject.namespace,
+  };
+}

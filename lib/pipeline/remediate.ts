@@ -47,7 +47,7 @@ export interface RemediationReport {
  * Throws only when the incident should be retried (the lock is released first); every decision
  * that is final is audited and completes the incident, so SQS redeliveries become no-ops.
  */
-export async function remediate(incident: Incident, deps: RemediateDeps): Promise<RemediationReport> {
+export async function remediate(incident: Incident, deps: RemediateDeps, opts: { diagnoseDeadline?: number } = {}): Promise<RemediationReport> {
   const { state, clock, settings } = deps;
   const audit = (step: AuditEntry['step'], detail: Record<string, unknown>, outcome?: Outcome) =>
     deps.audit.append({ incidentId: incident.id, at: new Date(clock.now()).toISOString(), cluster: incident.cluster, step, outcome, detail });
@@ -56,7 +56,7 @@ export async function remediate(incident: Incident, deps: RemediateDeps): Promis
     return { incidentId: incident.id, outcome: 'duplicate' };
   }
   try {
-    const report = await runLocked(incident, deps, audit);
+    const report = await runLocked(incident, deps, audit, opts.diagnoseDeadline);
     await state.completeIncident(incident.id, settings.dedupWindowSeconds, clock.now());
     return report;
   } catch (error) {
@@ -67,14 +67,14 @@ export async function remediate(incident: Incident, deps: RemediateDeps): Promis
 
 type AuditFn = (step: AuditEntry['step'], detail: Record<string, unknown>, outcome?: Outcome) => Promise<void>;
 
-async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn): Promise<RemediationReport> {
+async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn, diagnoseDeadline: number | undefined): Promise<RemediationReport> {
   const { settings, clock } = deps;
   await audit('intake', { source: incident.source, symptom: incident.symptom, subject: incident.subject, alertname: incident.alertname });
 
   const evidence = await deps.reader.gatherEvidence(incident);
   await audit('evidence', evidenceSummary(evidence));
 
-  const diagnosis = await deps.diagnoser.diagnose(incident, evidence);
+  const diagnosis = await deps.diagnoser.diagnose(incident, evidence, diagnoseDeadline === undefined ? {} : { deadline: diagnoseDeadline });
   await audit('diagnosis', { ...diagnosis });
 
   const key = diagnosis.recommendation !== 'page' && diagnosis.recommendation !== 'none'
