@@ -7,7 +7,8 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditLog, MAX_DETAIL_BYTES } from '../../lib/adapters/dynamo-audit-log.js';
 import type { AuditEntry } from '../../lib/domain/types.js';
-import { createTables, dynamoDbLocalUnavailable, mustRun, startDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.js';
+import { createTables, dynamoDbLocalUnavailable, startDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.js';
+import { mustRun } from '../support/process.js';
 
 const unavailable = dynamoDbLocalUnavailable();
 const T0 = Date.parse('2025-06-01T12:00:00.000Z');

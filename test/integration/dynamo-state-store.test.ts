@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbClient, dynamoDbClient, LAMBDA_CLIENT_DEFAULTS, resetAwsClients } from '../../lib/adapters/aws-clients.js';
 import { DynamoStateStore } from '../../lib/adapters/dynamo-state-store.js';
 import { stateKeys } from '../../lib/adapters/tables.js';
-import { createTables, dynamoDbLocalUnavailable, localAws, mustRun, startDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.js';
+import { createTables, dynamoDbLocalUnavailable, localAws, startDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.js';
+import { mustRun } from '../support/process.js';
 
 const unavailable = dynamoDbLocalUnavailable();
 const T0 = Date.parse('2025-06-01T12:00:00.000Z');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { startHealerEnv, type HealerEnv } from '../support/healer-env.js';
-import { freePort } from '../support/dynamodb-local.js';
+import { freePort } from '../support/process.js';
 import { localContext } from '../../lib/local/http-api.js';
 import { anIncident } from '../fixtures/builders.js';
 

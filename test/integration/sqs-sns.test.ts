@@ -14,7 +14,7 @@ import { clearSecretCache, readSecret } from '../../lib/adapters/secrets.js';
 import { MAX_BODY_BYTES, MAX_SUBJECT_CHARS, sanitizeSubject, SnsNotifier, truncateBody } from '../../lib/adapters/sns-notifier.js';
 import { chunkIncidents, EnqueueError, SqsIncidentQueue } from '../../lib/adapters/sqs-queue.js';
 import type { Incident, Notification } from '../../lib/domain/types.js';
-import { mustRun } from '../support/dynamodb-local.js';
+import { mustRun } from '../support/process.js';
 import { createTopicWithInbox, motoUnavailable, startMoto, type Moto } from '../support/moto.js';
 
 function incident(n: number, extra: Partial<Incident> = {}): Incident {

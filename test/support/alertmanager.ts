@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, spawnSupervised, waitUntilReady, type RunningComponent } from './dynamodb-local.js';
+import { freePort, spawnSupervised, waitUntilReady, type RunningComponent } from './process.js';
 
 const CANDIDATES = ['/usr/bin/prometheus-alertmanager', '/usr/bin/alertmanager', '/usr/local/bin/alertmanager'];
 

@@ -16,7 +16,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { createSnsClient, createSqsClient, createSsmClient } from '../../lib/adapters/aws-clients.js';
-import { freePort, localAws, spawnSupervised, waitUntilReady, type RunningComponent } from './dynamodb-local.js';
+import { localAws } from './dynamodb-local.js';
+import { freePort, spawnSupervised, waitUntilReady, type RunningComponent } from './process.js';
 
 /** The moto_server the setup script installs (override with MOTO_SERVER). */
 export function motoServerPath(): string {
