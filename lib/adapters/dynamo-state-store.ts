@@ -12,7 +12,7 @@
  * cost double and report contention as TransactionCanceled/TransactionConflict, not a clean "no".
  */
 import { randomUUID } from 'node:crypto';
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { StateStore } from '../ports/index.js';
 import { dynamoDbClient } from './aws-clients.js';
@@ -138,6 +138,29 @@ export class DynamoStateStore implements StateStore {
 
   startCooldown(key: string, seconds: number, nowMs: number): Promise<boolean> {
     return this.putIfNotLive({ pk: stateKeys.cooldown(key) }, nowMs + seconds * 1000, nowMs);
+  }
+
+  async claimOwner(ownerKey: string, incidentId: string, windowSeconds: number, nowMs: number): Promise<{ claimed: boolean; holder: string }> {
+    const untilMs = nowMs + windowSeconds * 1000;
+    try {
+      // The same incident may claim again (an SQS redelivery), anyone may take an expired claim.
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall({ pk: stateKeys.owner(ownerKey), holder: incidentId, untilMs, expiresAt: ttlSeconds(untilMs) }),
+          ConditionExpression: `${NOT_LIVE} OR #holder = :me`,
+          ExpressionAttributeNames: { '#pk': 'pk', '#until': 'untilMs', '#holder': 'holder' },
+          ExpressionAttributeValues: marshall({ ':now': nowMs, ':me': incidentId }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { claimed: true, holder: incidentId };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const old = (error as { Item?: Record<string, AttributeValue> }).Item;
+      const holder = old ? (unmarshall(old) as { holder?: unknown }).holder : undefined;
+      return { claimed: false, holder: typeof holder === 'string' ? holder : 'unknown' };
+    }
   }
 
   /** One conditional put: succeeds only when no live item holds the key. */

@@ -116,6 +116,19 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
     };
   }
 
+  async ownerChainOf(incident: Incident): Promise<ObjectRef[] | undefined> {
+    const { namespace, name } = incident.subject;
+    let pod: V1Pod;
+    try {
+      pod = await this.core.readNamespacedPod({ name, namespace });
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+    const owners = await this.ownerChain(pod, []);
+    return [{ kind: 'Pod', name, namespace, uid: pod.metadata?.uid }, ...owners.refs];
+  }
+
   /** Follows controller references up: Pod → ReplicaSet → Deployment. Other kinds are named, not read. */
   private async ownerChain(pod: V1Pod, gaps: string[]): Promise<{ refs: ObjectRef[]; optOut: boolean }> {
     const namespace = pod.metadata?.namespace ?? '';

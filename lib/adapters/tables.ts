@@ -39,6 +39,7 @@ export const stateKeys = Object.freeze({
   dedup: (incidentId: string) => `dedup#${incidentId}`,
   incident: (incidentId: string) => `incident#${incidentId}`,
   cooldown: (key: string) => `cooldown#${key}`,
+  owner: (key: string) => `owner#${key}`,
 });
 
 // Process-local sequence: entries written in the same millisecond by one worker keep their order.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseAlertMappings, type AlertMappings } from '../intake/incidents.js';
 
 /**
  * Every setting the healer reads, parsed once from the environment into a frozen object.
@@ -37,6 +38,22 @@ const ConfigSchema = z.object({
   HEALER_QUEUE_URL: z.string().optional(),
   HEALER_TOPIC_ARN: z.string().optional(),
   HEALER_WEBHOOK_TOKEN: z.string().optional(),
+  // `user:password` (RFC 7617: the user has no colon); the message never echoes the value.
+  HEALER_WEBHOOK_BASIC_AUTH: z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || /^[^:]+:.+$/s.test(v), { message: 'expected user:password with a non-empty user and password' }),
+  HEALER_ALERT_MAPPINGS: z
+    .string()
+    .optional()
+    .transform((value, ctx): AlertMappings => {
+      if (value === undefined || value.trim() === '') return {};
+      const parsed = parseAlertMappings(value);
+      if (parsed.ok) return parsed.mappings;
+      ctx.addIssue({ code: 'custom', message: parsed.error });
+      return z.NEVER;
+    }),
   HEALER_WEBHOOK_TOKEN_PARAM: z.string().optional(),
   HEALER_KUBECONFIG_PARAM: z.string().optional(),
   HEALER_ANTHROPIC_KEY_PARAM: z.string().optional(),
@@ -47,6 +64,7 @@ const ConfigSchema = z.object({
   HEALER_MODEL_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
   HEALER_DEDUP_WINDOW_SECONDS: seconds(600),
   HEALER_COOLDOWN_SECONDS: seconds(1800),
+  HEALER_GROUP_WINDOW_SECONDS: seconds(300),
   HEALER_LOCK_SECONDS: seconds(300, 3600),
   HEALER_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.7),
   HEALER_DENIED_NAMESPACES: csv(['kube-system', 'kube-public', 'kube-node-lease']),
@@ -66,6 +84,8 @@ export type HealerConfig = Readonly<{
   queueUrl: string | undefined;
   topicArn: string | undefined;
   webhookToken: string | undefined;
+  webhookBasicAuth: string | undefined;
+  alertMappings: AlertMappings;
   webhookTokenParam: string | undefined;
   kubeconfigParam: string | undefined;
   anthropicKeyParam: string | undefined;
@@ -76,6 +96,7 @@ export type HealerConfig = Readonly<{
   modelMaxRetries: number;
   dedupWindowSeconds: number;
   cooldownSeconds: number;
+  groupWindowSeconds: number;
   lockSeconds: number;
   minConfidence: number;
   deniedNamespaces: readonly string[];
@@ -110,6 +131,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queueUrl: e.HEALER_QUEUE_URL,
     topicArn: e.HEALER_TOPIC_ARN,
     webhookToken: e.HEALER_WEBHOOK_TOKEN,
+    webhookBasicAuth: e.HEALER_WEBHOOK_BASIC_AUTH,
+    alertMappings: e.HEALER_ALERT_MAPPINGS,
     webhookTokenParam: e.HEALER_WEBHOOK_TOKEN_PARAM,
     kubeconfigParam: e.HEALER_KUBECONFIG_PARAM,
     anthropicKeyParam: e.HEALER_ANTHROPIC_KEY_PARAM,
@@ -120,6 +143,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     modelMaxRetries: e.HEALER_MODEL_MAX_RETRIES,
     dedupWindowSeconds: e.HEALER_DEDUP_WINDOW_SECONDS,
     cooldownSeconds: e.HEALER_COOLDOWN_SECONDS,
+    groupWindowSeconds: e.HEALER_GROUP_WINDOW_SECONDS,
     lockSeconds: e.HEALER_LOCK_SECONDS,
     minConfidence: e.HEALER_MIN_CONFIDENCE,
     deniedNamespaces: Object.freeze([...e.HEALER_DENIED_NAMESPACES]),

@@ -31,6 +31,8 @@ export interface RemediateDeps {
     readonly cooldownSeconds: number;
     readonly lockSeconds: number;
     readonly dedupWindowSeconds: number;
+    /** Incidents of one workload and symptom within this window are handled as one. */
+    readonly groupWindowSeconds: number;
   };
 }
 
@@ -70,6 +72,19 @@ type AuditFn = (step: AuditEntry['step'], detail: Record<string, unknown>, outco
 async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn, diagnoseDeadline: number | undefined): Promise<RemediationReport> {
   const { settings, clock } = deps;
   await audit('intake', { source: incident.source, symptom: incident.symptom, subject: incident.subject, alertname: incident.alertname });
+
+  // A storm of pods of one workload is one incident: the first to claim the workload handles it,
+  // the rest are recorded as grouped into it, with no second diagnosis and no second page.
+  const chain = await deps.reader.ownerChainOf(incident);
+  const workload = chain?.[chain.length - 1];
+  if (chain && chain.length > 1 && workload) {
+    const ownerKey = [settings.cluster, workload.namespace ?? incident.subject.namespace, workload.kind, workload.name, incident.symptom].join('/');
+    const claim = await deps.state.claimOwner(ownerKey, incident.id, settings.groupWindowSeconds, clock.now());
+    if (!claim.claimed) {
+      await audit('outcome', { outcome: 'duplicate', groupedInto: claim.holder, ownerKey }, 'duplicate');
+      return { incidentId: incident.id, outcome: 'duplicate' };
+    }
+  }
 
   const evidence = await deps.reader.gatherEvidence(incident);
   await audit('evidence', evidenceSummary(evidence));

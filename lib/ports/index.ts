@@ -7,6 +7,8 @@ import type { ActionResult, AuditEntry, Diagnosis, Evidence, Incident, Notificat
 export interface ClusterReader {
   /** Reads pod, owners, events and logs of an incident's subject, bounded; never throws for absence. */
   gatherEvidence(incident: Incident): Promise<Evidence>;
+  /** The subject's controller chain (subject first), cheaply; undefined when the subject is gone. */
+  ownerChainOf(incident: Incident): Promise<readonly ObjectRef[] | undefined>;
   /** Lists pods that are crash-looping right now, cluster-wide, paginated. */
   listCrashLoopingPods(): Promise<readonly (ObjectRef & { namespace: string; reason: string })[]>;
 }
@@ -27,6 +29,12 @@ export interface StateStore {
   completeIncident(incidentId: string, keepSeconds: number, nowMs: number): Promise<void>;
   /** Releases the lock after a failure, so a retry may take it. */
   releaseIncident(incidentId: string): Promise<void>;
+  /**
+   * Makes this incident the one that handles an owner (workload + symptom) for the window, so a
+   * storm of pods of one Deployment becomes one diagnosis. Re-claiming by the same incident
+   * succeeds; otherwise the current holder is returned.
+   */
+  claimOwner(ownerKey: string, incidentId: string, windowSeconds: number, nowMs: number): Promise<{ claimed: boolean; holder: string }>;
   /** Epoch ms until which the key is cooling down, or undefined. */
   cooldownUntil(key: string, nowMs: number): Promise<number | undefined>;
   /** Starts a cooldown; false when one was already active (someone else acted first). */

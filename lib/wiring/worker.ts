@@ -37,6 +37,7 @@ export async function workerDeps(config: HealerConfig, overrides: { diagnoser?: 
       cooldownSeconds: config.cooldownSeconds,
       lockSeconds: config.lockSeconds,
       dedupWindowSeconds: config.dedupWindowSeconds,
+      groupWindowSeconds: config.groupWindowSeconds,
     },
   };
 }

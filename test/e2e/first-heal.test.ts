@@ -4,6 +4,7 @@ import { startHealerEnv, type HealerEnv } from '../support/healer-env.js';
 import { startAlertmanager, type Alertmanager } from '../support/alertmanager.js';
 import {
   acquireControlPlane,
+  deleteNamespace,
   createCrashLoopingDeployment,
   listPods,
   waitFor,
@@ -59,6 +60,8 @@ beforeAll(async () => {
     KUBECONFIG: cluster.healerKubeconfigPath,
     HEALER_DRY_RUN: 'false',
     HEALER_COOLDOWN_SECONDS: '900',
+    // The cooldown case below is about a later incident, not one grouped with the first.
+    HEALER_GROUP_WINDOW_SECONDS: '1',
   });
   const webhook = await import('../../functions/alertmanager-webhook.js');
   const worker = await import('../../functions/remediate.js');
@@ -73,6 +76,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  if (cluster) await deleteNamespace(cluster.adminKubeconfigPath, NAMESPACE);
   await alertmanager?.stop();
   await stopPoller?.();
   await closeWebhook?.();

@@ -3,7 +3,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { startHealerEnv, type HealerEnv } from '../support/healer-env.js';
-import { acquireControlPlane, createCrashLoopingDeployment, listPods, waitFor, type ClusterInfo } from '../support/control-plane.js';
+import { acquireControlPlane, deleteNamespace, createCrashLoopingDeployment, listPods, waitFor, type ClusterInfo } from '../support/control-plane.js';
 import { localContext } from '../../lib/local/http-api.js';
 import { incidentId } from '../../lib/intake/incidents.js';
 import type { Incident } from '../../lib/domain/types.js';
@@ -16,6 +16,7 @@ import type { Incident } from '../../lib/domain/types.js';
 let cluster: ClusterInfo;
 let release: () => Promise<void>;
 let env: HealerEnv;
+let namespace = '';
 let handler: (event: ScheduledEvent, context: Context) => Promise<{ enqueued: number }>;
 
 const scheduledEvent: ScheduledEvent = {
@@ -30,6 +31,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  if (namespace) await deleteNamespace(cluster.adminKubeconfigPath, namespace);
   await env?.stop();
   await release?.();
 });
@@ -37,7 +39,7 @@ afterAll(async () => {
 describe('scheduled scan', () => {
   it('turns each crash-looping pod into one incident, and a repeat scan into none', async () => {
     // Prepare: two crash-looping pods and one healthy Deployment in a namespace of their own.
-    const namespace = `scan-${Date.now().toString(36)}`;
+    namespace = `scan-${Date.now().toString(36)}`;
     const app = await createCrashLoopingDeployment({ namespace, name: 'api', replicas: 2, previousLog: 'connection refused', restartPeriodSeconds: 2 });
     const crashing = await waitFor(async () => {
       const pods = (await listPods(cluster.adminKubeconfigPath, namespace, app.selector)).filter((p: V1Pod) =>

@@ -223,6 +223,41 @@ describe.skipIf(unavailable !== undefined && !mustRun())('DynamoStateStore on Dy
     });
   });
 
+  describe('claimOwner', () => {
+    it('gives a workload to exactly one of 50 concurrent incidents and names it to the others', async () => {
+      // Prepare
+      const ownerKey = `local/shop/Deployment/web-${randomUUID()}/CrashLoopBackOff`;
+      const incidents = Array.from({ length: 50 }, (_, i) => `incident-${i}`);
+
+      // Act
+      const results = await Promise.all(incidents.map((id) => newStore().claimOwner(ownerKey, id, 300, T0)));
+
+      // Assess
+      const winners = results.filter((r) => r.claimed);
+      expect(winners).toHaveLength(1);
+      const holder = winners[0]?.holder;
+      expect(results.filter((r) => !r.claimed).every((r) => r.holder === holder)).toBe(true);
+    });
+
+    it('lets the holder claim again (a redelivery) and anyone claim after the window', async () => {
+      // Prepare
+      const store = newStore();
+      const ownerKey = `local/shop/Deployment/api-${randomUUID()}/CrashLoopBackOff`;
+
+      // Act
+      const first = await store.claimOwner(ownerKey, 'a', 60, T0);
+      const again = await store.claimOwner(ownerKey, 'a', 60, T0 + 1_000);
+      const other = await store.claimOwner(ownerKey, 'b', 60, T0 + 2_000);
+      const later = await store.claimOwner(ownerKey, 'b', 60, T0 + 61_001);
+
+      // Assess
+      expect(first).toEqual({ claimed: true, holder: 'a' });
+      expect(again).toEqual({ claimed: true, holder: 'a' });
+      expect(other).toEqual({ claimed: false, holder: 'a' });
+      expect(later).toEqual({ claimed: true, holder: 'b' });
+    });
+  });
+
   describe('table and failure behaviour', () => {
     it('has TTL enabled on expiresAt, as tables.ts declares', async () => {
       // Act

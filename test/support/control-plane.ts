@@ -766,9 +766,10 @@ function fakeNode(name: string): Manifest {
       },
     },
     // kwok's node-initialize stage keeps these and fills conditions, addresses and the kubelet port.
+    // Room for storm tests and scan benchmarks with thousands of pods on one fake node.
     status: {
-      allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
-      capacity: { cpu: '32', memory: '256Gi', pods: '110' },
+      allocatable: { cpu: '32', memory: '256Gi', pods: '10000' },
+      capacity: { cpu: '32', memory: '256Gi', pods: '10000' },
     },
   };
 }
@@ -857,6 +858,15 @@ function parseYamlDocuments(text: string): Manifest[] {
     .filter((doc) => doc.split('\n').some((l) => l.trim() !== '' && !l.trim().startsWith('#')))
     .map((doc) => loadYaml<Manifest>(doc))
     .filter((o): o is Manifest => !!o);
+}
+
+/** Deletes a namespace a test made (its pods go with it), so crash-looping pods do not keep
+ * loading the shared control plane for the files that run after. Absent is fine. */
+export async function deleteNamespace(kubeconfigPath: string, name: string): Promise<void> {
+  const core = loadKubeConfig(kubeconfigPath).makeApiClient(CoreV1Api);
+  await core.deleteNamespace({ name }).catch((err: unknown) => {
+    if ((err as { code?: number }).code !== 404) throw err;
+  });
 }
 
 /** Creates (applies) a namespace and waits for its "default" ServiceAccount, without which the
