@@ -14,11 +14,15 @@ const queue = incidentQueue(config);
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(httpErrors())
   .handler(async (event) => {
-    const expectedToken = await secretFrom(config.webhookToken, config.webhookTokenParam, 'the webhook token');
+    // Bearer, basic, or both; with neither configured, secretFrom fails loudly.
+    const bearerConfigured = Boolean(config.webhookToken || config.webhookTokenParam) || !config.webhookBasicAuth;
+    const expectedToken = bearerConfigured ? await secretFrom(config.webhookToken, config.webhookTokenParam, 'the webhook token') : undefined;
     const result = await handleWebhook(
       { headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
       {
         expectedToken,
+        basicAuth: config.webhookBasicAuth,
+        alertMappings: config.alertMappings,
         state,
         queue,
         cluster: config.clusterName,

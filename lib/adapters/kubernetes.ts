@@ -1,13 +1,29 @@
 import {
   ApiException,
   AppsV1Api,
+  AutoscalingV2Api,
   CoreV1Api,
   KubeConfig,
+  PolicyV1Api,
   type V1ContainerStatus,
+  type V1Deployment,
   type V1ObjectMeta,
   type V1Pod,
+  type V1ReplicaSet,
 } from '@kubernetes/client-node';
-import type { ActionResult, ContainerEvidence, EventEvidence, Evidence, Incident, ObjectRef } from '../domain/types.js';
+import type {
+  ActionResult,
+  ContainerEvidence,
+  EventEvidence,
+  Evidence,
+  GovernanceEvidence,
+  Incident,
+  NodeEvidence,
+  ObjectRef,
+  ResourceEvidence,
+  RolloutEvidence,
+} from '../domain/types.js';
+import { gitopsOwner, selectorMatches, summariseRollout } from '../evidence/workload.js';
 import type { ClusterActor, ClusterReader, Clock } from '../ports/index.js';
 import { redact } from '../evidence/redact.js';
 import { truncateLog } from '../evidence/budget.js';
@@ -47,6 +63,28 @@ function controllerOf(meta: V1ObjectMeta | undefined) {
   return meta?.ownerReferences?.find((o) => o.controller === true);
 }
 
+/** Timestamps arrive as Date (Time) or, for MicroTime fields such as eventTime, as strings. */
+function isoTime(value: unknown): string | undefined {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.toISOString();
+  if (typeof value === 'string' && value.length > 0) return value;
+  return undefined;
+}
+
+interface OwnerChain {
+  refs: ObjectRef[];
+  optOut: boolean;
+  replicaSet?: V1ReplicaSet;
+  deployment?: V1Deployment;
+}
+
+function resourcesOf(pod: V1Pod): ResourceEvidence[] {
+  return (pod.spec?.containers ?? []).map((c) => ({
+    container: c.name,
+    requests: { ...(c.resources?.requests ?? {}) },
+    limits: { ...(c.resources?.limits ?? {}) },
+  }));
+}
+
 function containerEvidence(status: V1ContainerStatus): ContainerEvidence {
   const terminated = status.lastState?.terminated;
   return {
@@ -59,7 +97,7 @@ function containerEvidence(status: V1ContainerStatus): ContainerEvidence {
           reason: terminated.reason,
           exitCode: terminated.exitCode,
           signal: terminated.signal,
-          finishedAt: terminated.finishedAt?.toISOString(),
+          finishedAt: isoTime(terminated.finishedAt),
         }
       : undefined,
   };
@@ -69,6 +107,8 @@ function containerEvidence(status: V1ContainerStatus): ContainerEvidence {
 export class KubernetesCluster implements ClusterReader, ClusterActor {
   private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
+  private readonly policy: PolicyV1Api;
+  private readonly autoscaling: AutoscalingV2Api;
 
   constructor(
     kubeConfig: KubeConfig,
@@ -77,12 +117,28 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
   ) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.apps = kubeConfig.makeApiClient(AppsV1Api);
+    this.policy = kubeConfig.makeApiClient(PolicyV1Api);
+    this.autoscaling = kubeConfig.makeApiClient(AutoscalingV2Api);
   }
 
   async gatherEvidence(incident: Incident): Promise<Evidence> {
     const { namespace, name } = incident.subject;
     const gaps: string[] = [];
     const gatheredAt = new Date(this.clock.now()).toISOString();
+    if (incident.subject.kind !== 'Pod') {
+      // Evidence for workloads, Jobs and Nodes is not gathered yet: say so, never guess "gone".
+      return {
+        subject: incident.subject,
+        exists: true,
+        ownerChain: [{ kind: incident.subject.kind, name, namespace: namespace || undefined }],
+        containers: [],
+        events: [],
+        optOut: false,
+        namespaceOptOut: false,
+        gatheredAt,
+        gaps: [`evidence for ${incident.subject.kind} incidents is not gathered yet`],
+      };
+    }
     let pod: V1Pod;
     try {
       pod = await this.core.readNamespacedPod({ name, namespace });
@@ -92,11 +148,15 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
       }
       throw error;
     }
-    const [owners, events, namespaceOptOut, containers] = await Promise.all([
-      this.ownerChain(pod, gaps),
+    const owners = await this.ownerChain(pod, gaps);
+    const [events, ownerEvents, namespaceOptOut, containers, rollout, node, governance] = await Promise.all([
       this.events(namespace, 'Pod', name, gaps),
+      this.ownerEvents(namespace, owners, gaps),
       this.namespaceOptedOut(namespace, gaps),
       this.containersWithLogs(pod, gaps),
+      this.rollout(namespace, owners, gaps),
+      this.node(pod.spec?.nodeName, gaps),
+      this.governance(pod, owners.deployment, gaps),
     ]);
     return {
       subject: incident.subject,
@@ -108,7 +168,11 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
       nodeName: pod.spec?.nodeName,
       ownerChain: [{ kind: 'Pod', name, namespace, uid: pod.metadata?.uid }, ...owners.refs],
       containers,
-      events,
+      events: [...events, ...ownerEvents].sort((a, b) => (b.lastSeen ?? '').localeCompare(a.lastSeen ?? '')).slice(0, this.limits.eventsLimit),
+      resources: resourcesOf(pod),
+      rollout,
+      node,
+      governance,
       optOut: optedOut(pod.metadata) || owners.optOut,
       namespaceOptOut,
       gatheredAt,
@@ -118,6 +182,7 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
 
   async ownerChainOf(incident: Incident): Promise<ObjectRef[] | undefined> {
     const { namespace, name } = incident.subject;
+    if (incident.subject.kind !== 'Pod') return undefined;
     let pod: V1Pod;
     try {
       pod = await this.core.readNamespacedPod({ name, namespace });
@@ -130,29 +195,103 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
   }
 
   /** Follows controller references up: Pod → ReplicaSet → Deployment. Other kinds are named, not read. */
-  private async ownerChain(pod: V1Pod, gaps: string[]): Promise<{ refs: ObjectRef[]; optOut: boolean }> {
+  private async ownerChain(pod: V1Pod, gaps: string[]): Promise<OwnerChain> {
     const namespace = pod.metadata?.namespace ?? '';
-    const refs: ObjectRef[] = [];
-    let optOut = false;
+    const chain: OwnerChain = { refs: [], optOut: false };
     const first = controllerOf(pod.metadata);
-    if (!first) return { refs, optOut };
-    refs.push({ kind: first.kind, name: first.name, namespace, uid: first.uid });
-    if (first.kind !== 'ReplicaSet') return { refs, optOut };
+    if (!first) return chain;
+    chain.refs.push({ kind: first.kind, name: first.name, namespace, uid: first.uid });
+    if (first.kind !== 'ReplicaSet') return chain;
     try {
-      const rs = await this.apps.readNamespacedReplicaSet({ name: first.name, namespace });
-      optOut ||= optedOut(rs.metadata);
-      const second = controllerOf(rs.metadata);
+      chain.replicaSet = await this.apps.readNamespacedReplicaSet({ name: first.name, namespace });
+      chain.optOut ||= optedOut(chain.replicaSet.metadata);
+      const second = controllerOf(chain.replicaSet.metadata);
       if (second) {
-        refs.push({ kind: second.kind, name: second.name, namespace, uid: second.uid });
+        chain.refs.push({ kind: second.kind, name: second.name, namespace, uid: second.uid });
         if (second.kind === 'Deployment') {
-          const deployment = await this.apps.readNamespacedDeployment({ name: second.name, namespace });
-          optOut ||= optedOut(deployment.metadata) || optedOut(deployment.spec?.template.metadata);
+          chain.deployment = await this.apps.readNamespacedDeployment({ name: second.name, namespace });
+          chain.optOut ||= optedOut(chain.deployment.metadata) || optedOut(chain.deployment.spec?.template.metadata);
         }
       }
     } catch (error) {
       gaps.push(`owner chain incomplete: ${describeError(error)}`);
     }
-    return { refs, optOut };
+    return chain;
+  }
+
+  private async ownerEvents(namespace: string, owners: OwnerChain, gaps: string[]): Promise<EventEvidence[]> {
+    const lists = await Promise.all(owners.refs.map((o) => this.events(namespace, o.kind, o.name, gaps)));
+    return lists.flat();
+  }
+
+  /** The Deployment's ReplicaSets: which revision the pod runs and what that revision changed. */
+  private async rollout(namespace: string, owners: OwnerChain, gaps: string[]): Promise<RolloutEvidence | undefined> {
+    const deployment = owners.deployment;
+    const podReplicaSet = owners.replicaSet?.metadata?.name;
+    if (!deployment?.metadata?.name || !podReplicaSet) return undefined;
+    try {
+      const selector = Object.entries(deployment.spec?.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+      const list = await this.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector || undefined, limit: 50 });
+      return summariseRollout({ name: deployment.metadata.name, uid: deployment.metadata.uid }, list.items, podReplicaSet);
+    } catch (error) {
+      gaps.push(`rollout history unavailable: ${describeError(error)}`);
+      return undefined;
+    }
+  }
+
+  private async node(nodeName: string | undefined, gaps: string[]): Promise<NodeEvidence | undefined> {
+    if (!nodeName) return undefined;
+    try {
+      const node = await this.core.readNode({ name: nodeName });
+      return {
+        name: nodeName,
+        unschedulable: node.spec?.unschedulable === true,
+        conditions: (node.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason })),
+      };
+    } catch (error) {
+      gaps.push(`node ${nodeName} unreadable: ${describeError(error)}`);
+      return undefined;
+    }
+  }
+
+  /** PodDisruptionBudget covering the pod, HorizontalPodAutoscaler on its Deployment, GitOps marks. */
+  private async governance(pod: V1Pod, deployment: V1Deployment | undefined, gaps: string[]): Promise<GovernanceEvidence> {
+    const namespace = pod.metadata?.namespace ?? '';
+    const labels = pod.metadata?.labels ?? {};
+    const [pdbs, hpas] = await Promise.all([
+      this.policy.listNamespacedPodDisruptionBudget({ namespace, limit: 100 }).catch((error: unknown) => {
+        gaps.push(`disruption budgets unreadable: ${describeError(error)}`);
+        return undefined;
+      }),
+      deployment
+        ? this.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace, limit: 100 }).catch((error: unknown) => {
+            gaps.push(`autoscalers unreadable: ${describeError(error)}`);
+            return undefined;
+          })
+        : Promise.resolve(undefined),
+    ]);
+    const pdb = pdbs?.items.find((p) => selectorMatches(p.spec?.selector, labels));
+    const hpa = hpas?.items.find((h) => h.spec?.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === deployment?.metadata?.name);
+    return {
+      pdb: pdb?.metadata?.name
+        ? {
+            name: pdb.metadata.name,
+            disruptionsAllowed: pdb.status?.disruptionsAllowed ?? 0,
+            currentHealthy: pdb.status?.currentHealthy ?? 0,
+            desiredHealthy: pdb.status?.desiredHealthy ?? 0,
+          }
+        : undefined,
+      hpa: hpa?.metadata?.name
+        ? {
+            name: hpa.metadata.name,
+            minReplicas: hpa.spec?.minReplicas ?? 1,
+            maxReplicas: hpa.spec?.maxReplicas ?? 0,
+            currentReplicas: hpa.status?.currentReplicas ?? 0,
+            desiredReplicas: hpa.status?.desiredReplicas ?? 0,
+          }
+        : undefined,
+      gitops: gitopsOwner(deployment?.metadata) ?? gitopsOwner(pod.metadata),
+    };
   }
 
   private async events(namespace: string, kind: string, name: string, gaps: string[]): Promise<EventEvidence[]> {
@@ -164,11 +303,12 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
       });
       return list.items
         .map((e) => ({
+          object: `${kind}/${name}`,
           type: e.type ?? 'Normal',
           reason: redact(e.reason ?? ''),
           message: redact((e.message ?? '').slice(0, 1024)),
           count: e.count ?? 1,
-          lastSeen: (e.lastTimestamp ?? e.eventTime)?.toISOString(),
+          lastSeen: isoTime(e.lastTimestamp ?? e.eventTime),
         }))
         .sort((a, b) => (b.lastSeen ?? '').localeCompare(a.lastSeen ?? ''));
     } catch (error) {

@@ -126,9 +126,20 @@ export function buildUserMessage(incident: Incident, evidence: Evidence): string
     if (c.currentLogTail !== undefined) parts.push(untrustedBlock('current-log', c.currentLogTail, { container: c.name }));
   }
 
+  // Controller-written context; image names, env names and quantities can still carry text.
+  const context = {
+    resources: evidence.resources,
+    rollout: evidence.rollout,
+    node: evidence.node,
+    governance: evidence.governance,
+  };
+  if (Object.values(context).some((v) => v !== undefined)) {
+    parts.push(untrustedBlock('workload-context', redact(JSON.stringify(context, null, 2))));
+  }
+
   if (evidence.events.length > 0) {
     const lines = evidence.events.map(
-      (e) => `${e.lastSeen ?? '-'} ${e.type} ${e.reason} (x${e.count}): ${e.message}`,
+      (e) => `${e.lastSeen ?? '-'} ${e.object ?? ''} ${e.type} ${e.reason} (x${e.count}): ${e.message}`,
     );
     parts.push(untrustedBlock('events', lines.join('\n')));
   }

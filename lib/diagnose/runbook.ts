@@ -1,5 +1,6 @@
 import type { ContainerEvidence, Diagnosis, Evidence, Incident, ObjectRef } from '../domain/types.js';
 import type { Diagnoser } from '../ports/index.js';
+import { isBadReleaseShape } from '../evidence/workload.js';
 
 /**
  * Deterministic diagnosis from known patterns (shared/design/SCENARIOS.md). Works with no model,
@@ -24,7 +25,16 @@ function pageOnly(
 }
 
 export function diagnoseByRunbook(incident: Incident, evidence: Evidence): Diagnosis {
-  const where = `${evidence.subject.namespace}/${evidence.subject.name}`;
+  const where = evidence.subject.namespace ? `${evidence.subject.namespace}/${evidence.subject.name}` : evidence.subject.name;
+  if (incident.subject.kind !== 'Pod') {
+    // Only pod-level fixes exist so far; anything about a workload, Job or Node goes to a human.
+    return pageOnly({
+      summary: `${incident.symptom} on ${incident.subject.kind} ${where}`,
+      rootCause: `The healer has no automated handling for ${incident.subject.kind} incidents yet; a human should look.`,
+      category: 'unknown',
+      evidenceCited: [`alert ${incident.alertname ?? incident.symptom}`],
+    }, 0.5);
+  }
   if (!evidence.exists) {
     return {
       diagnoser: 'runbook',
@@ -89,6 +99,15 @@ export function diagnoseByRunbook(incident: Incident, evidence: Evidence): Diagn
         rootCause: 'The release or its configuration is broken; restarts will fail the same way. Rollback needs human approval.',
         category: 'bad-release',
         evidenceCited: [cite('previous logs show a configuration/parse error')],
+      }, 0.85);
+    }
+    if (isBadReleaseShape(evidence.rollout)) {
+      const rollout = evidence.rollout;
+      return pageOnly({
+        summary: `${where}: the newest revision ${rollout?.newestRevision ?? '?'} of ${rollout?.deployment ?? '?'} crash-loops while an older one still serves`,
+        rootCause: `The release is bad; restarting repeats it. Changed in this revision: ${rollout?.changes.join('; ') || 'nothing visible in the template'}. Rollback needs human approval.`,
+        category: 'bad-release',
+        evidenceCited: ['rollout: newest ReplicaSet has no ready replicas, an older one has', ...(rollout?.changes ?? []).slice(0, 5)],
       }, 0.85);
     }
     if (TRANSIENT_LOG.test(logs) && term?.exitCode !== 0) {

@@ -1,5 +1,41 @@
 import { z } from 'zod';
-import type { Incident } from './types.js';
+import type { Incident, Symptom } from './types.js';
+
+/**
+ * Every Symptom, as a runtime list. The two checks below make `tsc` fail when the union in
+ * types.ts and this list drift apart, so a queue message with a new symptom is never rejected
+ * by a schema that forgot it.
+ */
+export const SYMPTOMS = [
+  'CrashLoopBackOff',
+  'OOMKilled',
+  'ImagePullBackOff',
+  'CreateContainerConfigError',
+  'PodNotReady',
+  'DeploymentUnavailable',
+  'DeploymentRolloutStuck',
+  'JobStuck',
+  'JobFailed',
+  'PodTerminating',
+  'PodUnschedulable',
+  'NodeNotReady',
+  'NodePressure',
+  'PodEvicted',
+  'ContainerWaiting',
+  'StatefulSetUnavailable',
+  'DaemonSetRolloutStuck',
+  'HpaMaxedOut',
+  'PersistentVolumeFillingUp',
+  'Unknown',
+] as const satisfies readonly Symptom[];
+type MissingSymptoms = Exclude<Symptom, (typeof SYMPTOMS)[number]>;
+const everySymptomListed: [MissingSymptoms] extends [never] ? true : MissingSymptoms = true;
+void everySymptomListed;
+
+export const SymptomSchema = z.enum(SYMPTOMS);
+
+/** Kinds that live outside namespaces: their incidents carry an empty namespace. */
+export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set(['Node', 'PersistentVolume', 'Namespace']);
 
 /** Queue messages are an entry point too: validated before the worker touches the cluster. */
 const name = z.string().min(1).max(253);
@@ -7,8 +43,13 @@ export const IncidentSchema = z.object({
   id: z.string().regex(/^[a-f0-9]{32}$/),
   cluster: z.string().min(1).max(100),
   source: z.enum(['alertmanager', 'scan']),
-  symptom: z.enum(['CrashLoopBackOff', 'OOMKilled', 'ImagePullBackOff', 'CreateContainerConfigError', 'PodNotReady', 'Unknown']),
-  subject: z.object({ kind: z.string().min(1).max(63), name, namespace: name, uid: z.string().max(64).optional() }),
+  symptom: SymptomSchema,
+  subject: z
+    .object({ kind: z.string().min(1).max(63), name, namespace: z.string().max(253), uid: z.string().max(64).optional() })
+    .refine((s) => (s.namespace === '') === CLUSTER_SCOPED_KINDS.has(s.kind), {
+      message: 'namespace must be empty exactly for cluster-scoped kinds (Node)',
+      path: ['namespace'],
+    }),
   alertname: z.string().max(256).optional(),
   severity: z.string().max(64),
   labels: z.record(z.string(), z.string()),

@@ -10,6 +10,20 @@ export type Symptom =
   | 'ImagePullBackOff'
   | 'CreateContainerConfigError'
   | 'PodNotReady'
+  | 'DeploymentUnavailable'
+  | 'DeploymentRolloutStuck'
+  | 'JobStuck'
+  | 'JobFailed'
+  | 'PodTerminating'
+  | 'PodUnschedulable'
+  | 'NodeNotReady'
+  | 'NodePressure'
+  | 'PodEvicted'
+  | 'ContainerWaiting'
+  | 'StatefulSetUnavailable'
+  | 'DaemonSetRolloutStuck'
+  | 'HpaMaxedOut'
+  | 'PersistentVolumeFillingUp'
   | 'Unknown';
 
 /** A Kubernetes object reference; namespace is absent for cluster-scoped kinds (Node). */
@@ -58,12 +72,56 @@ export interface ContainerEvidence {
 }
 
 export interface EventEvidence {
+  /** The object the event is about, "Kind/name" (the pod or one of its owners). */
+  readonly object?: string;
   readonly type: string;
   readonly reason: string;
   /** Redacted. */
   readonly message: string;
   readonly count: number;
   readonly lastSeen?: string;
+}
+
+/** Requests and limits of one container, as quantities ("250m", "512Mi"). */
+export interface ResourceEvidence {
+  readonly container: string;
+  readonly requests: Readonly<Record<string, string>>;
+  readonly limits: Readonly<Record<string, string>>;
+}
+
+/** One ReplicaSet revision of the Deployment. */
+export interface RevisionEvidence {
+  readonly name: string;
+  readonly revision?: number;
+  readonly images: readonly string[];
+  readonly replicas: number;
+  readonly readyReplicas: number;
+  readonly createdAt?: string;
+}
+
+/** The Deployment's rollout history around the pod's own revision. */
+export interface RolloutEvidence {
+  readonly deployment: string;
+  /** Newest first, at most a few. */
+  readonly revisions: readonly RevisionEvidence[];
+  readonly podRevision?: number;
+  readonly newestRevision?: number;
+  /** What the pod's revision changed against the one before it: images, env names, resources. */
+  readonly changes: readonly string[];
+}
+
+export interface NodeEvidence {
+  readonly name: string;
+  readonly unschedulable: boolean;
+  readonly conditions: readonly { readonly type: string; readonly status: string; readonly reason?: string }[];
+}
+
+/** Who else governs the target: disruption budgets, autoscalers, GitOps controllers. */
+export interface GovernanceEvidence {
+  readonly pdb?: { readonly name: string; readonly disruptionsAllowed: number; readonly currentHealthy: number; readonly desiredHealthy: number };
+  readonly hpa?: { readonly name: string; readonly minReplicas: number; readonly maxReplicas: number; readonly currentReplicas: number; readonly desiredReplicas: number };
+  /** "argocd" or "flux" when the workload carries that controller's tracking labels/annotations. */
+  readonly gitops?: 'argocd' | 'flux';
 }
 
 /** What the worker learned about an incident from the live cluster, bounded and redacted. */
@@ -80,6 +138,10 @@ export interface Evidence {
   readonly ownerChain: readonly ObjectRef[];
   readonly containers: readonly ContainerEvidence[];
   readonly events: readonly EventEvidence[];
+  readonly resources?: readonly ResourceEvidence[];
+  readonly rollout?: RolloutEvidence;
+  readonly node?: NodeEvidence;
+  readonly governance?: GovernanceEvidence;
   /** Labels/annotations of the subject that policy may use (opt-out). Keys and values untrusted. */
   readonly optOut: boolean;
   readonly namespaceOptOut: boolean;

@@ -1,54 +1,308 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import type { Incident, Symptom } from '../domain/types.js';
+import { CLUSTER_SCOPED_KINDS, SymptomSchema } from '../domain/incident-schema.js';
 import type { Alert } from './alertmanager.js';
 
-/** kube-prometheus / kubernetes-mixin pod alerts we understand, and the symptom each implies. */
-const POD_ALERTS: Readonly<Record<string, Symptom>> = {
-  KubePodCrashLooping: 'CrashLoopBackOff',
-  KubePodNotReady: 'PodNotReady',
-};
+/**
+ * Alert → incident. Which alert means which symptom on which kind of object, and which labels
+ * name that object, is data (DEFAULT_ALERT_RULES, extended by HEALER_ALERT_MAPPINGS), taken from
+ * the rules' real label sets in kubernetes-monitoring/kubernetes-mixin (alerts/*.libsonnet).
+ */
 
-const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+export const SUBJECT_KINDS = [
+  'Pod',
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'ReplicaSet',
+  'Job',
+  'CronJob',
+  'HorizontalPodAutoscaler',
+  'PersistentVolumeClaim',
+  'Node',
+] as const;
+export type SubjectKind = (typeof SUBJECT_KINDS)[number];
+
+export interface AlertRule {
+  readonly symptom: Symptom;
+  readonly kind: SubjectKind;
+  /** The label holding the subject's name (kube-state-metrics uses `job_name` for Jobs: `job` is the scrape job). */
+  readonly nameLabel: string;
+  /** The label holding its namespace; absent exactly for cluster-scoped kinds (Node). */
+  readonly namespaceLabel?: string;
+  /** Refines the symptom from one label's value, e.g. a container's waiting reason. */
+  readonly symptomFrom?: { readonly label: string; readonly values: Readonly<Record<string, Symptom>> };
+}
+
+const pod = (symptom: Symptom): AlertRule => ({ symptom, kind: 'Pod', nameLabel: 'pod', namespaceLabel: 'namespace' });
+const namespaced = (symptom: Symptom, kind: SubjectKind, nameLabel: string): AlertRule => ({ symptom, kind, nameLabel, namespaceLabel: 'namespace' });
+
+/** kube-prometheus / kubernetes-mixin alerts the healer understands. */
+export const DEFAULT_ALERT_RULES: Readonly<Record<string, AlertRule>> = Object.freeze({
+  // apps_alerts.libsonnet
+  KubePodCrashLooping: pod('CrashLoopBackOff'),
+  KubePodNotReady: pod('PodNotReady'),
+  KubeContainerWaiting: {
+    ...pod('ContainerWaiting'),
+    // The mixin sums the reason away; a site rule that keeps it gets the precise symptom.
+    symptomFrom: {
+      label: 'reason',
+      values: {
+        CrashLoopBackOff: 'CrashLoopBackOff',
+        ImagePullBackOff: 'ImagePullBackOff',
+        ErrImagePull: 'ImagePullBackOff',
+        CreateContainerConfigError: 'CreateContainerConfigError',
+      },
+    },
+  },
+  KubeDeploymentReplicasMismatch: namespaced('DeploymentUnavailable', 'Deployment', 'deployment'),
+  KubeDeploymentRolloutStuck: namespaced('DeploymentRolloutStuck', 'Deployment', 'deployment'),
+  KubeStatefulSetReplicasMismatch: namespaced('StatefulSetUnavailable', 'StatefulSet', 'statefulset'),
+  KubeDaemonSetRolloutStuck: namespaced('DaemonSetRolloutStuck', 'DaemonSet', 'daemonset'),
+  KubeJobFailed: namespaced('JobFailed', 'Job', 'job_name'),
+  KubeJobNotCompleted: namespaced('JobStuck', 'Job', 'job_name'),
+  KubeHpaMaxedOut: namespaced('HpaMaxedOut', 'HorizontalPodAutoscaler', 'horizontalpodautoscaler'),
+  // kubelet.libsonnet: the unreachable taint is set when Ready turns Unknown, so both alerts on
+  // one node are one incident.
+  KubeNodeNotReady: { symptom: 'NodeNotReady', kind: 'Node', nameLabel: 'node' },
+  KubeNodeUnreachable: { symptom: 'NodeNotReady', kind: 'Node', nameLabel: 'node' },
+  // storage_alerts.libsonnet (kubelet volume stats carry namespace + persistentvolumeclaim + node)
+  KubePersistentVolumeFillingUp: namespaced('PersistentVolumeFillingUp', 'PersistentVolumeClaim', 'persistentvolumeclaim'),
+} satisfies Record<string, AlertRule>);
+
+/**
+ * For alerts no rule knows: the first of these labels present names a subject for a page-only
+ * incident. Workload labels come before `pod` because an exporter's own pod can leak into an
+ * alert as a target label (kube-state-metrics without kube-prometheus's labeldrop); `pod` comes
+ * before `node` because pod alerts often carry the node too. `job` is never a subject: it is
+ * Prometheus' scrape job.
+ */
+const UNKNOWN_SUBJECT_LABELS: readonly (readonly [string, SubjectKind])[] = [
+  ['persistentvolumeclaim', 'PersistentVolumeClaim'],
+  ['job_name', 'Job'],
+  ['deployment', 'Deployment'],
+  ['statefulset', 'StatefulSet'],
+  ['daemonset', 'DaemonSet'],
+  ['replicaset', 'ReplicaSet'],
+  ['cronjob', 'CronJob'],
+  ['horizontalpodautoscaler', 'HorizontalPodAutoscaler'],
+  ['pod', 'Pod'],
+  ['node', 'Node'],
+];
+
+// ---------------------------------------------------------------------------------------------
+// Configured mappings (HEALER_ALERT_MAPPINGS), validated at config load.
+
+const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/, 'must be a Prometheus label name');
+const AlertRuleSchema = z
+  .object({
+    symptom: SymptomSchema,
+    kind: z.enum(SUBJECT_KINDS),
+    nameLabel: labelName,
+    namespaceLabel: labelName.optional(),
+    symptomFrom: z
+      .object({
+        label: labelName,
+        values: z
+          .record(z.string().min(1).max(256), SymptomSchema)
+          .refine((m) => Object.keys(m).length <= 64, { message: 'at most 64 values' }),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .transform((rule, ctx): AlertRule => {
+    const clusterScoped = CLUSTER_SCOPED_KINDS.has(rule.kind);
+    if (clusterScoped && rule.namespaceLabel !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `${rule.kind} is cluster-scoped: remove namespaceLabel`, path: ['namespaceLabel'] });
+      return z.NEVER;
+    }
+    const { symptom, kind, nameLabel, symptomFrom } = rule;
+    // Namespaced kinds read `namespace` unless told otherwise.
+    return {
+      symptom,
+      kind,
+      nameLabel,
+      ...(clusterScoped ? {} : { namespaceLabel: rule.namespaceLabel ?? 'namespace' }),
+      ...(symptomFrom ? { symptomFrom } : {}),
+    };
+  });
+
+/** `{"AlertName": {"symptom": "...", "kind": "...", "nameLabel": "...", "namespaceLabel": "..."}}`, merged over the defaults. */
+export const AlertMappingsSchema = z
+  .record(z.string().min(1).max(256), AlertRuleSchema)
+  .refine((m) => Object.keys(m).length <= 500, { message: 'at most 500 alert mappings' });
+export type AlertMappings = Readonly<Record<string, AlertRule>>;
+
+/** Parses the HEALER_ALERT_MAPPINGS text; the error names what is wrong, never echoes secrets (there are none here). */
+export function parseAlertMappings(text: string): { ok: true; mappings: AlertMappings } | { ok: false; error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'is not valid JSON' };
+  }
+  const parsed = AlertMappingsSchema.safeParse(json);
+  if (!parsed.success) {
+    return { ok: false, error: parsed.error.issues.slice(0, 5).map((i) => `${i.path.map((p) => String(p).slice(0, 64)).join('.') || '(root)'}: ${i.message}`).join('; ') };
+  }
+  return { ok: true, mappings: Object.freeze({ ...parsed.data }) };
+}
+
+/** The rule table: defaults, then configured mappings (which may override a default). A Map, so `constructor` is just a name. */
+export function alertRules(mappings: AlertMappings = {}): ReadonlyMap<string, AlertRule> {
+  return new Map([...Object.entries(DEFAULT_ALERT_RULES), ...Object.entries(mappings)]);
+}
+const DEFAULT_RULES = alertRules();
+
+// ---------------------------------------------------------------------------------------------
+// Mapping
+
+/** DNS-1123 subdomain (most object names) and label (namespaces), as the API server validates them. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const isObjectName = (s: string): boolean => s.length <= 253 && DNS_SUBDOMAIN.test(s);
+export const isNamespaceName = (s: string): boolean => s.length <= 63 && DNS_LABEL.test(s);
 
 /** Stable id: the same subject with the same symptom in the same cluster is one incident. */
-export function incidentId(cluster: string, namespace: string, kind: string, name: string, symptom: Symptom): string {
-  return createHash('sha256').update([cluster, namespace, kind, name, symptom].join('\u0000')).digest('hex').slice(0, 32);
+export function incidentId(cluster: string, namespace: string, kind: string, name: string, symptom: Symptom, discriminator?: string): string {
+  const parts = [cluster, namespace, kind, name, symptom];
+  if (discriminator !== undefined) parts.push(discriminator);
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
 }
 
 export type AlertMapping =
   | { readonly incident: Incident }
-  | { readonly skipped: string };
+  | { readonly skipped: string; readonly resolved?: true };
+
+/** Own string properties only: a label named `constructor` or `__proto__` is just a label. */
+function own(map: Readonly<Record<string, string>>, key: string): string | undefined {
+  if (!Object.hasOwn(map, key)) return undefined;
+  const value = map[key];
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** Clips untrusted text to at most `max` UTF-16 units (ellipsis included) without splitting a surrogate pair. */
+function clip(text: string, max = 100): string {
+  if (text.length <= max) return text;
+  let cut = text.slice(0, max - 1);
+  const last = cut.charCodeAt(cut.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
+const SEVERITY = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Labels and annotations ride on the queue message (SQS: 256 KiB): bounded per value and in total. */
+function boundedCopy(map: Readonly<Record<string, string>>, first: readonly string[], maxEntries = 64, maxTotal = 16 * 1024): Record<string, string> {
+  const keys = [...first.filter((k) => Object.hasOwn(map, k)), ...Object.keys(map).filter((k) => !first.includes(k))];
+  const out: [string, string][] = [];
+  let total = 0;
+  for (const key of keys) {
+    const value = map[key];
+    if (typeof value !== 'string') continue;
+    const kept = clip(value, 1024);
+    total += key.length + kept.length;
+    if (out.length >= maxEntries || total > maxTotal) break;
+    out.push([key, kept]);
+  }
+  return Object.fromEntries(out);
+}
+
+interface Subject {
+  readonly kind: SubjectKind;
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: readonly string[];
+}
+
+/** Reads the subject a rule names; a reason when the labels are missing or not Kubernetes names. */
+function subjectOf(labels: Readonly<Record<string, string>>, kind: SubjectKind, nameLabel: string, namespaceLabel: string | undefined, what: string): Subject | string {
+  const name = own(labels, nameLabel);
+  if (name === undefined) return `${what} has no ${nameLabel} label`;
+  if (!isObjectName(name)) return `${what} has an invalid ${kind} name in ${nameLabel}`;
+  if (namespaceLabel === undefined) return { kind, name, namespace: '', labels: [nameLabel] };
+  const namespace = own(labels, namespaceLabel);
+  if (namespace === undefined) return `${what} names ${kind} ${clip(name, 63)} but has no ${namespaceLabel} label`;
+  if (!isNamespaceName(namespace)) return `${what} has an invalid namespace in ${namespaceLabel}`;
+  return { kind, name, namespace, labels: [nameLabel, namespaceLabel] };
+}
 
 /**
  * Turns one alert into an incident, or says why not. Resolved alerts never become incidents:
- * acting on something that has already cleared is how self-healing causes outages.
+ * acting on something that has already cleared is how self-healing causes outages. Alerts no
+ * rule knows become page-only incidents (symptom Unknown) when a label names a subject.
  */
-export function alertToIncident(alert: Alert, cluster: string, nowIso: string): AlertMapping {
-  const alertname = alert.labels['alertname'] ?? '';
-  if (alert.status !== 'firing') return { skipped: `${alertname || 'alert'} is resolved` };
-  const namespace = alert.labels['namespace'];
-  const pod = alert.labels['pod'];
-  if (!namespace || !pod) return { skipped: `${alertname || 'alert'} has no namespace/pod labels` };
-  if (!K8S_NAME.test(namespace) || !K8S_NAME.test(pod)) {
-    return { skipped: `${alertname || 'alert'} has an invalid namespace or pod name` };
-  }
-  const alertCluster = alert.labels['cluster'];
+export function alertToIncident(alert: Alert, cluster: string, nowIso: string, rules: ReadonlyMap<string, AlertRule> = DEFAULT_RULES): AlertMapping {
+  const labels = alert.labels;
+  const alertname = own(labels, 'alertname') ?? '';
+  const what = clip(alertname || 'alert');
+  if (alert.status !== 'firing') return { skipped: `${what} is resolved`, resolved: true };
+  const alertCluster = own(labels, 'cluster');
   if (alertCluster !== undefined && alertCluster !== cluster) {
-    return { skipped: `${alertname || 'alert'} is for cluster ${alertCluster.slice(0, 100)}, not ${cluster}` };
+    return { skipped: `${what} is for cluster ${clip(alertCluster)}, not ${cluster}` };
   }
-  const symptom: Symptom = POD_ALERTS[alertname] ?? 'Unknown';
+
+  const rule = rules.get(alertname);
+  let symptom: Symptom;
+  let subject: Subject | string;
+  if (rule) {
+    subject = subjectOf(labels, rule.kind, rule.nameLabel, rule.namespaceLabel, what);
+    const refined = rule.symptomFrom ? own(labels, rule.symptomFrom.label) : undefined;
+    const values = rule.symptomFrom?.values;
+    symptom = refined !== undefined && values !== undefined && Object.hasOwn(values, refined) ? (values[refined] ?? rule.symptom) : rule.symptom;
+  } else {
+    const found = UNKNOWN_SUBJECT_LABELS.find(([label]) => own(labels, label) !== undefined);
+    if (!found) {
+      return { skipped: `${what} has no subject label (${UNKNOWN_SUBJECT_LABELS.map(([l]) => l).join(', ')})` };
+    }
+    const [label, kind] = found;
+    subject = subjectOf(labels, kind, label, CLUSTER_SCOPED_KINDS.has(kind) ? undefined : 'namespace', what);
+    symptom = 'Unknown';
+  }
+  if (typeof subject === 'string') return { skipped: subject };
+
+  const severity = own(labels, 'severity');
   return {
     incident: {
-      id: incidentId(cluster, namespace, 'Pod', pod, symptom),
+      // Two different unknown alerts on one object are two pages, not one.
+      id: incidentId(cluster, subject.namespace, subject.kind, subject.name, symptom, symptom === 'Unknown' ? alertname : undefined),
       cluster,
       source: 'alertmanager',
       symptom,
-      subject: { kind: 'Pod', name: pod, namespace },
-      alertname,
-      severity: alert.labels['severity'] ?? 'warning',
-      labels: alert.labels,
-      annotations: alert.annotations,
+      subject: { kind: subject.kind, name: subject.name, namespace: subject.namespace },
+      ...(alertname ? { alertname: clip(alertname, 256) } : {}),
+      severity: severity !== undefined && SEVERITY.test(severity) ? severity : 'warning',
+      labels: boundedCopy(labels, ['alertname', 'severity', 'cluster', ...subject.labels]),
+      annotations: boundedCopy(alert.annotations, ['summary', 'description', 'runbook_url']),
       detectedAt: nowIso,
     },
   };
+}
+
+export interface MappedAlerts {
+  readonly incidents: readonly Incident[];
+  /** One reason per alert that did not become an incident (resolved ones included). */
+  readonly skipped: readonly string[];
+  /** Resolved alerts: reported, never acted on. */
+  readonly resolved: number;
+}
+
+/** Maps every alert of a payload; pure, and never throws for any alert the schema accepted. */
+export function alertsToIncidents(alerts: readonly Alert[], opts: { cluster: string; nowIso: string; mappings?: AlertMappings }): MappedAlerts {
+  const rules = opts.mappings && Object.keys(opts.mappings).length > 0 ? alertRules(opts.mappings) : DEFAULT_RULES;
+  const incidents: Incident[] = [];
+  const skipped: string[] = [];
+  let resolved = 0;
+  for (const alert of alerts) {
+    const mapped = alertToIncident(alert, opts.cluster, opts.nowIso, rules);
+    if ('incident' in mapped) {
+      incidents.push(mapped.incident);
+    } else {
+      skipped.push(mapped.skipped);
+      if (mapped.resolved) resolved += 1;
+    }
+  }
+  return { incidents, skipped, resolved };
 }

@@ -1,9 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncidentQueue, StateStore } from '../ports/index.js';
 import { parseAlertmanagerBody } from './alertmanager.js';
-import { alertToIncident } from './incidents.js';
+import { alertsToIncidents, type AlertMappings } from './incidents.js';
 import { admitIncidents, type IntakeReport } from '../pipeline/intake.js';
-import type { Incident } from '../domain/types.js';
 
 export interface WebhookRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;
@@ -18,7 +17,12 @@ export interface WebhookResponse {
 }
 
 export interface WebhookDeps {
-  readonly expectedToken: string;
+  /** Bearer token; undefined when only basic auth is configured. */
+  readonly expectedToken: string | undefined;
+  /** `user:password` for basic auth (HEALER_WEBHOOK_BASIC_AUTH); undefined disables it. */
+  readonly basicAuth?: string | undefined;
+  /** Extra alert → incident rules (HEALER_ALERT_MAPPINGS), merged over the defaults. */
+  readonly alertMappings?: AlertMappings;
   readonly state: StateStore;
   readonly queue: IncidentQueue;
   readonly cluster: string;
@@ -33,6 +37,40 @@ export function tokensMatch(presented: string, expected: string): boolean {
   const a = createHash('sha256').update(presented).digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b) && expected.length > 0;
+}
+
+export type AuthResult = { readonly ok: true } | { readonly ok: false; readonly status: 401 | 403; readonly error: string };
+
+const MAX_AUTHORIZATION = 8192;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * Bearer (`Authorization: Bearer <token>`) or basic (`Authorization: Basic base64(user:password)`,
+ * RFC 7617, what Alertmanager's `http_config.basic_auth` sends). Both compare in constant time.
+ * 401: no usable credentials (missing, malformed, or a scheme that is not configured);
+ * 403: credentials presented and wrong.
+ */
+export function authenticate(authorization: string | undefined, expected: { token?: string | undefined; basic?: string | undefined }): AuthResult {
+  const token = expected.token || undefined;
+  const basic = expected.basic || undefined;
+  const accepted = [token ? 'a bearer token' : '', basic ? 'basic auth' : ''].filter(Boolean).join(' or ') || 'nothing (no credentials configured)';
+  const value = (authorization ?? '').trim();
+  if (value.length === 0) return { ok: false, status: 401, error: `missing Authorization header: this webhook accepts ${accepted}` };
+  if (value.length > MAX_AUTHORIZATION) return { ok: false, status: 401, error: 'Authorization header too long' };
+  const match = /^([A-Za-z]+)\s+(\S+)$/.exec(value);
+  const scheme = match?.[1]?.toLowerCase();
+  const credentials = match?.[2] ?? '';
+  if (scheme === 'bearer') {
+    if (!token) return { ok: false, status: 401, error: `bearer tokens are not configured: this webhook accepts ${accepted}` };
+    return tokensMatch(credentials, token) ? { ok: true } : { ok: false, status: 403, error: 'invalid token' };
+  }
+  if (scheme === 'basic') {
+    if (!basic) return { ok: false, status: 401, error: `basic auth is not configured: this webhook accepts ${accepted}` };
+    const decoded = BASE64.test(credentials) ? Buffer.from(credentials, 'base64').toString('utf8') : '';
+    if (!decoded.includes(':')) return { ok: false, status: 401, error: 'malformed basic credentials: expected base64(user:password)' };
+    return tokensMatch(decoded, basic) ? { ok: true } : { ok: false, status: 403, error: 'invalid basic auth credentials' };
+  }
+  return { ok: false, status: 401, error: `unsupported Authorization scheme: this webhook accepts ${accepted}` };
 }
 
 function header(headers: WebhookRequest['headers'], name: string): string | undefined {
@@ -52,10 +90,8 @@ const reply = (statusCode: number, payload: Record<string, unknown>, report?: In
  * answer fast so that alert storms and retries never turn into duplicate fixes.
  */
 export async function handleWebhook(request: WebhookRequest, deps: WebhookDeps): Promise<WebhookResponse> {
-  const auth = header(request.headers, 'authorization') ?? '';
-  const match = /^Bearer\s+(.+)$/i.exec(auth.trim());
-  if (!match) return reply(401, { error: 'missing bearer token' });
-  if (!tokensMatch(match[1] ?? '', deps.expectedToken)) return reply(403, { error: 'invalid token' });
+  const auth = authenticate(header(request.headers, 'authorization'), { token: deps.expectedToken, basic: deps.basicAuth });
+  if (!auth.ok) return reply(auth.status, { error: auth.error });
 
   const raw = request.body ?? '';
   if (raw.length === 0) return reply(400, { error: 'empty body' });
@@ -72,18 +108,18 @@ export async function handleWebhook(request: WebhookRequest, deps: WebhookDeps):
   if (!parsed.ok) return reply(parsed.status, { error: parsed.error });
 
   const nowIso = new Date(deps.nowMs).toISOString();
-  const incidents: Incident[] = [];
-  const skipped: string[] = [];
-  for (const alert of parsed.payload.alerts) {
-    const mapped = alertToIncident(alert, deps.cluster, nowIso);
-    if ('incident' in mapped) incidents.push(mapped.incident);
-    else skipped.push(mapped.skipped);
-  }
+  const { incidents, skipped, resolved } = alertsToIncidents(parsed.payload.alerts, {
+    cluster: deps.cluster,
+    nowIso,
+    ...(deps.alertMappings ? { mappings: deps.alertMappings } : {}),
+  });
   const report = await admitIncidents(incidents, {
     state: deps.state,
     queue: deps.queue,
     dedupWindowSeconds: deps.dedupWindowSeconds,
     nowMs: deps.nowMs,
   }, skipped);
-  return reply(202, { ...report, skipped: report.skipped.slice(0, 50) }, report);
+  // Resolved alerts are counted, never queued; truncatedAlerts says Alertmanager's max_alerts hid some.
+  const truncatedAlerts = parsed.payload.truncatedAlerts ?? 0;
+  return reply(202, { ...report, skipped: report.skipped.slice(0, 50), resolved, ...(truncatedAlerts > 0 ? { truncatedAlerts } : {}) }, report);
 }

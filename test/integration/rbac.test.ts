@@ -96,7 +96,7 @@ describe.skipIf(!available)('healer RBAC (infra/rbac.yaml)', () => {
     expect(review.status?.userInfo?.username).toBe('system:serviceaccount:k8s-healer:k8s-healer');
   });
 
-  it('reads pods, events, owners, namespaces and nodes', async () => {
+  it('reads pods, events, owners, namespaces, nodes, disruption budgets and autoscalers', async () => {
     // Act + Assess
     const pods = await healerCore.listNamespacedPod({ namespace: ns });
     expect(pods.items.map((p) => p.metadata?.name)).toContain(podName);
@@ -109,6 +109,8 @@ describe.skipIf(!available)('healer RBAC (infra/rbac.yaml)', () => {
     expect((await healerCore.readNamespace({ name: ns })).metadata?.name).toBe(ns);
     const nodeName = (await adminCore.readNamespacedPod({ name: podName, namespace: ns })).spec?.nodeName;
     expect((await healerCore.readNode({ name: nodeName! })).metadata?.name).toBe(nodeName);
+    await healerObjects.list('policy/v1', 'PodDisruptionBudget', ns);
+    await healerObjects.list('autoscaling/v2', 'HorizontalPodAutoscaler', ns);
   });
 
   it.skipIf(!kwokHere)('reads current and previous pod logs', async () => {
@@ -143,6 +145,9 @@ describe.skipIf(!available)('healer RBAC (infra/rbac.yaml)', () => {
         healerApps.patchNamespacedDeploymentScale({ name: 'web', namespace: ns, body: { spec: { replicas: 0 } } })),
       'delete a node': await statusOf(() => healerCore.deleteNode({ name: 'kwok-node-0' })),
       'list nodes': await statusOf(() => healerCore.listNode()),
+      'delete a disruption budget': await statusOf(() => healerObjects.delete({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'web', namespace: ns } })),
+      'create an autoscaler': await statusOf(() =>
+        healerObjects.create({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web', namespace: ns }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, maxReplicas: 3 } } as KubernetesObject)),
     };
 
     // Assess: every one is 403 Forbidden (not 404 or 401: the request was authenticated and denied)

@@ -69,6 +69,24 @@ describe('remediate handler', () => {
     expect(await env.inbox.receive(1, 1_500)).toHaveLength(0);
   });
 
+  it('pages for an incident about a Deployment, without claiming anything about pods', async () => {
+    // Prepare: what KubeDeploymentReplicasMismatch becomes at intake.
+    const incident = anIncident({
+      id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa3',
+      symptom: 'DeploymentUnavailable',
+      subject: { kind: 'Deployment', name: 'checkout', namespace: 'shop' },
+      alertname: 'KubeDeploymentReplicasMismatch',
+    });
+    // Act
+    const result = await handler({ Records: [record(JSON.stringify(incident), 1, 'deploy')] }, localContext('remediate', 60_000));
+    // Assess
+    expect(result.batchItemFailures).toEqual([]);
+    const [page] = await env.inbox.receive(1, 10_000);
+    expect(page?.attributes).toMatchObject({ outcome: 'paged', severity: 'critical' });
+    expect(page?.subject).toContain('DeploymentUnavailable');
+    expect(page?.message).toContain('no automated handling for Deployment incidents');
+  });
+
   it('pages on-call when the last delivery fails, and leaves the lock free for a redrive', async () => {
     // Prepare
     const incident = anIncident({ id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2' });

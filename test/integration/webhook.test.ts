@@ -120,3 +120,83 @@ describe('alertmanager-webhook', () => {
     expect(await env.queueDepth()).toBe(before + 2);
   });
 });
+
+describe('alertmanager-webhook: basic auth and resolved alerts', () => {
+  const BASIC = 'alertmanager:correct horse:battery';
+  const basicHeader = (credentials: string) => ({
+    authorization: `Basic ${Buffer.from(credentials).toString('base64')}`,
+    'content-type': 'application/json',
+  });
+  const captured = (name: string) => readFileSync(new URL(`../fixtures/alertmanager/${name}.json`, import.meta.url), 'utf8');
+  let basicUrl: string;
+  let closeBasic: () => Promise<void>;
+
+  beforeAll(async () => {
+    // A second instance of the handler, configured with basic auth (config is read at cold start).
+    const { vi } = await import('vitest');
+    process.env['HEALER_WEBHOOK_BASIC_AUTH'] = BASIC;
+    vi.resetModules();
+    const { handler } = await import('../../functions/alertmanager-webhook.js');
+    const { serveHttpApi: serve } = await import('../../lib/local/http-api.js');
+    ({ url: basicUrl, close: closeBasic } = await serve({ 'POST /alerts': handler }));
+  });
+
+  afterAll(async () => {
+    await closeBasic?.();
+    delete process.env['HEALER_WEBHOOK_BASIC_AUTH'];
+  });
+
+  const postTo = async (base: string, body: string, headers: Record<string, string>) => {
+    const response = await fetch(`${base}/alerts`, { method: 'POST', body, headers });
+    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  };
+
+  it('accepts basic auth (as Alertmanager sends it) and enqueues the incident', async () => {
+    // Prepare: a real captured payload for a Deployment.
+    const depthBefore = await env.queueDepth();
+    // Act
+    const response = await postTo(basicUrl, captured('KubeDeploymentReplicasMismatch'), basicHeader(BASIC));
+    // Assess
+    expect(response.status).toBe(202);
+    expect(response.json).toMatchObject({ enqueued: 1, duplicates: 0, resolved: 0, skipped: [] });
+    expect(await env.queueDepth()).toBe(depthBefore + 1);
+  });
+
+  it.each([
+    ['a wrong password', basicHeader('alertmanager:wrong'), 403],
+    ['a wrong user', basicHeader('someone:correct horse:battery'), 403],
+    ['malformed basic credentials', { authorization: 'Basic not-base64!', 'content-type': 'application/json' }, 401],
+    ['no credentials', { 'content-type': 'application/json' }, 401],
+  ] as const)('refuses %s with a clear message and enqueues nothing', async (_what, headers, status) => {
+    // Prepare
+    const depthBefore = await env.queueDepth();
+    const stateBefore = await env.stateItemCount();
+    // Act
+    const response = await postTo(basicUrl, captured('KubeHpaMaxedOut'), headers);
+    // Assess
+    expect(response.status).toBe(status);
+    expect(response.json['error']).toEqual(expect.any(String));
+    expect(JSON.stringify(response.json)).not.toContain('battery');
+    expect(await env.queueDepth()).toBe(depthBefore);
+    expect(await env.stateItemCount()).toBe(stateBefore);
+  });
+
+  it('still accepts the bearer token when basic auth is also configured', async () => {
+    const response = await postTo(basicUrl, captured('KubeJobFailed'), auth());
+    expect(response.status).toBe(202);
+    expect(response.json).toMatchObject({ enqueued: 1 });
+  });
+
+  it('never enqueues a resolved-only payload: it is counted as resolved', async () => {
+    // Prepare: Alertmanager's real resolved notification.
+    const depthBefore = await env.queueDepth();
+    const stateBefore = await env.stateItemCount();
+    // Act
+    const response = await post(captured('resolved-KubePodCrashLooping'), auth());
+    // Assess
+    expect(response.status).toBe(202);
+    expect(response.json).toMatchObject({ received: 1, enqueued: 0, duplicates: 0, resolved: 1, skipped: ['KubePodCrashLooping is resolved'] });
+    expect(await env.queueDepth()).toBe(depthBefore);
+    expect(await env.stateItemCount()).toBe(stateBefore);
+  });
+});

@@ -28,6 +28,13 @@ describe('runbook diagnoser', () => {
     expect(diagnoseByRunbook(incident, healthy)).toMatchObject({ recommendation: 'none', category: 'already-healthy' });
   });
 
+  it('pages for incidents about anything but a pod, and never calls them healthy', () => {
+    const nodeIncident = anIncident({ symptom: 'NodeNotReady', subject: { kind: 'Node', name: 'ip-10-0-1-7', namespace: '' }, alertname: 'KubeNodeNotReady' });
+    const diagnosis = diagnoseByRunbook(nodeIncident, evidenceFor(nodeIncident, { containers: [], ownerChain: [{ kind: 'Node', name: 'ip-10-0-1-7' }] }));
+    expect(diagnosis).toMatchObject({ recommendation: 'page', restartCanHelp: false });
+    expect(diagnosis.summary).toBe('NodeNotReady on Node ip-10-0-1-7');
+  });
+
   it('pages, citing the gap, when the previous logs could not be read', () => {
     const evidence = evidenceFor(incident, {
       containers: [aCrashingContainer({ previousLogTail: undefined, logError: 'HTTP 403' })],
