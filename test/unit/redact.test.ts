@@ -1,36 +1,230 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { redact, REDACTED } from '../../lib/evidence/redact.js';
+import { redact, redactDeep, REDACTED } from '../../lib/evidence/redact.js';
+import { BENIGN_LINES, SECRET_CASES } from '../fixtures/redaction-corpus.js';
 
-// A first corpus; the full 40-shape corpus is part of the evidence work (issue 3).
-const SECRETS: readonly [string, string][] = [
-  ['AWS key id', 'using AKIAIOSFODNN7EXAMPLE for s3'],
-  ['JWT', 'token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'],
-  ['bearer header', 'Authorization: Bearer abcdefghijklmnop1234567890'],
-  ['password in URL', 'connecting to postgres://app:Sup3rS3cret!@db.shop.svc:5432/orders'],
-  ['connection string', 'Server=tcp:sql.example.net;Database=x;User Id=sa;Password=hunter2hunter2;'],
-  ['json secret', '{"user":"bob","password":"correct horse battery staple"}'],
-  ['key=value', 'DB_PASSWORD=swordfish123 starting worker'],
-  ['PEM', '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----'],
-  ['anthropic key', 'ANTHROPIC sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789'],
-  ['github token', 'ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789'],
-];
+const count = (text: string, needle: string): number => text.split(needle).length - 1;
 
-const SECRET_VALUES = ['AKIAIOSFODNN7EXAMPLE', 'dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U', 'abcdefghijklmnop1234567890', 'Sup3rS3cret!', 'hunter2hunter2', 'correct horse battery staple', 'swordfish123', 'MIIEowIBAAKCAQEA7', 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789', 'aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789'];
-
-describe('redact', () => {
-  it.each(SECRETS)('masks a %s', (_name, line) => {
-    const out = redact(line);
-    expect(out).toContain(REDACTED);
-    for (const secret of SECRET_VALUES) expect(out).not.toContain(secret);
+describe('redact: secret corpus', () => {
+  it('covers at least 40 distinct secret shapes', () => {
+    expect(new Set(SECRET_CASES.map((c) => c.shape)).size).toBe(SECRET_CASES.length);
+    expect(SECRET_CASES.length).toBeGreaterThanOrEqual(40);
   });
 
-  it('keeps ordinary log text readable', () => {
-    const line = '2026-11-25T03:00:00Z request 3f2b8c1e-9d4a-4b7e-8f21-6a5c0e9d1b23 image sha256:9b2a4c1d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0 took 12ms';
+  it.each(SECRET_CASES.map((c) => [c.shape, c] as const))('masks %s', (_shape, c) => {
+    // Act
+    const out = redact(c.line);
+    // Assert
+    expect(out).toContain(REDACTED);
+    for (const secret of c.secrets) expect(out, `${secret} leaked in:\n${out}`).not.toContain(secret);
+    for (const kept of c.keeps ?? []) expect(out, `lost context ${kept} in:\n${out}`).toContain(kept);
+    expect(redact(out)).toBe(out);
+  });
+
+  it('masks the whole corpus joined into one log tail', () => {
+    const tail = SECRET_CASES.map((c) => c.line).join('\n');
+    const out = redact(tail);
+    for (const c of SECRET_CASES) for (const secret of c.secrets) expect(out).not.toContain(secret);
+  });
+});
+
+describe('redact: ordinary log text', () => {
+  it.each(BENIGN_LINES.map((b) => [b.name, b.line] as const))('keeps %s unchanged', (_name, line) => {
     expect(redact(line)).toBe(line);
   });
 
-  it('is idempotent (property)', () => {
+  it('keeps the benign corpus unchanged when joined into one log tail', () => {
+    const tail = BENIGN_LINES.map((b) => b.line).join('\n');
+    expect(redact(tail)).toBe(tail);
+  });
+
+  it('keeps a secret-named key with a placeholder or empty value', () => {
+    for (const line of ['password=', 'token: null', '"password": ""', 'password=******', 'DB_PASSWORD=${DB_PASSWORD}']) {
+      expect(redact(line)).toBe(line);
+    }
+  });
+});
+
+describe('redact: output shape', () => {
+  it('keeps scheme, user and host of a URL with a password', () => {
+    expect(redact('postgres://app:Sup3rS3cret!@db.shop:5432/orders')).toBe(`postgres://app:${REDACTED}@db.shop:5432/orders`);
+  });
+
+  it('keeps the key of a key=value secret', () => {
+    expect(redact('db-password=Tr0ub4dor-horse')).toBe(`db-password=${REDACTED}`);
+  });
+
+  it('keeps the Authorization scheme', () => {
+    expect(redact('Authorization: Bearer abcdefghijklmnop1234567890')).toBe(`Authorization: Bearer ${REDACTED}`);
+  });
+});
+
+describe('redactDeep', () => {
+  it('masks strings under secret-named keys and redacts every other string', () => {
+    // Arrange
+    const value = {
+      labels: { app: 'web', 'db-password': 'correct horse battery staple' },
+      annotations: { note: 'connect with postgres://app:S3cr3tP4ss@db:5432/app' },
+      list: ['plain', 'token=Zr7Yk2Wq9Lm4Tx8Vb3Nc'],
+      count: 3,
+      missing: null,
+    };
+    // Act
+    const out = redactDeep(value);
+    // Assert
+    expect(out.labels).toEqual({ app: 'web', 'db-password': REDACTED });
+    expect(out.annotations.note).toBe(`connect with postgres://app:${REDACTED}@db:5432/app`);
+    expect(out.list).toEqual(['plain', `token=${REDACTED}`]);
+    expect(out.count).toBe(3);
+    expect(out.missing).toBeNull();
+  });
+});
+
+// --- properties ---------------------------------------------------------------------------------
+
+/** Uniform random text from a seed: fast-check's own character arbitraries favour repeats, real keys do not. */
+function randomText(seed: number, length: number, alphabet: string): string {
+  let state = seed >>> 0 || 1;
+  let out = '';
+  for (let i = 0; i < length; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    out += alphabet[(state >>> 0) % alphabet.length];
+  }
+  return out;
+}
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const B64URL = `${ALNUM}-_`;
+const HEX = '0123456789abcdef';
+
+const seed = fc.integer({ min: 1, max: 0x7fffffff });
+/** A password-like value: random, with an upper-case letter and a digit, never a placeholder word. */
+const password = fc.tuple(seed, fc.integer({ min: 8, max: 32 }), fc.constantFrom('', '!', '%25', '*', '.', '-', '#')).map(
+  ([s, n, sym]) => `Q7${randomText(s, n, ALNUM)}${sym}`,
+);
+
+interface Generated {
+  readonly text: string;
+  readonly secret: string;
+}
+
+const secretKeyName = fc.constantFrom(
+  'password', 'DB_PASSWORD', 'passwd', 'secret', 'client_secret', 'token', 'GITHUB_TOKEN', 'api_key',
+  'apiKey', 'x-api-key', 'access_key', 'aws_secret_access_key', 'private_key', 'credentials', 'session',
+  'SESSION_SECRET', 'AccountKey', 'sig', 'auth_token',
+);
+
+/** Provider prefix, body length, body alphabet. */
+const PREFIXED: readonly (readonly [string, number, string])[] = [
+  ['ghp_', 36, ALNUM], ['gho_', 36, ALNUM], ['github_pat_', 82, `${ALNUM}_`], ['glpat-', 20, B64URL],
+  ['xoxb-', 40, `${ALNUM}-`], ['sk_live_', 60, ALNUM], ['npm_', 36, ALNUM], ['pypi-AgEIcHlwaS5vcmc', 60, B64URL],
+  ['sk-ant-api03-', 90, B64URL], ['sk-proj-', 100, B64URL], ['AIza', 35, B64URL], ['hvs.', 90, B64URL],
+  ['SK', 32, HEX], ['ya29.', 100, B64URL],
+];
+
+const GENERATED_SECRETS: fc.Arbitrary<Generated>[] = [
+  // key=value, key: value, "key": "value", key = 'value'
+  fc.tuple(secretKeyName, fc.constantFrom('=', ': ', ' = ', '='), password, fc.constantFrom('', '"', "'")).map(([key, sep, value, q]) => ({
+    text: `${key}${sep}${q}${value}${q}`,
+    secret: value,
+  })),
+  fc.tuple(secretKeyName, password).map(([key, value]) => ({ text: `{"${key}":"${value}","ok":true}`, secret: value })),
+  // passwords in URLs
+  fc.tuple(fc.constantFrom('postgres', 'mysql', 'mongodb+srv', 'redis', 'amqp', 'https'), fc.constantFrom('app', '', 'svc-user'), password).map(
+    ([scheme, user, pass]) => ({ text: `${scheme}://${user}:${pass}@db.shop.svc:5432/x`, secret: pass }),
+  ),
+  // Authorization headers
+  fc.tuple(fc.constantFrom('Bearer', 'Basic', 'token'), seed, fc.integer({ min: 20, max: 80 })).map(([scheme, s, n]) => {
+    const token = randomText(s, n, B64URL);
+    return { text: `Authorization: ${scheme} ${token}`, secret: token };
+  }),
+  // JWTs
+  fc.tuple(seed, fc.integer({ min: 10, max: 120 }), fc.integer({ min: 20, max: 90 })).map(([s, n, m]) => {
+    const signature = randomText(s + 1, m, B64URL);
+    return { text: `eyJhbGciOiJSUzI1NiJ9.eyJ${randomText(s, n, B64URL)}.${signature}`, secret: signature };
+  }),
+  // prefixed provider tokens
+  fc.tuple(fc.constantFrom(...PREFIXED), seed).map(([[prefix, n, alphabet], s]) => {
+    const body = randomText(s, n, alphabet);
+    return { text: `${prefix}${body}`, secret: body };
+  }),
+  // AWS access key ids
+  seed.map((s) => {
+    const id = `AKIA${randomText(s, 16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567')}`;
+    return { text: id, secret: id };
+  }),
+  // PEM private keys
+  fc.tuple(seed, fc.constantFrom('RSA PRIVATE KEY', 'EC PRIVATE KEY', 'OPENSSH PRIVATE KEY', 'PRIVATE KEY')).map(([s, type]) => {
+    const body = randomText(s, 64, `${ALNUM}+/`);
+    return { text: `-----BEGIN ${type}-----\n${body}\n-----END ${type}-----`, secret: body };
+  }),
+  // high-entropy tokens in free text (40 random alphanumerics, as an AWS secret key without slashes)
+  seed.map((s) => {
+    const token = `aZ9${randomText(s, 40, ALNUM)}`;
+    return { text: token, secret: token };
+  }),
+];
+
+const generatedSecret = fc.oneof(...GENERATED_SECRETS);
+
+const BENIGN_WORDS = [
+  '2026-11-25T03:00:00Z', 'INFO', 'ERROR', 'level=warn', 'msg="retrying"', 'request', '3f2b8c1e-9d4a-4b7e-8f21-6a5c0e9d1b23',
+  'sha256:00322445a8e8dd143eecbe0d25909745b88a06400960d537b3756e305d251e33', 'web-7d4b9c6f5-x2x9q', '10.0.3.7:8080',
+  'took', '12ms', 'status=200', 'path=/api/v1/orders?id=42', 'connection', 'refused', 'exit', 'code', '137', 'at',
+  'main.go:42', '{"level":"info"}', 'user=42', 'password_reset_requested', 'token', 'expired', '(using', 'password:', 'YES)',
+];
+const benignText = fc.oneof(
+  fc.array(fc.constantFrom(...BENIGN_WORDS), { maxLength: 12 }).map((words) => words.join(' ')),
+  fc.string({ maxLength: 60 }),
+);
+const boundary = fc.constantFrom(' ', '\n', '\t', ' | ', ', ', ' (', '; ');
+
+describe('redact: properties', () => {
+  it('is idempotent on arbitrary text', () => {
     fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => redact(redact(s)) === redact(s)), { numRuns: 300 });
+  });
+
+  it('is idempotent on text made of secrets, corpus lines and the pieces rules look for', () => {
+    const piece = fc.oneof(
+      generatedSecret.map((g) => g.text),
+      fc.constantFrom(...SECRET_CASES.map((c) => c.line), ...BENIGN_LINES.map((b) => b.line)),
+      fc.constantFrom('password', 'token', 'Authorization', 'Cookie', 'Bearer', '=', ': ', ':', '"', "'", '\\"', '@', '://', '-----BEGIN X-----', REDACTED, `${REDACTED}(jwt)`, '\n', ' '),
+      fc.string({ maxLength: 20 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const once = redact(pieces.join(''));
+        return redact(once) === once;
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never lets a generated secret through, wherever it sits in benign text', () => {
+    fc.assert(
+      fc.property(benignText, boundary, generatedSecret, boundary, benignText, (before, sep1, g, sep2, after) => {
+        const out = redact(`${before}${sep1}${g.text}${sep2}${after}`);
+        return !out.includes(g.secret) && out.includes(REDACTED);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never throws and grows text by at most a marker per match', () => {
+    const MAX_GROWTH_PER_MARKER = 32;
+    const text = fc.oneof(
+      fc.string({ maxLength: 400 }),
+      fc.string({ maxLength: 400, unit: 'binary' }),
+      fc.array(fc.oneof(generatedSecret.map((g) => g.text), benignText), { maxLength: 8 }).map((parts) => parts.join(' ')),
+    );
+    fc.assert(
+      fc.property(text, (input) => {
+        const out = redact(input);
+        return out.length <= input.length + MAX_GROWTH_PER_MARKER * count(out, REDACTED);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
