@@ -4,16 +4,19 @@
  *   2. policy decisions per second (pure)
  *   3. the webhook Lambda handler on DynamoDB Local + moto SQS: latency per request for 1 and
  *      100 alerts, and heap growth over the run
+ *   4. with --scan (or BENCH_SCAN=1): the scan of a large cluster (bench/scan.ts, several minutes;
+ *      also `npm run bench:scan` on its own)
  */
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { redact } from '../lib/evidence/redact.js';
-import { decide, type PolicyContext } from '../lib/policy/policy.js';
+import { decide, RULES, type PolicyContext } from '../lib/policy/policy.js';
 import { anEvictDiagnosis, anIncident, evidenceFor } from '../test/fixtures/builders.js';
 import { startHealerEnv } from '../test/support/healer-env.js';
 import { localContext } from '../lib/local/http-api.js';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { benchScan } from './scan.js';
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
@@ -47,15 +50,21 @@ function benchPolicy(): void {
     incident,
     evidence: evidenceFor(incident),
     diagnosis: anEvictDiagnosis(incident),
-    settings: { killSwitch: false, dryRun: false, deniedNamespaces: ['kube-system'], minConfidence: 0.7, cluster: 'local' },
+    settings: {
+      killSwitch: false, dryRun: false, deniedNamespaces: ['kube-system'], minConfidence: 0.7, cluster: 'local',
+      maxActionsPerNamespacePerHour: 3, maxActionsPerClusterPerHour: 10, circuitBreakerCount: 3, maxCordonedNodeShare: 0.2,
+    },
     cooldownUntilMs: undefined,
+    actionCounts: { namespace: 0, cluster: 0, workload: 0 },
+    injectionMarkers: [],
     nowMs: Date.now(),
   };
+  if (!decide(ctx).allowed) throw new Error('the policy bench must measure an allowed decision (every rule evaluated)');
   const runs = 200_000;
   const start = performance.now();
   for (let i = 0; i < runs; i++) decide(ctx);
   const ms = performance.now() - start;
-  console.log(`policy: ${fmt(runs / (ms / 1000), 0)} decisions/s (${fmt((ms * 1000) / runs, 2)} µs each)`);
+  console.log(`policy (${RULES.length} rules, allowed): ${fmt(runs / (ms / 1000), 0)} decisions/s (${fmt((ms * 1000) / runs, 2)} µs each)`);
 }
 
 async function benchWebhook(): Promise<void> {
@@ -111,3 +120,4 @@ console.log(`node ${process.version}, ${new Date().toISOString()}`);
 benchRedaction();
 benchPolicy();
 await benchWebhook();
+if (process.argv.includes('--scan') || process.env.BENCH_SCAN === '1') await benchScan();

@@ -2,7 +2,7 @@ import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { loadConfig } from '../lib/config/config.js';
 import { KubernetesCluster, loadKubeConfig } from '../lib/adapters/kubernetes.js';
-import { scanCluster } from '../lib/pipeline/scan.js';
+import { scanCluster, type ScanReport } from '../lib/pipeline/scan.js';
 import { systemClock } from '../lib/ports/index.js';
 import { incidentQueue, secretFrom, stateStore } from '../lib/wiring/common.js';
 import { log } from '../lib/wiring/middleware.js';
@@ -11,8 +11,8 @@ const config = loadConfig();
 const state = stateStore(config);
 const queue = incidentQueue(config);
 
-/** EventBridge schedule → cluster scan → the same dedup and queue as the webhook. */
-export const handler = middy<ScheduledEvent, { enqueued: number }>().handler(async () => {
+/** EventBridge schedule → one snapshot, every detector, one incident per owner → the same dedup and queue as the webhook. */
+export const handler = middy<ScheduledEvent, ScanReport>().handler(async () => {
   const kubeconfigYaml = config.kubeconfigParam ? await secretFrom(undefined, config.kubeconfigParam, 'kubeconfig') : undefined;
   const reader = new KubernetesCluster(loadKubeConfig({ kubeconfigYaml }), config, systemClock);
   const report = await scanCluster({
@@ -22,7 +22,8 @@ export const handler = middy<ScheduledEvent, { enqueued: number }>().handler(asy
     clock: systemClock,
     cluster: config.clusterName,
     dedupWindowSeconds: config.dedupWindowSeconds,
+    settings: config.scanSettings,
   });
-  log('info', 'scan finished', { ...report });
-  return { enqueued: report.enqueued };
+  log(report.gaps.length > 0 || report.detectorErrors.length > 0 ? 'warn' : 'info', 'scan finished', { ...report });
+  return report;
 });

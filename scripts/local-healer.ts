@@ -102,8 +102,9 @@ async function main(): Promise<void> {
   const scanSeconds = Number(process.env.HEALER_LOCAL_SCAN_SECONDS ?? 60);
   const scan = async () => {
     try {
-      const report = await scanCluster({ reader: deps.reader, state, queue, clock: systemClock, cluster: config.clusterName, dedupWindowSeconds: config.dedupWindowSeconds });
+      const report = await scanCluster({ reader: deps.reader, state, queue, clock: systemClock, cluster: config.clusterName, dedupWindowSeconds: config.dedupWindowSeconds, settings: config.scanSettings });
       if (report.enqueued > 0 || report.duplicates > 0) say(`scan: ${report.enqueued} new incident(s), ${report.duplicates} already known`);
+      if (report.gaps.length > 0) say(`scan could not read: ${report.gaps.join('; ')}`);
     } catch (error) {
       say(`scan failed: ${String(error)}`);
     }

@@ -10,9 +10,23 @@
  * expired", whatever the state), a live done marker blocks a claim by construction, and a release
  * can be conditioned on `state = locked` so it never erases a done marker. Transactions would also
  * cost double and report contention as TransactionCanceled/TransactionConflict, not a clean "no".
+ *
+ * Action counters are the exception: one action counts against several scopes (namespace and
+ * cluster) and must pass all their limits or none, so recordAction is one TransactWriteItems with
+ * a conditional `ADD` per scope. A cancelled condition is the clean "no"; a conflict is retried.
+ * Counters live in fixed windows, one item per scope and window (`count#...`), so a new window is
+ * simply a new item and an old one expires through TTL.
  */
 import { randomUUID } from 'node:crypto';
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  TransactWriteItemsCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { StateStore } from '../ports/index.js';
 import { dynamoDbClient } from './aws-clients.js';
@@ -22,6 +36,8 @@ export interface DynamoStateStoreOptions {
   readonly tableName: string;
   /** Defaults to the shared, lazily created client. */
   readonly client?: DynamoDBClient;
+  /** Attempts of recordAction's transaction while other transactions conflict with it. */
+  readonly maxTransactionAttempts?: number;
 }
 
 export function isConditionalCheckFailed(error: unknown): boolean {
@@ -33,6 +49,7 @@ const NOT_LIVE = 'attribute_not_exists(#pk) OR #until <= :now';
 export class DynamoStateStore implements StateStore {
   private readonly tableName: string;
   private readonly client: DynamoDBClient;
+  private readonly maxTransactionAttempts: number;
   /** Claim tokens of locks this instance holds, so a release never deletes another worker's lock
    * (e.g. ours expired mid-run and someone else took it over). */
   private readonly heldTokens = new Map<string, string>();
@@ -42,6 +59,7 @@ export class DynamoStateStore implements StateStore {
   constructor(options: DynamoStateStoreOptions) {
     this.tableName = options.tableName;
     this.client = options.client ?? dynamoDbClient();
+    this.maxTransactionAttempts = options.maxTransactionAttempts ?? 10;
   }
 
   async recordIfNew(incidentId: string, windowSeconds: number, nowMs: number): Promise<boolean> {
@@ -163,6 +181,69 @@ export class DynamoStateStore implements StateStore {
     }
   }
 
+  async countActions(scopeKeys: readonly string[], windowSeconds: number, nowMs: number): Promise<Record<string, number>> {
+    const start = windowStartMs(windowSeconds, nowMs);
+    // A few scopes per action: parallel strongly consistent GetItems (no new IAM action needed).
+    const entries = await Promise.all(
+      [...new Set(scopeKeys)].map(async (scope): Promise<[string, number]> => {
+        const result = await this.client.send(
+          new GetItemCommand({
+            TableName: this.tableName,
+            Key: marshall({ pk: stateKeys.counter(scope, windowSeconds, start) }),
+            ConsistentRead: true,
+            ProjectionExpression: '#count',
+            ExpressionAttributeNames: { '#count': 'count' },
+          }),
+        );
+        if (result.Item === undefined) return [scope, 0];
+        const { count } = unmarshall(result.Item) as { count?: unknown };
+        // Only a missing item is zero; a malformed one is an error, so callers fail closed.
+        if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) throw new Error(`counter ${scope} holds no valid count`);
+        return [scope, count];
+      }),
+    );
+    return Object.fromEntries(entries);
+  }
+
+  async recordAction(scopeKeys: readonly string[], limits: Readonly<Record<string, number>>, windowSeconds: number, nowMs: number): Promise<boolean> {
+    const scopes = [...new Set(scopeKeys)];
+    if (scopes.length === 0) throw new RangeError('recordAction needs at least one scope');
+    const scopeLimits = scopes.map((scope) => {
+      const limit = Object.hasOwn(limits, scope) ? limits[scope] : undefined;
+      if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`no valid limit for scope ${scope}`);
+      return [scope, limit] as const;
+    });
+    // A zero limit admits nothing; the condition below would let the first ADD through.
+    if (scopeLimits.some(([, limit]) => limit === 0)) return false;
+    const start = windowStartMs(windowSeconds, nowMs);
+    const untilMs = start + windowSeconds * 1000;
+    const items: TransactWriteItem[] = scopeLimits.map(([scope, limit]) => ({
+      Update: {
+        TableName: this.tableName,
+        Key: marshall({ pk: stateKeys.counter(scope, windowSeconds, start) }),
+        UpdateExpression: 'ADD #count :one SET #until = :until, #exp = :exp, #scope = :scope',
+        ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+        ExpressionAttributeNames: { '#count': 'count', '#until': 'untilMs', '#exp': 'expiresAt', '#scope': 'scope' },
+        ExpressionAttributeValues: marshall({ ':one': 1, ':limit': limit, ':until': untilMs, ':exp': ttlSeconds(untilMs), ':scope': scope }),
+      },
+    }));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // A fresh token per attempt: the SDK's own retries of this attempt then count only once.
+        await this.client.send(new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: randomUUID() }));
+        return true;
+      } catch (error) {
+        const codes = cancellationCodes(error);
+        if (codes === undefined) throw error;
+        if (codes.includes('ConditionalCheckFailed')) return false;
+        // Another transaction held an item: no verdict yet, try again after a jittered pause.
+        // Out of attempts it throws, so the caller does not act (fails closed) and may retry later.
+        if (!codes.includes('TransactionConflict') || attempt >= this.maxTransactionAttempts) throw error;
+        await sleep(Math.random() * Math.min(1000, 25 * 2 ** attempt));
+      }
+    }
+  }
+
   /** One conditional put: succeeds only when no live item holds the key. */
   private async putIfNotLive(item: Record<string, string>, untilMs: number, nowMs: number): Promise<boolean> {
     try {
@@ -193,6 +274,24 @@ function remember(tokens: Map<string, string>, incidentId: string, token: string
     const oldest = tokens.keys().next();
     if (oldest.done !== true) tokens.delete(oldest.value);
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The per-item reasons of a cancelled transaction, or undefined for any other error. */
+function cancellationCodes(error: unknown): string[] | undefined {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.map((r) => r.Code ?? 'None');
+}
+
+/** Start of the fixed window holding nowMs; windows are aligned to the epoch, so every worker agrees. */
+function windowStartMs(windowSeconds: number, nowMs: number): number {
+  if (!Number.isSafeInteger(windowSeconds) || windowSeconds <= 0) throw new RangeError(`invalid counter window ${windowSeconds}s`);
+  const windowMs = windowSeconds * 1000;
+  return Math.floor(nowMs / windowMs) * windowMs;
 }
 
 function ttlSeconds(untilMs: number): number {

@@ -2,6 +2,7 @@ import {
   ApiException,
   AppsV1Api,
   AutoscalingV2Api,
+  BatchV1Api,
   CoreV1Api,
   KubeConfig,
   PolicyV1Api,
@@ -24,7 +25,17 @@ import type {
   RolloutEvidence,
 } from '../domain/types.js';
 import { gitopsOwner, selectorMatches, summariseRollout } from '../evidence/workload.js';
-import type { ClusterActor, ClusterReader, Clock } from '../ports/index.js';
+import type { ClusterActor, ClusterReader, Clock, SnapshotRead } from '../ports/index.js';
+import {
+  toDeploymentInfo,
+  toEventInfo,
+  toJobInfo,
+  toNodeInfo,
+  toPodInfo,
+  toReplicaSetInfo,
+  toWorkloadInfo,
+} from '../detect/from-kubernetes.js';
+import type { ClusterSnapshot, WorkloadInfo } from '../detect/snapshot.js';
 import { redact } from '../evidence/redact.js';
 import { truncateLog } from '../evidence/budget.js';
 
@@ -103,12 +114,21 @@ function containerEvidence(status: V1ContainerStatus): ContainerEvidence {
   };
 }
 
+/** Page size of the scan's lists: the API server's usual chunk, small enough to map and drop. */
+const SCAN_PAGE_LIMIT = 500;
+
+interface ListPage<T> {
+  readonly items: readonly T[];
+  readonly metadata?: { readonly _continue?: string };
+}
+
 /** Reads and acts on one cluster through @kubernetes/client-node, with the healer's scoped identity. */
 export class KubernetesCluster implements ClusterReader, ClusterActor {
   private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
   private readonly policy: PolicyV1Api;
   private readonly autoscaling: AutoscalingV2Api;
+  private readonly batch: BatchV1Api;
 
   constructor(
     kubeConfig: KubeConfig,
@@ -119,6 +139,7 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
     this.apps = kubeConfig.makeApiClient(AppsV1Api);
     this.policy = kubeConfig.makeApiClient(PolicyV1Api);
     this.autoscaling = kubeConfig.makeApiClient(AutoscalingV2Api);
+    this.batch = kubeConfig.makeApiClient(BatchV1Api);
   }
 
   async gatherEvidence(incident: Incident): Promise<Evidence> {
@@ -354,20 +375,70 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
     );
   }
 
-  async listCrashLoopingPods(): Promise<(ObjectRef & { namespace: string; reason: string })[]> {
-    const found: (ObjectRef & { namespace: string; reason: string })[] = [];
+  async readSnapshot(): Promise<SnapshotRead> {
+    const page = { limit: SCAN_PAGE_LIMIT };
+    // All lists at once: each holds at most one raw page, so memory stays bounded by the lists' count.
+    const [pods, deployments, replicaSets, jobs, cronJobs, statefulSets, daemonSets, nodes, events] = await Promise.all([
+      this.listAll('pods', (c) => this.core.listPodForAllNamespaces({ ...page, _continue: c }), toPodInfo),
+      this.listAll('deployments', (c) => this.apps.listDeploymentForAllNamespaces({ ...page, _continue: c }), toDeploymentInfo),
+      this.listAll('replicasets', (c) => this.apps.listReplicaSetForAllNamespaces({ ...page, _continue: c }), toReplicaSetInfo),
+      this.listAll('jobs', (c) => this.batch.listJobForAllNamespaces({ ...page, _continue: c }), toJobInfo),
+      this.listAll('cronjobs', (c) => this.batch.listCronJobForAllNamespaces({ ...page, _continue: c }), (o) => toWorkloadInfo('CronJob', o)),
+      this.listAll('statefulsets', (c) => this.apps.listStatefulSetForAllNamespaces({ ...page, _continue: c }), (o) => toWorkloadInfo('StatefulSet', o)),
+      this.listAll('daemonsets', (c) => this.apps.listDaemonSetForAllNamespaces({ ...page, _continue: c }), (o) => toWorkloadInfo('DaemonSet', o)),
+      this.listAll('nodes', (c) => this.core.listNode({ ...page, _continue: c }), toNodeInfo),
+      this.listAll('events', (c) => this.core.listEventForAllNamespaces({ ...page, _continue: c, fieldSelector: 'type=Warning' }), toEventInfo),
+    ]);
+    const workloadLists = [cronJobs.items, statefulSets.items, daemonSets.items].filter((l): l is WorkloadInfo[] => l !== undefined);
+    const snapshot: ClusterSnapshot = {
+      ...(pods.items ? { pods: pods.items } : {}),
+      ...(deployments.items ? { deployments: deployments.items } : {}),
+      ...(replicaSets.items ? { replicaSets: replicaSets.items } : {}),
+      ...(jobs.items ? { jobs: jobs.items } : {}),
+      // Partly read owner kinds still help grouping; the missing ones are named in the gaps.
+      ...(workloadLists.length > 0 ? { workloads: workloadLists.flat() } : {}),
+      ...(nodes.items ? { nodes: nodes.items } : {}),
+      ...(events.items ? { events: events.items } : {}),
+    };
+    // In list order, whatever order the failures arrived in.
+    const gaps = [pods, deployments, replicaSets, jobs, cronJobs, statefulSets, daemonSets, nodes, events].flatMap((r) => (r.gap ? [r.gap] : []));
+    return { snapshot, gaps };
+  }
+
+  /**
+   * Every page of one cluster-wide list, each mapped as it arrives so its raw objects can be
+   * collected. A failure makes the list a gap (no items), never a partial list that would read
+   * as "these are all". An expired continue token (410: etcd compacted past the list's snapshot)
+   * restarts the list once.
+   */
+  private async listAll<T, U>(
+    what: string,
+    list: (continueToken: string | undefined) => Promise<ListPage<T>>,
+    map: (item: T) => U | undefined,
+  ): Promise<{ items?: U[]; gap?: string }> {
+    const out: U[] = [];
     let continueToken: string | undefined;
-    do {
-      const page = await this.core.listPodForAllNamespaces({ limit: 500, _continue: continueToken });
-      for (const pod of page.items) {
-        const waiting = pod.status?.containerStatuses?.find((c) => c.state?.waiting?.reason === 'CrashLoopBackOff');
-        if (waiting && pod.metadata?.name && pod.metadata.namespace) {
-          found.push({ kind: 'Pod', name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid, reason: 'CrashLoopBackOff' });
+    let restarted = false;
+    for (;;) {
+      let page: ListPage<T>;
+      try {
+        page = await list(continueToken);
+      } catch (error) {
+        if (isStatus(error, 410) && continueToken !== undefined && !restarted) {
+          restarted = true;
+          out.length = 0;
+          continueToken = undefined;
+          continue;
         }
+        return { gap: `${what} not listed: ${describeError(error)}` };
+      }
+      for (const item of page.items) {
+        const mapped = map(item);
+        if (mapped !== undefined) out.push(mapped);
       }
       continueToken = page.metadata?._continue || undefined;
-    } while (continueToken);
-    return found;
+      if (!continueToken) return { items: out };
+    }
   }
 
   /** Eviction API, so PodDisruptionBudgets hold. A 429 means a PDB said no: reported, never forced. */

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-/** State table: dedup, incident lock/done, cooldowns. Items expire through TTL on `expiresAt`. */
+/** State table: dedup, incident lock/done, cooldowns, action counters. Items expire through TTL on `expiresAt`. */
 export const STATE_TABLE = Object.freeze({
   partitionKey: 'pk',
   /** Epoch seconds; DynamoDB deletes the item some time after it (up to days), so reads and
@@ -40,6 +40,9 @@ export const stateKeys = Object.freeze({
   incident: (incidentId: string) => `incident#${incidentId}`,
   cooldown: (key: string) => `cooldown#${key}`,
   owner: (key: string) => `owner#${key}`,
+  /** One fixed window of one scope's action counter; the numeric fields come first, so the
+   * scope may contain `#` without two keys ever colliding. */
+  counter: (scope: string, windowSeconds: number, windowStartMs: number) => `count#${windowSeconds}#${windowStartMs}#${scope}`,
 });
 
 // Process-local sequence: entries written in the same millisecond by one worker keep their order.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseAlertMappings, type AlertMappings } from '../intake/incidents.js';
+import { DEFAULT_DETECTOR_SETTINGS, type DetectorSettings } from '../detect/finding.js';
 
 /**
  * Every setting the healer reads, parsed once from the environment into a frozen object.
@@ -73,6 +74,17 @@ const ConfigSchema = z.object({
   HEALER_LOG_TAIL_LINES: z.coerce.number().int().min(1).max(5000).default(100),
   HEALER_LOG_LIMIT_BYTES: z.coerce.number().int().min(256).max(1024 * 1024).default(16 * 1024),
   HEALER_EVENTS_LIMIT: z.coerce.number().int().min(1).max(500).default(20),
+  // The scan thresholds sites tune; the other detectors keep their defaults (lib/detect/finding.ts).
+  HEALER_SCAN_JOB_STUCK_SECONDS: seconds(DEFAULT_DETECTOR_SETTINGS.jobStuckSeconds, 30 * 24 * 3600),
+  HEALER_SCAN_UNSCHEDULABLE_SECONDS: seconds(DEFAULT_DETECTOR_SETTINGS.unschedulableSeconds),
+  HEALER_SCAN_NODE_NOT_READY_SECONDS: seconds(DEFAULT_DETECTOR_SETTINGS.nodeNotReadySeconds),
+  // Blast radius (lib/policy): 0 means "never act" there, which is allowed on purpose.
+  HEALER_MAX_ACTIONS_PER_NAMESPACE_PER_HOUR: z.coerce.number().int().min(0).max(10_000).default(3),
+  HEALER_MAX_ACTIONS_PER_CLUSTER_PER_HOUR: z.coerce.number().int().min(0).max(100_000).default(10),
+  HEALER_CIRCUIT_BREAKER_COUNT: z.coerce.number().int().min(0).max(1000).default(3),
+  // At least a minute: the counters use fixed windows of this length.
+  HEALER_CIRCUIT_BREAKER_WINDOW_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(86_400),
+  HEALER_MAX_CORDONED_NODE_SHARE: z.coerce.number().min(0).max(1).default(0.2),
 });
 
 export type HealerConfig = Readonly<{
@@ -105,6 +117,12 @@ export type HealerConfig = Readonly<{
   logTailLines: number;
   logLimitBytes: number;
   eventsLimit: number;
+  scanSettings: Readonly<Pick<DetectorSettings, 'jobStuckSeconds' | 'unschedulableSeconds' | 'nodeNotReadySeconds'>>;
+  maxActionsPerNamespacePerHour: number;
+  maxActionsPerClusterPerHour: number;
+  circuitBreakerCount: number;
+  circuitBreakerWindowSeconds: number;
+  maxCordonedNodeShare: number;
 }>;
 
 export class ConfigError extends Error {
@@ -152,5 +170,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logTailLines: e.HEALER_LOG_TAIL_LINES,
     logLimitBytes: e.HEALER_LOG_LIMIT_BYTES,
     eventsLimit: e.HEALER_EVENTS_LIMIT,
+    scanSettings: Object.freeze({
+      jobStuckSeconds: e.HEALER_SCAN_JOB_STUCK_SECONDS,
+      unschedulableSeconds: e.HEALER_SCAN_UNSCHEDULABLE_SECONDS,
+      nodeNotReadySeconds: e.HEALER_SCAN_NODE_NOT_READY_SECONDS,
+    }),
+    maxActionsPerNamespacePerHour: e.HEALER_MAX_ACTIONS_PER_NAMESPACE_PER_HOUR,
+    maxActionsPerClusterPerHour: e.HEALER_MAX_ACTIONS_PER_CLUSTER_PER_HOUR,
+    circuitBreakerCount: e.HEALER_CIRCUIT_BREAKER_COUNT,
+    circuitBreakerWindowSeconds: e.HEALER_CIRCUIT_BREAKER_WINDOW_SECONDS,
+    maxCordonedNodeShare: e.HEALER_MAX_CORDONED_NODE_SHARE,
   });
 }

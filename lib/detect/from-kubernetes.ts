@@ -41,9 +41,14 @@ function iso(value: Date | string | undefined): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
+/**
+ * A copy without the undefined values. Copied, not `delete`d: a delete turns a V8 object into a
+ * slow dictionary, about 3.5 times the heap per pod (3.7 KB instead of 1.0 KB, BENCHMARKS.md).
+ */
 function defined<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
-  return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) if (item !== undefined) out[key] = item;
+  return out as T;
 }
 
 function objectInfo(meta: V1ObjectMeta | undefined): ObjectInfo | undefined {

@@ -28,6 +28,11 @@ function spentOn(err: unknown): Pick<Diagnosis, 'usage' | 'model'> {
 
 /** Why the model's action must become a page, or null when the cross-check passes. */
 export function crossCheck(model: Diagnosis, runbook: Diagnosis | undefined): string | null {
+  if (model.recommendation === 'none') {
+    // "Nothing to do" silences the page, so it needs the runbook's agreement too.
+    if (!runbook) return 'the runbook cross-check could not run';
+    return runbook.recommendation === 'none' ? null : `the model sees nothing to do, but the runbook finds: ${runbook.summary}`;
+  }
   if (!isAction(model.recommendation)) return null;
   if (!runbook) return 'the runbook cross-check could not run';
   if (!runbook.restartCanHelp && RESTART_USELESS.includes(runbook.category)) {

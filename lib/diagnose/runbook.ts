@@ -10,6 +10,7 @@ import { isBadReleaseShape } from '../evidence/workload.js';
 
 const TRANSIENT_LOG = /connection refused|ECONNREFUSED|ECONNRESET|timed? ?out|temporar(il)?y unavailable|no route to host|could not connect|dial tcp|EAI_AGAIN|503 Service Unavailable|too many connections/i;
 const CONFIG_LOG = /parse error|invalid config|configuration error|yaml:|unexpected token|syntax error|missing required|unknown field|undefined variable|no such file or directory/i;
+const POD_STATE_SYMPTOMS = new Set<string>(['CrashLoopBackOff', 'OOMKilled', 'ImagePullBackOff', 'CreateContainerConfigError', 'PodNotReady', 'ContainerWaiting']);
 const IMAGE_PULL = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'ErrImageNeverPull']);
 const CONFIG_WAIT = new Set(['CreateContainerConfigError', 'CreateContainerError']);
 
@@ -48,7 +49,9 @@ export function diagnoseByRunbook(incident: Incident, evidence: Evidence): Diagn
     };
   }
   const container = worstContainer(evidence);
-  if (evidence.podReady === true && evidence.containers.every((c) => c.ready && !c.waitingReason)) {
+  // "Ready again" answers only symptoms about readiness or crashing; a saturation or other alert
+  // on a Ready pod is not cleared by the pod being Ready.
+  if (POD_STATE_SYMPTOMS.has(incident.symptom) && evidence.podReady === true && evidence.containers.every((c) => c.ready && !c.waitingReason)) {
     return {
       diagnoser: 'runbook',
       summary: `${where} is Ready again`,

@@ -10,6 +10,8 @@ import type {
 } from '../domain/types.js';
 import type { AuditLog, ClusterActor, ClusterReader, Clock, Diagnoser, Notifier, StateStore } from '../ports/index.js';
 import { cooldownKey, decide } from '../policy/policy.js';
+import { actionBudget, actionScopes } from '../policy/budget.js';
+import { injectionMarkersOf } from '../evidence/injection.js';
 import { buildNotification } from './notification.js';
 
 export interface RemediateDeps {
@@ -33,6 +35,12 @@ export interface RemediateDeps {
     readonly dedupWindowSeconds: number;
     /** Incidents of one workload and symptom within this window are handled as one. */
     readonly groupWindowSeconds: number;
+    /** Blast radius and circuit breaker (see lib/policy/budget.ts). */
+    readonly maxActionsPerNamespacePerHour: number;
+    readonly maxActionsPerClusterPerHour: number;
+    readonly circuitBreakerCount: number;
+    readonly circuitBreakerWindowSeconds: number;
+    readonly maxCordonedNodeShare: number;
   };
 }
 
@@ -87,7 +95,8 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
   }
 
   const evidence = await deps.reader.gatherEvidence(incident);
-  await audit('evidence', evidenceSummary(evidence));
+  const injectionMarkers = injectionMarkersOf(incident, evidence);
+  await audit('evidence', { ...evidenceSummary(evidence), injectionMarkers });
 
   const diagnosis = await deps.diagnoser.diagnose(incident, evidence, diagnoseDeadline === undefined ? {} : { deadline: diagnoseDeadline });
   await audit('diagnosis', { ...diagnosis });
@@ -96,6 +105,9 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
     ? cooldownKey(settings.cluster, evidence, diagnosis.recommendation)
     : undefined;
   const cooldownUntilMs = key ? await deps.state.cooldownUntil(key, clock.now()) : undefined;
+  // Counters are read only when an action is proposed; a failed read throws (retry), never reads as 0.
+  const budget = key ? actionBudget(actionScopes(settings.cluster, evidence), settings) : undefined;
+  const actionCounts = budget ? await countActions(deps, budget, actionScopes(settings.cluster, evidence)) : undefined;
   const decision = decide({
     incident,
     evidence,
@@ -106,8 +118,14 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
       deniedNamespaces: settings.deniedNamespaces,
       minConfidence: settings.minConfidence,
       cluster: settings.cluster,
+      maxActionsPerNamespacePerHour: settings.maxActionsPerNamespacePerHour,
+      maxActionsPerClusterPerHour: settings.maxActionsPerClusterPerHour,
+      circuitBreakerCount: settings.circuitBreakerCount,
+      maxCordonedNodeShare: settings.maxCordonedNodeShare,
     },
     cooldownUntilMs,
+    actionCounts,
+    injectionMarkers,
     nowMs: clock.now(),
   });
   await audit('decision', { ...decision, cooldownKey: key });
@@ -120,6 +138,10 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
     // The cooldown is taken before acting: of two racing workers, only the one that starts it acts.
     outcome = 'no-action';
     await audit('action', { skipped: 'another worker started the cooldown first', cooldownKey: key });
+  } else if (!decision.dryRun && budget && !(await recordWithinBudget(deps, budget, clock.now()))) {
+    // Policy saw the counts before this write; a concurrent action may have used the last slot.
+    outcome = 'paged';
+    await audit('action', { skipped: 'a rate limit or the circuit breaker was reached by a concurrent action' });
   } else {
     const pod = evidence.ownerChain[0];
     action = await deps.actor.evictPod(
@@ -138,6 +160,24 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
   await audit('notification', { subject: notification.subject, severity: notification.severity }, outcome);
   await audit('outcome', { outcome }, outcome);
   return { incidentId: incident.id, outcome, decision, diagnosis, action };
+}
+
+type Budget = ReturnType<typeof actionBudget>;
+
+async function countActions(deps: RemediateDeps, budget: Budget, scopes: ReturnType<typeof actionScopes>) {
+  const now = deps.clock.now();
+  const [rate, breaker] = await Promise.all([
+    deps.state.countActions(budget.rate.scopeKeys, budget.rate.windowSeconds, now),
+    deps.state.countActions(budget.breaker.scopeKeys, budget.breaker.windowSeconds, now),
+  ]);
+  return { namespace: rate[scopes.namespace], cluster: rate[scopes.cluster], workload: breaker[scopes.workload] };
+}
+
+/** Counts the action against every limit atomically; false when any limit would be exceeded. */
+async function recordWithinBudget(deps: RemediateDeps, budget: Budget, now: number): Promise<boolean> {
+  if (!(await deps.state.recordAction(budget.rate.scopeKeys, budget.rate.limits, budget.rate.windowSeconds, now))) return false;
+  // If the breaker refuses now, the rate counters hold one action that did not happen: stricter, never looser.
+  return deps.state.recordAction(budget.breaker.scopeKeys, budget.breaker.limits, budget.breaker.windowSeconds, now);
 }
 
 function outcomeOfDenial(decision: Decision, diagnosis: Diagnosis): Outcome {

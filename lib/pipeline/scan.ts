@@ -1,9 +1,57 @@
 import type { Incident } from '../domain/types.js';
+import { IncidentSchema } from '../domain/incident-schema.js';
+import { groupByOwner, runDetectors, type DetectorSettings, type FindingGroup } from '../detect/index.js';
 import { incidentId } from '../intake/incidents.js';
 import type { ClusterReader, Clock, IncidentQueue, StateStore } from '../ports/index.js';
-import { admitIncidents, type IntakeReport } from './intake.js';
+import { admitIncidents } from './intake.js';
 
-/** The scheduled scan: finds crash-looping pods and feeds the same incident path as alerts. */
+export interface ScanReport {
+  readonly findings: number;
+  readonly groups: number;
+  /** Incidents made from the groups (one each, unless one could not be a valid queue message). */
+  readonly incidents: number;
+  readonly enqueued: number;
+  /** Incidents already known within the dedup window (an earlier scan or an alert for the same object). */
+  readonly duplicates: number;
+  readonly skipped: readonly string[];
+  readonly detectorErrors: readonly { readonly detector: string; readonly message: string }[];
+  /** Lists the scan could not read (e.g. 403): their detectors saw nothing, the others ran. */
+  readonly gaps: readonly string[];
+}
+
+/**
+ * One incident per owner group. The subject is the group's first member in the detectors' order
+ * (for pods: the first pod; for a Deployment, Job or Node: that object), and the id is the one an
+ * Alertmanager alert about that object gets, so scan and alerts deduplicate each other. The other
+ * pods of the group are merged by the worker's owner claim, not sent.
+ */
+export function groupToIncident(group: FindingGroup, cluster: string, detectedAt: string): Incident | string {
+  const subject = group.members[0];
+  const finding = group.findings[0];
+  if (!subject || !finding) return `empty group ${group.key}`;
+  const namespace = subject.namespace ?? '';
+  const owner = group.ownerResolved ? ` of ${group.owner.kind}/${group.owner.name}` : '';
+  const incident: Incident = {
+    id: incidentId(cluster, namespace, subject.kind, subject.name, group.symptom),
+    cluster,
+    source: 'scan',
+    symptom: group.symptom,
+    subject: { kind: subject.kind, name: subject.name, namespace },
+    severity: 'warning',
+    labels: { detector: finding.detector },
+    // Built from names and numbers only (see Finding.reason), for the diagnosis and the page.
+    annotations: {
+      summary: finding.reason,
+      description: `${group.members.length} ${subject.kind}${group.members.length === 1 ? '' : 's'}${owner} with ${group.symptom}`,
+    },
+    detectedAt,
+  };
+  // The worker rejects a message its schema refuses; better to say so here than to fill the DLQ.
+  const checked = IncidentSchema.safeParse(incident);
+  return checked.success ? incident : `group ${group.key}: ${checked.error.issues[0]?.message ?? 'invalid incident'}`;
+}
+
+/** The scheduled scan: every detector over one snapshot, one incident per owner group, the alerts' dedup and queue. */
 export async function scanCluster(deps: {
   reader: ClusterReader;
   state: StateStore;
@@ -11,20 +59,31 @@ export async function scanCluster(deps: {
   clock: Clock;
   cluster: string;
   dedupWindowSeconds: number;
-}): Promise<IntakeReport> {
+  /** Detector thresholds; anything absent uses the detectors' defaults. */
+  settings?: Partial<DetectorSettings>;
+}): Promise<ScanReport> {
+  const { snapshot, gaps } = await deps.reader.readSnapshot();
+  // "Now" after the read: thresholds compare against timestamps the API server just wrote.
   const nowMs = deps.clock.now();
   const detectedAt = new Date(nowMs).toISOString();
-  const pods = await deps.reader.listCrashLoopingPods();
-  const incidents: Incident[] = pods.map((pod) => ({
-    id: incidentId(deps.cluster, pod.namespace, 'Pod', pod.name, 'CrashLoopBackOff'),
-    cluster: deps.cluster,
-    source: 'scan',
-    symptom: 'CrashLoopBackOff',
-    subject: { kind: 'Pod', name: pod.name, namespace: pod.namespace },
-    severity: 'warning',
-    labels: {},
-    annotations: {},
-    detectedAt,
-  }));
-  return admitIncidents(incidents, { state: deps.state, queue: deps.queue, dedupWindowSeconds: deps.dedupWindowSeconds, nowMs });
+  const { findings, errors } = runDetectors(snapshot, deps.settings ?? {}, nowMs);
+  const groups = groupByOwner(findings);
+  const incidents: Incident[] = [];
+  const skipped: string[] = [];
+  for (const group of groups) {
+    const made = groupToIncident(group, deps.cluster, detectedAt);
+    if (typeof made === 'string') skipped.push(made);
+    else incidents.push(made);
+  }
+  const admitted = await admitIncidents(incidents, { state: deps.state, queue: deps.queue, dedupWindowSeconds: deps.dedupWindowSeconds, nowMs });
+  return {
+    findings: findings.length,
+    groups: groups.length,
+    incidents: incidents.length,
+    enqueued: admitted.enqueued,
+    duplicates: admitted.duplicates,
+    skipped,
+    detectorErrors: errors,
+    gaps,
+  };
 }

@@ -1,4 +1,5 @@
 import { ACTION_IDS, type Decision, type Diagnosis, type Evidence, type Incident } from '../domain/types.js';
+import { isCount, isShare, traitsOf } from './budget.js';
 
 /**
  * Deterministic policy. Each rule looks at the facts and returns a reason to deny, or null.
@@ -15,15 +16,84 @@ export interface PolicyContext {
     readonly deniedNamespaces: readonly string[];
     readonly minConfidence: number;
     readonly cluster: string;
+    // The limits below are optional in the type only so that callers not yet passing them compile:
+    // a rule that needs one and finds it absent denies.
+    /** Blast radius: actions per namespace, and per cluster, per hour (RATE_WINDOW_SECONDS). */
+    readonly maxActionsPerNamespacePerHour?: number;
+    readonly maxActionsPerClusterPerHour?: number;
+    /** Heals of one workload per breaker window after which the breaker opens (deny and page). */
+    readonly circuitBreakerCount?: number;
+    /** Largest share of all nodes that may be cordoned at once, the target included. */
+    readonly maxCordonedNodeShare?: number;
   };
+  /** Instruction-like passages found in the cluster text of this incident (see lib/evidence/injection.ts). */
+  readonly injectionMarkers?: readonly string[];
   /** Epoch ms until which the action's target is cooling down; undefined when it is not. */
   readonly cooldownUntilMs: number | undefined;
+  /**
+   * Actions already recorded in the current windows (StateStore.countActions with the keys of
+   * budget.ts actionScopes). Needed for every action; absent means unknown, never zero.
+   */
+  readonly actionCounts?: {
+    /** This namespace, current rate window. */
+    readonly namespace?: number;
+    /** The whole cluster, current rate window. */
+    readonly cluster?: number;
+    /** This workload, current circuit-breaker window. */
+    readonly workload?: number;
+  };
+  /** Node counts, needed when the action cordons a node. */
+  readonly nodes?: {
+    /** Every node in the cluster, the target included. */
+    readonly total: number;
+    /** Nodes already cordoned (spec.unschedulable), the target excluded. */
+    readonly cordoned: number;
+    /** Nodes other than the target that are Ready and not cordoned: where its pods would go. */
+    readonly schedulableOthers: number;
+  };
   readonly nowMs: number;
 }
 
 export type Rule = (ctx: PolicyContext) => string | null;
 
 const allowlisted = new Set<string>(ACTION_IDS);
+
+const proposesAction = (c: PolicyContext): boolean =>
+  c.diagnosis.recommendation !== 'page' && c.diagnosis.recommendation !== 'none';
+
+/**
+ * The inputs the rules need for this action that are absent or malformed. Each rule checks its
+ * own inputs too (so reordering cannot open a hole); this names them all in one verdict.
+ */
+export function missingInputs(c: PolicyContext): string[] {
+  if (!proposesAction(c)) return [];
+  const traits = traitsOf(c.diagnosis.recommendation);
+  const s = c.settings;
+  const checks: [string, boolean][] = [
+    ['settings.maxActionsPerNamespacePerHour', isCount(s.maxActionsPerNamespacePerHour)],
+    ['settings.maxActionsPerClusterPerHour', isCount(s.maxActionsPerClusterPerHour)],
+    ['settings.circuitBreakerCount', isCount(s.circuitBreakerCount)],
+    ['actionCounts.namespace', isCount(c.actionCounts?.namespace)],
+    ['actionCounts.cluster', isCount(c.actionCounts?.cluster)],
+    ['actionCounts.workload', isCount(c.actionCounts?.workload)],
+  ];
+  if (traits.changesDesiredState || traits.scales) checks.push(['evidence.governance', c.evidence.governance !== undefined]);
+  if (traits.cordons) {
+    checks.push(['settings.maxCordonedNodeShare', isShare(s.maxCordonedNodeShare)], ['nodes', nodeCountsValid(c.nodes)]);
+  }
+  return checks.filter(([, ok]) => !ok).map(([name]) => name);
+}
+
+function nodeCountsValid(n: PolicyContext['nodes']): n is NonNullable<PolicyContext['nodes']> {
+  return n !== undefined && isCount(n.total) && isCount(n.cordoned) && isCount(n.schedulableOthers)
+    && n.cordoned + n.schedulableOthers + 1 <= n.total;
+}
+
+/** A limit check: deny at the limit (one more would pass it), and when either number is unknown. */
+function withinLimit(what: string, taken: unknown, limit: unknown): string | null {
+  if (!isCount(taken) || !isCount(limit)) return `${what}: count or limit unknown`;
+  return taken >= limit ? `${what}: ${taken} already, the limit is ${limit}` : null;
+}
 
 export const RULES: readonly (readonly [string, Rule])[] = [
   ['kill-switch', (c) => (c.settings.killSwitch ? 'the kill switch is on' : null)],
@@ -33,6 +103,15 @@ export const RULES: readonly (readonly [string, Rule])[] = [
       : null],
   ['action-allowlisted', (c) =>
     allowlisted.has(c.diagnosis.recommendation) ? null : `action "${c.diagnosis.recommendation}" is not allowlisted`],
+  ['inputs-present', (c) => {
+    const missing = missingInputs(c);
+    return missing.length === 0 ? null : `policy inputs missing or invalid: ${missing.join(', ')}`;
+  }],
+  ['no-instructions-in-cluster-text', (c) =>
+    // Cluster text that talks like instructions may have steered the diagnosis: a human decides.
+    c.injectionMarkers && c.injectionMarkers.length > 0
+      ? `cluster text contains instruction-like content: "${c.injectionMarkers[0]}"${c.injectionMarkers.length > 1 ? ` (+${c.injectionMarkers.length - 1} more)` : ''}`
+      : null],
   ['same-cluster', (c) => (c.incident.cluster === c.settings.cluster ? null : `incident is for cluster ${c.incident.cluster}`)],
   ['namespace-allowed', (c) =>
     c.settings.deniedNamespaces.includes(c.incident.subject.namespace)
@@ -57,6 +136,33 @@ export const RULES: readonly (readonly [string, Rule])[] = [
     if (c.diagnosis.recommendation !== 'evict-pod') return null;
     return c.evidence.ownerChain.length > 1 ? null : 'the pod has no controller that would replace it';
   }],
+  ['hpa-owns-replicas', (c) => {
+    // Scaling a Deployment an HPA governs is undone at its next sync: page instead.
+    if (!proposesAction(c) || !traitsOf(c.diagnosis.recommendation).scales) return null;
+    const governance = c.evidence.governance;
+    if (governance === undefined || c.evidence.gaps.some((g) => /autoscaler/i.test(g))) return 'whether an autoscaler governs the replicas is unknown';
+    return governance.hpa ? `HorizontalPodAutoscaler ${governance.hpa.name} owns the replica count` : null;
+  }],
+  ['not-gitops-managed', (c) => {
+    // A desired-state change on a GitOps target is reverted or becomes drift: page, let git change it.
+    // Evicting a pod changes no desired state (its controller recreates it from the same spec).
+    if (!proposesAction(c) || !traitsOf(c.diagnosis.recommendation).changesDesiredState) return null;
+    const governance = c.evidence.governance;
+    if (governance === undefined) return 'whether GitOps manages the target is unknown';
+    return governance.gitops ? `the target is managed by ${governance.gitops}; changes go through git` : null;
+  }],
+  ['node-budget', (c) => {
+    if (!proposesAction(c) || !traitsOf(c.diagnosis.recommendation).cordons) return null;
+    const n = c.nodes;
+    const share = c.settings.maxCordonedNodeShare;
+    if (!nodeCountsValid(n) || !isShare(share)) return 'node counts or the cordon budget are unknown';
+    if (n.schedulableOthers < 1) return 'it would leave no schedulable node';
+    // Tolerance: 0.29 * 100 is 28.999... in floating point.
+    const after = n.cordoned + 1;
+    return after > n.total * share + 1e-9
+      ? `cordoning would make ${after} of ${n.total} nodes unschedulable; the budget is ${share * 100}%`
+      : null;
+  }],
   ['confidence', (c) =>
     c.diagnosis.confidence >= c.settings.minConfidence
       ? null
@@ -65,6 +171,20 @@ export const RULES: readonly (readonly [string, Rule])[] = [
   ['cooldown', (c) =>
     c.cooldownUntilMs !== undefined && c.cooldownUntilMs > c.nowMs
       ? `the target was healed recently; cooling down until ${new Date(c.cooldownUntilMs).toISOString()}`
+      : null],
+  ['circuit-breaker', (c) => {
+    // Healed K times in the window and still failing: healing is not fixing it. Deny, so it pages.
+    if (!proposesAction(c)) return null;
+    const reason = withinLimit('heals of this workload in the breaker window', c.actionCounts?.workload, c.settings.circuitBreakerCount);
+    return reason === null ? null : `circuit breaker open: ${reason}`;
+  }],
+  ['namespace-rate-limit', (c) =>
+    proposesAction(c)
+      ? withinLimit(`actions in namespace ${c.incident.subject.namespace} this hour`, c.actionCounts?.namespace, c.settings.maxActionsPerNamespacePerHour)
+      : null],
+  ['cluster-rate-limit', (c) =>
+    proposesAction(c)
+      ? withinLimit('actions in the cluster this hour', c.actionCounts?.cluster, c.settings.maxActionsPerClusterPerHour)
       : null],
   ['still-unhealthy', (c) => {
     if (!c.evidence.exists) return 'the target no longer exists';

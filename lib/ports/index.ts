@@ -3,14 +3,24 @@
  * adapters/ implement them with real SDKs.
  */
 import type { ActionResult, AuditEntry, Diagnosis, Evidence, Incident, Notification, ObjectRef } from '../domain/types.js';
+import type { ClusterSnapshot } from '../detect/snapshot.js';
+
+/** A snapshot and what could not be read into it: a list that failed stays undefined there and is named here. */
+export interface SnapshotRead {
+  readonly snapshot: ClusterSnapshot;
+  readonly gaps: readonly string[];
+}
 
 export interface ClusterReader {
   /** Reads pod, owners, events and logs of an incident's subject, bounded; never throws for absence. */
   gatherEvidence(incident: Incident): Promise<Evidence>;
   /** The subject's controller chain (subject first), cheaply; undefined when the subject is gone. */
   ownerChainOf(incident: Incident): Promise<readonly ObjectRef[] | undefined>;
-  /** Lists pods that are crash-looping right now, cluster-wide, paginated. */
-  listCrashLoopingPods(): Promise<readonly (ObjectRef & { namespace: string; reason: string })[]>;
+  /**
+   * Lists what the detectors read, cluster-wide and paginated, keeping only the snapshot's small
+   * subsets. Never throws for a list it may not read: that list is a gap and the rest is returned.
+   */
+  readSnapshot(): Promise<SnapshotRead>;
 }
 
 export interface ClusterActor {
@@ -39,6 +49,17 @@ export interface StateStore {
   cooldownUntil(key: string, nowMs: number): Promise<number | undefined>;
   /** Starts a cooldown; false when one was already active (someone else acted first). */
   startCooldown(key: string, seconds: number, nowMs: number): Promise<boolean>;
+  /**
+   * Actions recorded under each scope in the current fixed window of `windowSeconds` (windows
+   * are aligned to the epoch); 0 for a scope with none. Throws rather than guessing.
+   */
+  countActions(scopeKeys: readonly string[], windowSeconds: number, nowMs: number): Promise<Record<string, number>>;
+  /**
+   * Counts one action under every scope in the current window, atomically and only if each scope
+   * stays within its limit (at most `limits[scope]` per window); false when any would pass it,
+   * and then nothing is counted. Every scope needs a limit. Of racing callers, at most the limit win.
+   */
+  recordAction(scopeKeys: readonly string[], limits: Readonly<Record<string, number>>, windowSeconds: number, nowMs: number): Promise<boolean>;
 }
 
 export interface AuditLog {

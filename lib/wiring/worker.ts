@@ -38,6 +38,11 @@ export async function workerDeps(config: HealerConfig, overrides: { diagnoser?: 
       lockSeconds: config.lockSeconds,
       dedupWindowSeconds: config.dedupWindowSeconds,
       groupWindowSeconds: config.groupWindowSeconds,
+      maxActionsPerNamespacePerHour: config.maxActionsPerNamespacePerHour,
+      maxActionsPerClusterPerHour: config.maxActionsPerClusterPerHour,
+      circuitBreakerCount: config.circuitBreakerCount,
+      circuitBreakerWindowSeconds: config.circuitBreakerWindowSeconds,
+      maxCordonedNodeShare: config.maxCordonedNodeShare,
     },
   };
 }

@@ -4,7 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { DescribeTimeToLiveCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTimeToLiveCommand,
+  GetItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbClient, dynamoDbClient, LAMBDA_CLIENT_DEFAULTS, resetAwsClients } from '../../lib/adapters/aws-clients.js';
@@ -258,6 +264,153 @@ describe.skipIf(unavailable !== undefined && !mustRun())('DynamoStateStore on Dy
     });
   });
 
+  describe('action counters', () => {
+    const HOUR = 3600;
+    const scope = (kind: string) => `${kind}#${randomUUID()}`;
+
+    it('lets exactly 3 of 50 concurrent actions through a namespace limit of 3', async () => {
+      // Prepare: 50 workers, each with its own store, acting in one namespace at once.
+      const ns = scope('namespace');
+      const stores = Array.from({ length: 50 }, newStore);
+
+      // Act
+      const results = await Promise.all(stores.map((store) => store.recordAction([ns], { [ns]: 3 }, HOUR, T0 + 1_000)));
+
+      // Assess
+      expect(results.filter(Boolean)).toHaveLength(3);
+      expect(await newStore().countActions([ns], HOUR, T0 + 2_000)).toEqual({ [ns]: 3 });
+    });
+
+    it('counts an action under all of its scopes or none, under concurrency', async () => {
+      // Prepare: two namespaces (limit 3 each) share a cluster limit of 5; 20 racers in each.
+      const [a, b, cluster] = [scope('namespace'), scope('namespace'), scope('cluster')];
+      const limits = { [a]: 3, [b]: 3, [cluster]: 5 };
+      const racers = [...Array.from({ length: 20 }, () => a), ...Array.from({ length: 20 }, () => b)];
+
+      // Act
+      const results = await Promise.all(racers.map((ns) => newStore().recordAction([ns, cluster], limits, HOUR, T0)));
+      const counts = await newStore().countActions([a, b, cluster], HOUR, T0);
+
+      // Assess: the cluster limit binds, no namespace passes its own, and no count is partial.
+      expect(results.filter(Boolean)).toHaveLength(5);
+      expect(counts[cluster]).toBe(5);
+      expect(counts[a]).toBeLessThanOrEqual(3);
+      expect(counts[b]).toBeLessThanOrEqual(3);
+      expect((counts[a] ?? 0) + (counts[b] ?? 0)).toBe(5);
+    });
+
+    it('counts nothing when one scope is at its limit', async () => {
+      // Prepare: the namespace is full, the cluster has room.
+      const [ns, cluster] = [scope('namespace'), scope('cluster')];
+      const store = newStore();
+      expect(await store.recordAction([ns], { [ns]: 1 }, HOUR, T0)).toBe(true);
+
+      // Act
+      const refused = await store.recordAction([ns, cluster], { [ns]: 1, [cluster]: 10 }, HOUR, T0 + 1);
+
+      // Assess
+      expect(refused).toBe(false);
+      expect(await store.countActions([ns, cluster], HOUR, T0 + 2)).toEqual({ [ns]: 1, [cluster]: 0 });
+    });
+
+    it('starts a fresh count when the fixed window rolls over', async () => {
+      // Prepare: T0 is on an hour boundary; fill the window that ends at T0 + 1 h.
+      const ns = scope('namespace');
+      const store = newStore();
+      expect(await store.recordAction([ns], { [ns]: 2 }, HOUR, T0)).toBe(true);
+      expect(await store.recordAction([ns], { [ns]: 2 }, HOUR, T0 + 1_800_000)).toBe(true);
+
+      // Act
+      const lastMs = await store.recordAction([ns], { [ns]: 2 }, HOUR, T0 + 3_600_000 - 1);
+      const countAtEnd = await store.countActions([ns], HOUR, T0 + 3_600_000 - 1);
+      const countInNext = await store.countActions([ns], HOUR, T0 + 3_600_000);
+      const nextWindow = await store.recordAction([ns], { [ns]: 2 }, HOUR, T0 + 3_600_000);
+
+      // Assess
+      expect(lastMs).toBe(false);
+      expect(countAtEnd).toEqual({ [ns]: 2 });
+      expect(countInNext).toEqual({ [ns]: 0 });
+      expect(nextWindow).toBe(true);
+      expect(await store.countActions([ns], HOUR, T0 + 3_600_001)).toEqual({ [ns]: 1 });
+    });
+
+    it('keeps windows of different lengths apart, so the breaker and the rate limit never share a count', async () => {
+      // Prepare
+      const key = scope('workload');
+      const store = newStore();
+
+      // Act
+      await store.recordAction([key], { [key]: 5 }, HOUR, T0);
+      const counts = [await store.countActions([key], HOUR, T0), await store.countActions([key], 86_400, T0)];
+
+      // Assess
+      expect(counts).toEqual([{ [key]: 1 }, { [key]: 0 }]);
+    });
+
+    it('sets the TTL attribute to the end of the window', async () => {
+      // Prepare
+      const ns = scope('namespace');
+      const windowStart = T0 + 7_200_000;
+
+      // Act
+      await newStore().recordAction([ns], { [ns]: 3 }, HOUR, windowStart + 123_456);
+
+      // Assess: epoch seconds for TTL, epoch ms for conditions; both are the window's end.
+      const item = await rawItem(stateKeys.counter(ns, HOUR, windowStart));
+      expect(item).toEqual({
+        pk: stateKeys.counter(ns, HOUR, windowStart),
+        count: 1,
+        scope: ns,
+        untilMs: windowStart + 3_600_000,
+        expiresAt: (windowStart + 3_600_000) / 1000,
+      });
+    });
+
+    it('retries a transaction another one conflicted with, and fails closed when conflicts persist', async () => {
+      // Prepare: DynamoDB Local serialises transactions, so conflicts (as real DynamoDB reports
+      // them under contention) are injected in front of the real client.
+      const conflict = () => new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'TransactionConflict' }],
+      });
+      const flaky = (conflicts: number) => {
+        let left = conflicts;
+        return {
+          send: (command: unknown) => {
+            if (command instanceof TransactWriteItemsCommand && left-- > 0) return Promise.reject(conflict());
+            return client.send(command as GetItemCommand);
+          },
+        } as unknown as DynamoDBClient;
+      };
+      const ns = scope('namespace');
+      const retrying = new DynamoStateStore({ tableName: tables.state, client: flaky(2), maxTransactionAttempts: 3 });
+      const stuck = new DynamoStateStore({ tableName: tables.state, client: flaky(Infinity), maxTransactionAttempts: 3 });
+
+      // Act
+      const afterConflicts = await retrying.recordAction([ns], { [ns]: 3 }, HOUR, T0);
+      const persistent = await stuck.recordAction([ns], { [ns]: 3 }, HOUR, T0).catch((error: unknown) => error);
+
+      // Assess: counted once after two conflicts; a lasting conflict is an error, never a silent "yes".
+      expect(afterConflicts).toBe(true);
+      expect(persistent).toBeInstanceOf(TransactionCanceledException);
+      expect(await newStore().countActions([ns], HOUR, T0)).toEqual({ [ns]: 1 });
+    });
+
+    it('refuses a zero limit, and rejects a scope without a limit or a call without scopes', async () => {
+      // Prepare
+      const store = newStore();
+      const [ns, cluster] = [scope('namespace'), scope('cluster')];
+
+      // Act + Assess
+      expect(await store.recordAction([ns, cluster], { [ns]: 0, [cluster]: 10 }, HOUR, T0)).toBe(false);
+      await expect(store.recordAction([ns, cluster], { [ns]: 3 }, HOUR, T0)).rejects.toThrow(/no valid limit/);
+      await expect(store.recordAction([], {}, HOUR, T0)).rejects.toThrow(/at least one scope/);
+      await expect(store.countActions([ns], 0, T0)).rejects.toThrow(/invalid counter window/);
+      expect(await store.countActions([ns, cluster], HOUR, T0)).toEqual({ [ns]: 0, [cluster]: 0 });
+    });
+  });
+
   describe('table and failure behaviour', () => {
     it('has TTL enabled on expiresAt, as tables.ts declares', async () => {
       // Act
@@ -334,6 +487,8 @@ describe.skipIf(unavailable !== undefined && !mustRun())('DynamoStateStore on Dy
       await expect(broken.claimIncident('x', 60, T0)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
       await expect(broken.recordIfNew('x', 60, T0)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
       await expect(broken.cooldownUntil('x', T0)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+      await expect(broken.countActions(['x'], 3600, T0)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+      await expect(broken.recordAction(['x'], { x: 3 }, 3600, T0)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     });
   });
 });

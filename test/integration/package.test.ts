@@ -163,10 +163,15 @@ function ssmParameterArn(name: string): string {
   return `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${name}`;
 }
 
-/** DynamoDB operations an adapter source file sends (`new XxxCommand(`), as IAM actions. */
+/**
+ * DynamoDB operations an adapter source file sends (`new XxxCommand(`), as IAM actions.
+ * TransactWriteItems has no IAM action of its own: each item in it is authorised as the single-item
+ * action it performs; the adapter's transactions hold conditional Updates only.
+ */
+const IAM_ACTION_OF: Readonly<Record<string, string>> = { TransactWriteItems: 'UpdateItem' };
 function dynamoActionsUsedBy(relativePath: string): string[] {
   const source = readFileSync(join(repoRoot, relativePath), 'utf8');
-  return [...new Set([...source.matchAll(/new (\w+)Command\(/g)].map((m) => `dynamodb:${m[1]}`))].sort();
+  return [...new Set([...source.matchAll(/new (\w+)Command\(/g)].map((m) => `dynamodb:${IAM_ACTION_OF[m[1] ?? ''] ?? m[1]}`))].sort();
 }
 
 describe('osls package (offline) produces a valid, least-privilege deployment', () => {

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AppsV1Api,
   AuthenticationV1Api,
+  BatchV1Api,
   CoreV1Api,
+  KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
   type CoreV1Api as CoreV1ApiType,
@@ -20,11 +22,14 @@ import {
   waitForReadyPods,
   type ClusterInfo,
 } from '../support/control-plane.js';
+import { KubernetesCluster } from '../../lib/adapters/kubernetes.js';
+import { systemClock } from '../../lib/ports/index.js';
 
 /**
  * infra/rbac.yaml gives the healer exactly what it needs: read pods, their logs, events,
- * ReplicaSets, Deployments, namespaces and nodes, and evict pods. Everything else is refused with
- * 403 by the real RBAC authorizer, using the healer's own ServiceAccount token (TokenRequest API).
+ * ReplicaSets, Deployments, namespaces and nodes, list what the scan's snapshot holds (nodes, Jobs,
+ * CronJobs, StatefulSets, DaemonSets), and evict pods. Everything else is refused with 403 by the
+ * real RBAC authorizer, using the healer's own ServiceAccount token (TokenRequest API).
  */
 const available = controlPlaneAvailable();
 const kwokHere = !process.env.TEST_KUBECONFIG;
@@ -46,6 +51,7 @@ describe.skipIf(!available)('healer RBAC (infra/rbac.yaml)', () => {
   let adminCore: CoreV1ApiType;
   let healerCore: CoreV1ApiType;
   let healerApps: AppsV1Api;
+  let healerBatch: BatchV1Api;
   let healerObjects: KubernetesObjectApi;
   let ns: string;
   let podName: string;
@@ -57,6 +63,7 @@ describe.skipIf(!available)('healer RBAC (infra/rbac.yaml)', () => {
     adminCore = admin.makeApiClient(CoreV1Api);
     healerCore = healer.makeApiClient(CoreV1Api);
     healerApps = healer.makeApiClient(AppsV1Api);
+    healerBatch = healer.makeApiClient(BatchV1Api);
     healerObjects = KubernetesObjectApi.makeApiClient(healer);
 
     // Prepare (admin): a Deployment with one running pod, a Secret and a ConfigMap.
@@ -113,6 +120,29 @@ describe.skipIf(!available)('healer RBAC (infra/rbac.yaml)', () => {
     await healerObjects.list('autoscaling/v2', 'HorizontalPodAutoscaler', ns);
   });
 
+  it('lists, cluster-wide, everything the scan snapshot holds', async () => {
+    // Act
+    const nodes = await healerCore.listNode({ limit: 500 });
+    const listed = {
+      jobs: await statusOf(() => healerBatch.listJobForAllNamespaces({ limit: 500 })),
+      cronjobs: await statusOf(() => healerBatch.listCronJobForAllNamespaces({ limit: 500 })),
+      statefulsets: await statusOf(() => healerApps.listStatefulSetForAllNamespaces({ limit: 500 })),
+      daemonsets: await statusOf(() => healerApps.listDaemonSetForAllNamespaces({ limit: 500 })),
+      'warning events': await statusOf(() => healerCore.listEventForAllNamespaces({ fieldSelector: 'type=Warning', limit: 500 })),
+      // 404, not 403: the request was authorized, the object just does not exist.
+      'get a job': await statusOf(() => healerBatch.readNamespacedJob({ name: 'absent', namespace: ns })),
+      'get a cronjob': await statusOf(() => healerBatch.readNamespacedCronJob({ name: 'absent', namespace: ns })),
+    };
+    const read = await new KubernetesCluster(loadKubeConfig(cluster.healerKubeconfigPath), { logTailLines: 10, logLimitBytes: 1024, eventsLimit: 5 }, systemClock).readSnapshot();
+
+    // Assess
+    expect(nodes.items.length).toBeGreaterThan(0);
+    expect(listed).toEqual({ jobs: 200, cronjobs: 200, statefulsets: 200, daemonsets: 200, 'warning events': 200, 'get a job': 404, 'get a cronjob': 404 });
+    expect(read.gaps).toEqual([]);
+    expect(read.snapshot.pods?.some((p) => p.namespace === ns && p.name === podName)).toBe(true);
+    expect(read.snapshot.nodes?.length).toBe(nodes.items.length);
+  });
+
   it.skipIf(!kwokHere)('reads current and previous pod logs', async () => {
     // Act
     const current = await healerCore.readNamespacedPodLog({ name: podName, namespace: ns, container: 'app' });
@@ -121,6 +151,54 @@ describe.skipIf(!available)('healer RBAC (infra/rbac.yaml)', () => {
     // Assess
     expect(current).toBe('listening on :8080\n');
     expect(previous).toBe('oom\n');
+  });
+
+  it('reads the snapshot it may, and names each list it may not as a gap', async () => {
+    // Prepare (admin): an identity that may list pods and nothing else.
+    const name = `healer-pods-only-${ns}`;
+    await applyManifest(cluster.adminKubeconfigPath, [
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'pods-only', namespace: ns } },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }] },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+        subjects: [{ kind: 'ServiceAccount', name: 'pods-only', namespace: ns }],
+      },
+    ]);
+    const adminObjects = KubernetesObjectApi.makeApiClient(loadKubeConfig(cluster.adminKubeconfigPath));
+    try {
+      const token = (await waitFor(() => adminCore.createNamespacedServiceAccountToken({
+        name: 'pods-only',
+        namespace: ns,
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [], expirationSeconds: 600 } },
+      }), { what: 'a token for pods-only' })).status?.token ?? '';
+      const kc = new KubeConfig();
+      const caData = cluster.caCertPem ? Buffer.from(cluster.caCertPem).toString('base64') : undefined;
+      kc.loadFromOptions({
+        clusters: [{ name: 'c', server: cluster.server, ...(caData ? { caData } : { skipTLSVerify: true }) }],
+        users: [{ name: 'pods-only', token }],
+        contexts: [{ name: 'c', cluster: 'c', user: 'pods-only' }],
+        currentContext: 'c',
+      });
+      const reader = new KubernetesCluster(kc, { logTailLines: 10, logLimitBytes: 1024, eventsLimit: 5 }, systemClock);
+
+      // Act (the binding reaches the authorizer through its informer: retry until pods are readable)
+      const read = await waitFor(async () => {
+        const r = await reader.readSnapshot();
+        return r.snapshot.pods ? r : undefined;
+      }, { what: 'readSnapshot with pods readable' });
+
+      // Assess: pods read; every other list a 403 gap, in list order, and left out of the snapshot.
+      expect(read.snapshot.pods?.some((p) => p.namespace === ns && p.name === podName)).toBe(true);
+      expect(Object.keys(read.snapshot)).toEqual(['pods']);
+      expect(read.gaps.map((g) => g.split(' ')[0])).toEqual(['deployments', 'replicasets', 'jobs', 'cronjobs', 'statefulsets', 'daemonsets', 'nodes', 'events']);
+      expect(read.gaps.every((g) => g.includes('not listed: HTTP 403'))).toBe(true);
+    } finally {
+      await adminObjects.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name } }).catch(() => undefined);
+      await adminObjects.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name } }).catch(() => undefined);
+    }
   });
 
   it('is refused (403) everything outside its role', async () => {
@@ -144,7 +222,17 @@ describe.skipIf(!available)('healer RBAC (infra/rbac.yaml)', () => {
       'scale a deployment': await statusOf(() =>
         healerApps.patchNamespacedDeploymentScale({ name: 'web', namespace: ns, body: { spec: { replicas: 0 } } })),
       'delete a node': await statusOf(() => healerCore.deleteNode({ name: 'kwok-node-0' })),
-      'list nodes': await statusOf(() => healerCore.listNode()),
+      'watch pods': await statusOf(() => healerCore.listPodForAllNamespaces({ watch: true, timeoutSeconds: 1 })),
+      'watch nodes': await statusOf(() => healerCore.listNode({ watch: true, timeoutSeconds: 1 })),
+      'patch a node': await statusOf(() =>
+        healerCore.patchNode({ name: 'kwok-node-0', body: { spec: { unschedulable: true } } })),
+      'get a statefulset': await statusOf(() => healerApps.readNamespacedStatefulSet({ name: 'absent', namespace: ns })),
+      'create a job': await statusOf(() =>
+        healerBatch.createNamespacedJob({
+          namespace: ns,
+          body: { metadata: { name: 'intruder' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'sh', image: 'busybox' }] } } } },
+        })),
+      'delete a cronjob': await statusOf(() => healerBatch.deleteNamespacedCronJob({ name: 'absent', namespace: ns })),
       'delete a disruption budget': await statusOf(() => healerObjects.delete({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'web', namespace: ns } })),
       'create an autoscaler': await statusOf(() =>
         healerObjects.create({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web', namespace: ns }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, maxReplicas: 3 } } as KubernetesObject)),

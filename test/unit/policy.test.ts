@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { cooldownKey, decide, RULES, type PolicyContext } from '../../lib/policy/policy.js';
+import { cooldownKey, decide, missingInputs, RULES, type PolicyContext, type Rule } from '../../lib/policy/policy.js';
+import { actionBudget, actionScopes, RATE_WINDOW_SECONDS, traitsOf } from '../../lib/policy/budget.js';
+import type { Recommendation } from '../../lib/domain/types.js';
 import { anEvictDiagnosis, anIncident, evidenceFor } from '../fixtures/builders.js';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
@@ -11,11 +13,50 @@ function allowedContext(): PolicyContext {
     incident,
     evidence: evidenceFor(incident),
     diagnosis: anEvictDiagnosis(incident),
-    settings: { killSwitch: false, dryRun: false, deniedNamespaces: ['kube-system'], minConfidence: 0.7, cluster: 'local' },
+    settings: {
+      killSwitch: false,
+      dryRun: false,
+      deniedNamespaces: ['kube-system'],
+      minConfidence: 0.7,
+      cluster: 'local',
+      maxActionsPerNamespacePerHour: 3,
+      maxActionsPerClusterPerHour: 10,
+      circuitBreakerCount: 3,
+      maxCordonedNodeShare: 0.2,
+    },
     cooldownUntilMs: undefined,
+    actionCounts: { namespace: 0, cluster: 0, workload: 0 },
     nowMs: NOW,
   };
 }
+
+/** The rules as they will be once the planned actions are allowlisted (types.ts ACTION_IDS). */
+const RULES_WITH_PLANNED_ACTIONS: readonly (readonly [string, Rule])[] = RULES.map(([name, rule]) =>
+  [name, name === 'action-allowlisted' ? () => null : rule] as const);
+
+/** A context proposing a planned action: scaling or restarting the Deployment, cordoning the node. */
+function plannedContext(action: string, change: (c: PolicyContext) => PolicyContext = (c) => c): PolicyContext {
+  const base = allowedContext();
+  const cordon = traitsOf(action).cordons;
+  const incident = cordon ? anIncident({ symptom: 'NodeNotReady', subject: { kind: 'Node', name: 'node-1', namespace: '' } }) : base.incident;
+  const ctx: PolicyContext = {
+    ...base,
+    incident,
+    evidence: cordon
+      ? evidenceFor(incident, { ownerChain: [{ kind: 'Node', name: 'node-1' }], podReady: undefined })
+      : { ...base.evidence, governance: {} },
+    diagnosis: {
+      ...base.diagnosis,
+      recommendation: action as Recommendation,
+      target: cordon ? { kind: 'Node', name: 'node-1' } : { kind: 'Deployment', name: 'web', namespace: 'shop' },
+    },
+    nodes: cordon ? { total: 10, cordoned: 0, schedulableOthers: 9 } : undefined,
+  };
+  return change(ctx);
+}
+
+const verdictOf = (ctx: PolicyContext, rule: string, rules = RULES_WITH_PLANNED_ACTIONS) =>
+  decide(ctx, rules).verdicts.find((v) => v.rule === rule)?.reason;
 
 describe('policy', () => {
   it('allows a well-founded eviction and records every rule', () => {
@@ -45,6 +86,12 @@ describe('policy', () => {
     ['cooldown', (c: PolicyContext) => ({ ...c, cooldownUntilMs: NOW + 1000 })],
     ['still-unhealthy', (c: PolicyContext) => ({ ...c, evidence: { ...c.evidence, podReady: true } })],
     ['still-unhealthy', (c: PolicyContext) => ({ ...c, evidence: { ...c.evidence, deleting: true } })],
+    ['inputs-present', (c: PolicyContext) => ({ ...c, actionCounts: undefined })],
+    ['inputs-present', (c: PolicyContext) => ({ ...c, settings: { ...c.settings, maxActionsPerClusterPerHour: undefined } })],
+    ['inputs-present', (c: PolicyContext) => ({ ...c, actionCounts: { ...c.actionCounts, namespace: Number.NaN } })],
+    ['circuit-breaker', (c: PolicyContext) => ({ ...c, actionCounts: { ...c.actionCounts, workload: 3 } })],
+    ['namespace-rate-limit', (c: PolicyContext) => ({ ...c, actionCounts: { ...c.actionCounts, namespace: 3 } })],
+    ['cluster-rate-limit', (c: PolicyContext) => ({ ...c, actionCounts: { ...c.actionCounts, cluster: 10 } })],
   ])('denies by %s', (rule, change) => {
     // Prepare
     const ctx = change(allowedContext());
@@ -92,6 +139,299 @@ describe('policy', () => {
       ),
       { numRuns: 500 },
     );
+  });
+
+  it('keeps every earlier rule, in its order, among the new ones', () => {
+    // Assess: the original rules are a subsequence; the new ones sit where they belong.
+    expect(RULES.map(([name]) => name)).toEqual([
+      'kill-switch', 'proposes-action', 'action-allowlisted', 'inputs-present', 'no-instructions-in-cluster-text', 'same-cluster', 'namespace-allowed',
+      'not-opted-out', 'target-in-owner-chain', 'evict-needs-controller', 'hpa-owns-replicas', 'not-gitops-managed',
+      'node-budget', 'confidence', 'restart-can-help', 'cooldown', 'circuit-breaker', 'namespace-rate-limit',
+      'cluster-rate-limit', 'still-unhealthy',
+    ]);
+  });
+
+  describe('blast radius and circuit breaker', () => {
+    it('allows the last action under each limit and denies the one after', () => {
+      // Prepare
+      const under = allowedContext();
+      const counts = { namespace: 2, cluster: 9, workload: 2 };
+
+      // Act
+      const last = decide({ ...under, actionCounts: counts });
+      const next = (field: keyof typeof counts) => decide({ ...under, actionCounts: { ...counts, [field]: counts[field] + 1 } });
+
+      // Assess
+      expect(last.allowed).toBe(true);
+      expect(next('namespace').deniedBy).toBe('namespace-rate-limit');
+      expect(next('cluster').deniedBy).toBe('cluster-rate-limit');
+      expect(next('workload')).toMatchObject({ allowed: false, deniedBy: 'circuit-breaker' });
+      expect(next('workload').reason).toMatch(/^circuit breaker open/);
+    });
+
+    it('treats a limit of zero as "never act" and a missing count as unknown, not zero', () => {
+      // Prepare
+      const base = allowedContext();
+
+      // Act
+      const zero = decide({ ...base, settings: { ...base.settings, maxActionsPerNamespacePerHour: 0 } });
+      const noCounts = decide({ ...base, actionCounts: {} });
+
+      // Assess
+      expect(zero.deniedBy).toBe('namespace-rate-limit');
+      expect(noCounts).toMatchObject({ allowed: false, deniedBy: 'inputs-present' });
+      expect(noCounts.reason).toMatch(/actionCounts\.namespace, actionCounts\.cluster, actionCounts\.workload/);
+    });
+
+    it('asks for counts only when an action is proposed, so a page is audited without noise', () => {
+      // Prepare
+      const base = allowedContext();
+      const page: PolicyContext = { ...base, diagnosis: { ...base.diagnosis, recommendation: 'page' }, actionCounts: undefined };
+
+      // Act
+      const decision = decide(page);
+
+      // Assess: none of the new rules objects (a page is not on the allowlist, as before).
+      expect(decision.verdicts.filter((v) => v.reason !== null).map((v) => v.rule)).toEqual(['proposes-action', 'action-allowlisted']);
+    });
+
+    it('still denies on a missing input when inputs-present is taken out (each rule checks its own)', () => {
+      // Prepare
+      const rules = RULES.filter(([name]) => name !== 'inputs-present');
+      const base = allowedContext();
+      const cases: PolicyContext[] = [
+        { ...base, actionCounts: { ...base.actionCounts, namespace: undefined } },
+        { ...base, actionCounts: { ...base.actionCounts, cluster: -1 } },
+        { ...base, actionCounts: { ...base.actionCounts, workload: 1.5 } },
+        { ...base, settings: { ...base.settings, circuitBreakerCount: undefined } },
+      ];
+
+      // Act + Assess
+      for (const ctx of cases) expect(decide(ctx, rules).allowed).toBe(false);
+      expect(decide(plannedContext('cordon-node', (c) => ({ ...c, nodes: undefined })), rules.map(([n, r]) => [n, n === 'action-allowlisted' ? () => null : r] as const)).deniedBy).toBe('node-budget');
+    });
+  });
+
+  describe('governance and nodes (planned actions)', () => {
+    it('never scales a Deployment whose replicas an HPA owns, nor one whose autoscaler is unknown', () => {
+      // Prepare
+      const hpa = { name: 'web', minReplicas: 2, maxReplicas: 10, currentReplicas: 10, desiredReplicas: 10 };
+      const scale = (change: (c: PolicyContext) => PolicyContext) => decide(plannedContext('scale-deployment', change), RULES_WITH_PLANNED_ACTIONS);
+
+      // Act
+      const governed = scale((c) => ({ ...c, evidence: { ...c.evidence, governance: { hpa } } }));
+      const unread = scale((c) => ({ ...c, evidence: { ...c.evidence, gaps: ['autoscalers unreadable: 403'] } }));
+      const unknown = scale((c) => ({ ...c, evidence: { ...c.evidence, governance: undefined } }));
+      const free = scale((c) => c);
+
+      // Assess
+      expect(governed).toMatchObject({ allowed: false, deniedBy: 'hpa-owns-replicas' });
+      expect(governed.reason).toMatch(/HorizontalPodAutoscaler web/);
+      expect(unread).toMatchObject({ allowed: false, deniedBy: 'hpa-owns-replicas' });
+      expect(unknown).toMatchObject({ allowed: false, deniedBy: 'inputs-present' });
+      expect(verdictOf(plannedContext('scale-deployment', (c) => ({ ...c, evidence: { ...c.evidence, governance: undefined } })), 'hpa-owns-replicas')).toMatch(/unknown/);
+      expect(free.allowed).toBe(true);
+    });
+
+    it('does not let an HPA block an action that sets no replica count', () => {
+      const hpa = { name: 'web', minReplicas: 2, maxReplicas: 10, currentReplicas: 10, desiredReplicas: 10 };
+      const base = allowedContext();
+      expect(decide({ ...base, evidence: { ...base.evidence, governance: { hpa } } }).allowed).toBe(true);
+    });
+
+    it.each(['scale-deployment', 'rollout-restart', 'some-future-action'])('pages instead of changing a GitOps-managed target: %s', (action) => {
+      // Act
+      const decision = decide(plannedContext(action, (c) => ({ ...c, evidence: { ...c.evidence, governance: { gitops: 'argocd' } } })), RULES_WITH_PLANNED_ACTIONS);
+
+      // Assess
+      expect(decision).toMatchObject({ allowed: false, deniedBy: 'not-gitops-managed' });
+      expect(decision.reason).toMatch(/argocd/);
+    });
+
+    it('still evicts a pod of a GitOps-managed workload: eviction changes no desired state', () => {
+      // Prepare
+      const base = allowedContext();
+      const ctx: PolicyContext = { ...base, evidence: { ...base.evidence, governance: { gitops: 'flux' } } };
+
+      // Act
+      const decision = decide(ctx);
+
+      // Assess
+      expect(decision.allowed).toBe(true);
+    });
+
+    it.each([
+      ['the last schedulable node', { total: 10, cordoned: 0, schedulableOthers: 0 }, 0.2, /no schedulable node/],
+      ['past the share of nodes', { total: 10, cordoned: 2, schedulableOthers: 7 }, 0.2, /3 of 10 nodes/],
+      ['a small cluster under a 20% share', { total: 4, cordoned: 0, schedulableOthers: 3 }, 0.2, /1 of 4 nodes/],
+      ['inconsistent counts', { total: 3, cordoned: 2, schedulableOthers: 2 }, 0.5, /unknown/],
+      ['a missing share', { total: 10, cordoned: 0, schedulableOthers: 9 }, undefined, /unknown/],
+    ])('never cordons %s', (_label, nodes, share, reason) => {
+      // Prepare
+      const ctx = plannedContext('cordon-node', (c) => ({ ...c, nodes, settings: { ...c.settings, maxCordonedNodeShare: share } }));
+
+      // Act + Assess
+      expect(decide(ctx, RULES_WITH_PLANNED_ACTIONS).allowed).toBe(false);
+      expect(verdictOf(ctx, 'node-budget')).toMatch(reason);
+    });
+
+    it('cordons within the budget: 2 of 10 nodes at a 20% share', () => {
+      // Prepare
+      const ctx = plannedContext('cordon-node', (c) => ({ ...c, nodes: { total: 10, cordoned: 1, schedulableOthers: 8 } }));
+
+      // Act + Assess
+      expect(decide(ctx, RULES_WITH_PLANNED_ACTIONS).allowed).toBe(true);
+      expect(missingInputs(plannedContext('cordon-node', (c) => ({ ...c, nodes: undefined })))).toEqual(['nodes']);
+    });
+
+    it('is not fooled by floating point at the budget edge (29 of 100 at 0.29)', () => {
+      const ctx = plannedContext('cordon-node', (c) => ({ ...c, nodes: { total: 100, cordoned: 28, schedulableOthers: 71 }, settings: { ...c.settings, maxCordonedNodeShare: 0.29 } }));
+      expect(verdictOf(ctx, 'node-budget')).toBeNull();
+    });
+  });
+
+  describe('properties', () => {
+    /** A count or limit as a pipeline might (mis)fill it: usually valid, sometimes absent or garbage. */
+    const maybeCount = (max: number) =>
+      fc.oneof(
+        { weight: 6, arbitrary: fc.integer({ min: 0, max }) },
+        { weight: 1, arbitrary: fc.constantFrom(undefined, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY) },
+      );
+    const valid = (v: number | undefined): v is number => v !== undefined && Number.isInteger(v) && v >= 0;
+
+    it('never allows past a rate limit or the breaker, during a cooldown, with the kill switch on, when a rule throws or an input is missing', () => {
+      fc.assert(
+        fc.property(
+          fc.record({
+            killSwitch: fc.boolean(),
+            cooldownAheadMs: fc.option(fc.integer({ min: -100_000, max: 100_000 }), { nil: undefined }),
+            throwingRule: fc.option(fc.integer({ min: 0, max: RULES.length - 1 }), { nil: undefined }),
+            nsLimit: maybeCount(5),
+            clusterLimit: maybeCount(12),
+            breakerLimit: maybeCount(5),
+            nsCount: maybeCount(6),
+            clusterCount: maybeCount(14),
+            workloadCount: maybeCount(6),
+            countsProvided: fc.boolean(),
+          }),
+          (p) => {
+            // Prepare
+            const base = allowedContext();
+            const ctx: PolicyContext = {
+              ...base,
+              settings: {
+                ...base.settings,
+                killSwitch: p.killSwitch,
+                maxActionsPerNamespacePerHour: p.nsLimit,
+                maxActionsPerClusterPerHour: p.clusterLimit,
+                circuitBreakerCount: p.breakerLimit,
+              },
+              cooldownUntilMs: p.cooldownAheadMs === undefined ? undefined : NOW + p.cooldownAheadMs,
+              actionCounts: p.countsProvided ? { namespace: p.nsCount, cluster: p.clusterCount, workload: p.workloadCount } : undefined,
+            };
+            const rules = RULES.map(([name, rule], i) =>
+              [name, i === p.throwingRule ? () => { throw new Error('boom'); } : rule] as const);
+
+            // Act
+            const decision = decide(ctx, rules);
+
+            // Assess: allowed exactly when nothing forbids it.
+            const missing = !p.countsProvided || ![p.nsLimit, p.clusterLimit, p.breakerLimit, p.nsCount, p.clusterCount, p.workloadCount].every(valid);
+            const past = (count: number | undefined, limit: number | undefined) => valid(count) && valid(limit) && count >= limit;
+            const forbidden = p.killSwitch
+              || (p.cooldownAheadMs !== undefined && p.cooldownAheadMs > 0)
+              || p.throwingRule !== undefined
+              || missing
+              || (p.countsProvided && (past(p.nsCount, p.nsLimit) || past(p.clusterCount, p.clusterLimit) || past(p.workloadCount, p.breakerLimit)));
+            expect(decision.allowed).toBe(!forbidden);
+            if (missing && decision.deniedBy !== 'kill-switch' && p.throwingRule === undefined) expect(decision.deniedBy).toBe('inputs-present');
+          },
+        ),
+        { numRuns: 1000 },
+      );
+    });
+
+    it('never cordons the last schedulable node or past the node budget, whatever the counts', () => {
+      fc.assert(
+        fc.property(
+          fc.record({
+            total: maybeCount(30),
+            cordoned: maybeCount(30),
+            schedulableOthers: maybeCount(30),
+            share: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
+            provided: fc.boolean(),
+          }),
+          (p) => {
+            // Prepare
+            const nodes = p.provided ? { total: p.total as number, cordoned: p.cordoned as number, schedulableOthers: p.schedulableOthers as number } : undefined;
+            const ctx = plannedContext('cordon-node', (c) => ({ ...c, nodes, settings: { ...c.settings, maxCordonedNodeShare: p.share } }));
+
+            // Act
+            const decision = decide(ctx, RULES_WITH_PLANNED_ACTIONS);
+
+            // Assess
+            if (!decision.allowed) return;
+            expect(nodes).toBeDefined();
+            expect(p.share).toBeDefined();
+            const n = nodes as NonNullable<typeof nodes>;
+            expect([n.total, n.cordoned, n.schedulableOthers].every(valid)).toBe(true);
+            expect(n.schedulableOthers).toBeGreaterThanOrEqual(1);
+            expect(n.cordoned + n.schedulableOthers + 1).toBeLessThanOrEqual(n.total);
+            expect((n.cordoned + 1) / n.total).toBeLessThanOrEqual((p.share as number) + 1e-9);
+          },
+        ),
+        { numRuns: 1000 },
+      );
+    });
+
+    it('never changes a GitOps or HPA-governed target, nor one whose governance is unknown', () => {
+      fc.assert(
+        fc.property(
+          fc.constantFrom('scale-deployment', 'rollout-restart', 'evict-pod', 'some-future-action'),
+          fc.option(fc.record({ gitops: fc.option(fc.constantFrom('argocd' as const, 'flux' as const), { nil: undefined }), withHpa: fc.boolean() }), { nil: undefined }),
+          (action, governance) => {
+            // Prepare
+            const hpa = { name: 'web', minReplicas: 1, maxReplicas: 5, currentReplicas: 5, desiredReplicas: 5 };
+            const ctx = plannedContext(action, (c) => ({
+              ...c,
+              evidence: { ...c.evidence, governance: governance && { gitops: governance.gitops, hpa: governance.withHpa ? hpa : undefined } },
+            }));
+
+            // Act
+            const decision = decide(ctx, RULES_WITH_PLANNED_ACTIONS);
+
+            // Assess
+            const traits = traitsOf(action);
+            if (traits.changesDesiredState && (governance === undefined || governance.gitops !== undefined)) expect(decision.allowed).toBe(false);
+            if (traits.scales && (governance === undefined || governance.withHpa)) expect(decision.allowed).toBe(false);
+            if (!traits.changesDesiredState) expect(decision.allowed).toBe(true);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+  });
+
+  it('counts an action against its namespace, the cluster and its workload, with the configured limits', () => {
+    // Prepare
+    const incident = anIncident();
+
+    // Act
+    const scopes = actionScopes('local', evidenceFor(incident));
+    const budget = actionBudget(scopes, { maxActionsPerNamespacePerHour: 3, maxActionsPerClusterPerHour: 10, circuitBreakerCount: 3, circuitBreakerWindowSeconds: 86_400 });
+
+    // Assess: a replacement pod shares the workload scope; the two windows stay separate calls.
+    expect(scopes).toEqual({ namespace: 'namespace#local/shop', cluster: 'cluster#local', workload: 'workload#local/shop/Deployment/web' });
+    expect(budget.rate).toEqual({ scopeKeys: [scopes.namespace, scopes.cluster], limits: { [scopes.namespace]: 3, [scopes.cluster]: 10 }, windowSeconds: RATE_WINDOW_SECONDS });
+    expect(budget.breaker).toEqual({ scopeKeys: [scopes.workload], limits: { [scopes.workload]: 3 }, windowSeconds: 86_400 });
+  });
+
+  it('treats an unknown action as changing desired state, and knows the planned ones', () => {
+    expect(traitsOf('evict-pod')).toEqual({ changesDesiredState: false, scales: false, cordons: false });
+    expect(traitsOf('cordon-node')).toMatchObject({ changesDesiredState: false, cordons: true });
+    expect(traitsOf('scale-deployment')).toMatchObject({ changesDesiredState: true, scales: true });
+    expect(traitsOf('scale-statefulset')).toMatchObject({ changesDesiredState: true, scales: true });
+    expect(traitsOf('toString')).toMatchObject({ changesDesiredState: true });
   });
 
   it('denies when there are no rules at all', () => {
