@@ -20,7 +20,11 @@ import { createTables, dynamoDbLocalUnavailable, localAws, startDynamoDbLocal, t
 import { mustRun } from '../support/process.js';
 
 const unavailable = dynamoDbLocalUnavailable();
-const T0 = Date.parse('2025-06-01T12:00:00.000Z');
+// In the future on purpose: items carry a TTL (expiresAt) computed from T0, and DynamoDB Local's
+// TTL sweeper really deletes expired items at random moments; a past T0 made conditional writes
+// "win" again whenever the sweeper had removed the item mid-test.
+// Whole days: the rate-limit windows are fixed and aligned to the epoch.
+const T0 = Math.ceil((Date.now() + 24 * 3600 * 1000) / 86_400_000) * 86_400_000;
 
 describe.skipIf(unavailable !== undefined && !mustRun())('DynamoStateStore on DynamoDB Local', () => {
   let dynamo: DynamoDbLocal;
