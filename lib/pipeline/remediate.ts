@@ -8,7 +8,7 @@ import type {
   Notification,
   Outcome,
 } from '../domain/types.js';
-import type { AuditLog, ClusterActor, ClusterReader, Clock, Diagnoser, Notifier, StateStore } from '../ports/index.js';
+import type { AuditLog, ClusterActor, ClusterReader, Clock, Diagnoser, KillSwitch, Notifier, StateStore } from '../ports/index.js';
 import { cooldownKey, decide } from '../policy/policy.js';
 import { actionBudget, actionScopes } from '../policy/budget.js';
 import { injectionMarkersOf } from '../evidence/injection.js';
@@ -22,6 +22,8 @@ export interface RemediateDeps {
   readonly notifier: Notifier;
   readonly diagnoser: Diagnoser;
   readonly clock: Clock;
+  /** The runtime kill switch; settings.killSwitch (the deploy-time one) also stops every action. */
+  readonly killSwitch?: KillSwitch;
   /** Optional post-action check; absent means "not verified", never "verified". */
   readonly verify?: (result: ActionResult) => Promise<boolean>;
   readonly settings: {
@@ -108,12 +110,13 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
   // Counters are read only when an action is proposed; a failed read throws (retry), never reads as 0.
   const budget = key ? actionBudget(actionScopes(settings.cluster, evidence), settings) : undefined;
   const actionCounts = budget ? await countActions(deps, budget, actionScopes(settings.cluster, evidence)) : undefined;
+  const killSwitch = settings.killSwitch || (await killSwitchEngaged(deps, audit));
   const decision = decide({
     incident,
     evidence,
     diagnosis,
     settings: {
-      killSwitch: settings.killSwitch,
+      killSwitch,
       dryRun: settings.dryRun,
       deniedNamespaces: settings.deniedNamespaces,
       minConfidence: settings.minConfidence,
@@ -160,6 +163,17 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
   await audit('notification', { subject: notification.subject, severity: notification.severity }, outcome);
   await audit('outcome', { outcome }, outcome);
   return { incidentId: incident.id, outcome, decision, diagnosis, action };
+}
+
+/** Fails closed: a kill switch that cannot be read counts as engaged (and the audit says why). */
+async function killSwitchEngaged(deps: RemediateDeps, audit: AuditFn): Promise<boolean> {
+  if (!deps.killSwitch) return false;
+  try {
+    return await deps.killSwitch.engaged();
+  } catch (error) {
+    await audit('decision', { killSwitchUnreadable: error instanceof Error ? error.message : String(error) });
+    return true;
+  }
 }
 
 type Budget = ReturnType<typeof actionBudget>;

@@ -86,6 +86,14 @@ export interface Diagnoser {
   diagnose(incident: Incident, evidence: Evidence, options?: DiagnoseOptions): Promise<Diagnosis>;
 }
 
+/**
+ * The operators' global stop, flippable without a deploy (an SSM parameter in AWS). Read right
+ * before each decision; a read that fails must throw, and the pipeline then treats it as engaged.
+ */
+export interface KillSwitch {
+  engaged(): Promise<boolean>;
+}
+
 export interface Clock {
   now(): number;
 }
