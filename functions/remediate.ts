@@ -1,7 +1,9 @@
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { loadConfig } from '../lib/config/config.js';
-import { parseIncident } from '../lib/domain/incident-schema.js';
+import { parseIncident, parseIncidentValue } from '../lib/domain/incident-schema.js';
+import { isVerificationMessage, parseVerificationJob } from '../lib/domain/verification-schema.js';
+import { verifyAction } from '../lib/pipeline/verify.js';
 import { remediate } from '../lib/pipeline/remediate.js';
 import { workerDeps } from '../lib/wiring/worker.js';
 import { log } from '../lib/wiring/middleware.js';
@@ -23,6 +25,10 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event,
   const resolved = await deps;
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
+    if (isVerificationBody(record.body)) {
+      if (!(await handleVerification(record.body, record.messageId, resolved))) batchItemFailures.push({ itemIdentifier: record.messageId });
+      continue;
+    }
     const parsed = parseIncident(record.body);
     if (!parsed.ok) {
       // Retrying cannot fix a malformed message; failing it sends it to the DLQ for a human.
@@ -54,3 +60,32 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event,
   }
   return { batchItemFailures };
 });
+
+function isVerificationBody(body: string): boolean {
+  try {
+    return isVerificationMessage(JSON.parse(body));
+  } catch {
+    return false;
+  }
+}
+
+/** A delayed re-check of an action (lib/pipeline/verify.ts); false means "let SQS redeliver it". */
+async function handleVerification(body: string, messageId: string, resolved: Awaited<typeof deps>): Promise<boolean> {
+  const parsed = parseVerificationJob(JSON.parse(body), parseIncidentValue);
+  if (!parsed.ok) {
+    log('error', 'invalid verification message', { messageId, error: parsed.error });
+    return false;
+  }
+  if (!resolved.verifications) {
+    log('error', 'verification message but no queue to re-check through', { messageId });
+    return false;
+  }
+  try {
+    const result = await verifyAction(parsed.job, { ...resolved, verifications: resolved.verifications, settings: resolved.settings });
+    log('info', 'verification', { messageId, incidentId: parsed.job.incident.id, result: result === 'duplicate' ? result : result.status });
+    return true;
+  } catch (error) {
+    log('error', 'verification failed; will be retried', { messageId, incidentId: parsed.job.incident.id, error: error instanceof Error ? error.message : String(error) });
+    return false;
+  }
+}

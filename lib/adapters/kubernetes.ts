@@ -8,13 +8,17 @@ import {
   PolicyV1Api,
   type V1ContainerStatus,
   type V1Deployment,
+  type V1Job,
+  type V1Node,
   type V1ObjectMeta,
   type V1Pod,
   type V1ReplicaSet,
 } from '@kubernetes/client-node';
 import type {
-  ActionResult,
   ContainerEvidence,
+  JobStatusEvidence,
+  NodeCountsEvidence,
+  WorkloadStatusEvidence,
   EventEvidence,
   Evidence,
   GovernanceEvidence,
@@ -25,7 +29,7 @@ import type {
   RolloutEvidence,
 } from '../domain/types.js';
 import { gitopsOwner, selectorMatches, summariseRollout } from '../evidence/workload.js';
-import type { ClusterActor, ClusterReader, Clock, SnapshotRead } from '../ports/index.js';
+import type { ClusterReader, Clock, SnapshotRead } from '../ports/index.js';
 import {
   toDeploymentInfo,
   toEventInfo,
@@ -38,6 +42,7 @@ import {
 import type { ClusterSnapshot, WorkloadInfo } from '../detect/snapshot.js';
 import { redact } from '../evidence/redact.js';
 import { truncateLog } from '../evidence/budget.js';
+import { describeKubeError } from './kube-errors.js';
 
 /** Opt-out marker, as an annotation or a label, on the target, any owner, or the namespace. */
 export const OPT_OUT_KEY = 'k8s-healer.io/opt-out';
@@ -57,14 +62,7 @@ export function loadKubeConfig(source: { kubeconfigYaml?: string }): KubeConfig 
 
 const isStatus = (error: unknown, code: number) => error instanceof ApiException && error.code === code;
 
-function describeError(error: unknown): string {
-  if (error instanceof ApiException) {
-    const body = error.body as { message?: unknown } | string | undefined;
-    const message = typeof body === 'string' ? body : typeof body?.message === 'string' ? body.message : '';
-    return `HTTP ${error.code}${message ? `: ${message.slice(0, 300)}` : ''}`;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
+const describeError = describeKubeError;
 
 function optedOut(meta: V1ObjectMeta | undefined): boolean {
   return meta?.annotations?.[OPT_OUT_KEY] === 'true' || meta?.labels?.[OPT_OUT_KEY] === 'true';
@@ -114,6 +112,96 @@ function containerEvidence(status: V1ContainerStatus): ContainerEvidence {
   };
 }
 
+/** Pods of a workload or Job read for evidence: enough to count states, few enough to stay cheap. */
+const POD_SAMPLE = 50;
+
+function absent(incident: Incident, gatheredAt: string): Evidence {
+  return { subject: incident.subject, exists: false, ownerChain: [], containers: [], events: [], optOut: false, namespaceOptOut: false, gatheredAt, gaps: [] };
+}
+
+function eventEvidence(e: { type?: string; reason?: string; message?: string; count?: number; lastTimestamp?: unknown; eventTime?: unknown }, object: string): EventEvidence {
+  return {
+    object,
+    type: e.type ?? 'Normal',
+    reason: redact(e.reason ?? ''),
+    message: redact((e.message ?? '').slice(0, 1024)),
+    count: e.count ?? 1,
+    lastSeen: isoTime(e.lastTimestamp ?? e.eventTime),
+  };
+}
+
+function nodeEvidenceOf(node: V1Node): NodeEvidence {
+  return {
+    name: node.metadata?.name ?? '',
+    uid: node.metadata?.uid,
+    resourceVersion: node.metadata?.resourceVersion,
+    unschedulable: node.spec?.unschedulable === true,
+    conditions: (node.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason })),
+  };
+}
+
+export function workloadStatus(d: V1Deployment, states: Readonly<Record<string, number>>): WorkloadStatusEvidence {
+  return {
+    kind: 'Deployment',
+    name: d.metadata?.name ?? '',
+    uid: d.metadata?.uid,
+    resourceVersion: d.metadata?.resourceVersion,
+    desiredReplicas: d.spec?.replicas ?? 1,
+    readyReplicas: d.status?.readyReplicas ?? 0,
+    availableReplicas: d.status?.availableReplicas ?? 0,
+    updatedReplicas: d.status?.updatedReplicas ?? 0,
+    generation: d.metadata?.generation,
+    observedGeneration: d.status?.observedGeneration,
+    paused: d.spec?.paused === true,
+    conditions: (d.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason })),
+    podStates: states,
+  };
+}
+
+export function jobStatus(job: V1Job, nowMs: number): JobStatusEvidence {
+  const start = job.status?.startTime;
+  const startMs = start instanceof Date ? start.getTime() : undefined;
+  return {
+    name: job.metadata?.name ?? '',
+    uid: job.metadata?.uid,
+    resourceVersion: job.metadata?.resourceVersion,
+    active: job.status?.active ?? 0,
+    succeeded: job.status?.succeeded ?? 0,
+    failed: job.status?.failed ?? 0,
+    startTime: isoTime(start),
+    runningSeconds: startMs === undefined ? undefined : Math.max(0, Math.round((nowMs - startMs) / 1000)),
+    activeDeadlineSeconds: job.spec?.activeDeadlineSeconds,
+    backoffLimit: job.spec?.backoffLimit,
+    suspended: job.spec?.suspend === true,
+    conditions: (job.status?.conditions ?? []).filter((c) => c.status === 'True').map((c) => ({ type: c.type, reason: c.reason })),
+  };
+}
+
+/** "waiting:CrashLoopBackOff" → 3, "terminated:OOMKilled" → 1, "ready" → 2: what the pods show, counted. */
+function podStates(pods: readonly V1Pod[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  const add = (key: string) => {
+    counts[key] = (counts[key] ?? 0) + 1;
+  };
+  for (const pod of pods) {
+    const statuses = pod.status?.containerStatuses ?? [];
+    if (statuses.length > 0 && statuses.every((c) => c.ready)) add('ready');
+    for (const c of statuses) {
+      if (c.state?.waiting?.reason) add(`waiting:${c.state.waiting.reason}`);
+      if (c.lastState?.terminated?.reason) add(`terminated:${c.lastState.terminated.reason}`);
+    }
+    if (statuses.length === 0) add(`phase:${pod.status?.phase ?? 'Unknown'}`);
+  }
+  return counts;
+}
+
+/** The pod most worth reading: not ready first, then the most restarts. */
+function worstPod(pods: readonly V1Pod[]): V1Pod | undefined {
+  const restarts = (p: V1Pod) => (p.status?.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0);
+  const ready = (p: V1Pod) => (p.status?.containerStatuses ?? []).length > 0 && (p.status?.containerStatuses ?? []).every((c) => c.ready);
+  return [...pods].sort((a, b) => Number(ready(a)) - Number(ready(b)) || restarts(b) - restarts(a))[0];
+}
+
 /** Page size of the scan's lists: the API server's usual chunk, small enough to map and drop. */
 const SCAN_PAGE_LIMIT = 500;
 
@@ -123,7 +211,7 @@ interface ListPage<T> {
 }
 
 /** Reads and acts on one cluster through @kubernetes/client-node, with the healer's scoped identity. */
-export class KubernetesCluster implements ClusterReader, ClusterActor {
+export class KubernetesCluster implements ClusterReader {
   private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
   private readonly policy: PolicyV1Api;
@@ -146,8 +234,11 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
     const { namespace, name } = incident.subject;
     const gaps: string[] = [];
     const gatheredAt = new Date(this.clock.now()).toISOString();
+    if (incident.subject.kind === 'Deployment') return this.deploymentEvidence(incident, gatheredAt);
+    if (incident.subject.kind === 'Job') return this.jobEvidence(incident, gatheredAt);
+    if (incident.subject.kind === 'Node') return this.nodeEvidence(incident, gatheredAt);
     if (incident.subject.kind !== 'Pod') {
-      // Evidence for workloads, Jobs and Nodes is not gathered yet: say so, never guess "gone".
+      // Other kinds (StatefulSet, DaemonSet, HPA, PVC) page; say what was not read, never guess "gone".
       return {
         subject: incident.subject,
         exists: true,
@@ -194,6 +285,7 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
       rollout,
       node,
       governance,
+      ...(owners.deployment ? { workload: workloadStatus(owners.deployment, {}) } : {}),
       optOut: optedOut(pod.metadata) || owners.optOut,
       namespaceOptOut,
       gatheredAt,
@@ -201,8 +293,159 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
     };
   }
 
+  /**
+   * A Deployment subject: its replica status, a sample of its pods (states counted, the worst
+   * one's containers and previous logs), its rollout history, events and governance.
+   */
+  private async deploymentEvidence(incident: Incident, gatheredAt: string): Promise<Evidence> {
+    const { namespace, name } = incident.subject;
+    const gaps: string[] = [];
+    let deployment: V1Deployment;
+    try {
+      deployment = await this.apps.readNamespacedDeployment({ name, namespace });
+    } catch (error) {
+      if (isStatus(error, 404)) return absent(incident, gatheredAt);
+      throw error;
+    }
+    const selector = deployment.spec?.selector;
+    const labelSelector = Object.entries(selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    const pods = labelSelector
+      ? await this.core.listNamespacedPod({ namespace, labelSelector, limit: POD_SAMPLE }).then((l) => l.items.filter((p) => controllerOf(p.metadata)?.kind === 'ReplicaSet')).catch((error: unknown) => {
+          gaps.push(`pods of the deployment unreadable: ${describeError(error)}`);
+          return [] as V1Pod[];
+        })
+      : [];
+    const worst = worstPod(pods);
+    const sampleReplicaSet = controllerOf(worst?.metadata)?.name;
+    const owners: OwnerChain = { refs: [], optOut: false, deployment };
+    const [events, namespaceOptOut, containers, rollout, governance] = await Promise.all([
+      this.events(namespace, 'Deployment', name, gaps),
+      this.namespaceOptedOut(namespace, gaps),
+      worst ? this.containersWithLogs(worst, gaps) : Promise.resolve([]),
+      sampleReplicaSet ? this.rollout(namespace, { ...owners, replicaSet: { metadata: { name: sampleReplicaSet } } }, gaps) : Promise.resolve(undefined),
+      this.governance(worst ?? { metadata: { namespace, labels: deployment.spec?.template.metadata?.labels ?? {} } }, deployment, gaps),
+    ]);
+    return {
+      subject: incident.subject,
+      exists: true,
+      resourceVersion: deployment.metadata?.resourceVersion,
+      deleting: deployment.metadata?.deletionTimestamp !== undefined,
+      ownerChain: [{ kind: 'Deployment', name, namespace, uid: deployment.metadata?.uid }],
+      containers,
+      events,
+      resources: worst ? resourcesOf(worst) : undefined,
+      rollout,
+      governance,
+      workload: workloadStatus(deployment, podStates(pods)),
+      optOut: optedOut(deployment.metadata) || optedOut(deployment.spec?.template.metadata),
+      namespaceOptOut,
+      gatheredAt,
+      gaps,
+    };
+  }
+
+  /** A Job subject: its progress, its CronJob, events, and the newest pod's state and log tail. */
+  private async jobEvidence(incident: Incident, gatheredAt: string): Promise<Evidence> {
+    const { namespace, name } = incident.subject;
+    const gaps: string[] = [];
+    let job: V1Job;
+    try {
+      job = await this.batch.readNamespacedJob({ name, namespace });
+    } catch (error) {
+      if (isStatus(error, 404)) return absent(incident, gatheredAt);
+      throw error;
+    }
+    const cronJob = controllerOf(job.metadata);
+    const uid = job.metadata?.uid;
+    const pods = uid
+      ? await this.core.listNamespacedPod({ namespace, labelSelector: `controller-uid=${uid}`, limit: POD_SAMPLE }).then((l) => l.items).catch((error: unknown) => {
+          gaps.push(`pods of the job unreadable: ${describeError(error)}`);
+          return [] as V1Pod[];
+        })
+      : [];
+    const newest = [...pods].sort((a, b) => (isoTime(b.metadata?.creationTimestamp) ?? '').localeCompare(isoTime(a.metadata?.creationTimestamp) ?? ''))[0];
+    const [events, namespaceOptOut, containers] = await Promise.all([
+      this.events(namespace, 'Job', name, gaps),
+      this.namespaceOptedOut(namespace, gaps),
+      newest ? this.containersWithLogs(newest, gaps, { current: true }) : Promise.resolve([]),
+    ]);
+    return {
+      subject: incident.subject,
+      exists: true,
+      resourceVersion: job.metadata?.resourceVersion,
+      deleting: job.metadata?.deletionTimestamp !== undefined,
+      ownerChain: [
+        { kind: 'Job', name, namespace, uid },
+        ...(cronJob ? [{ kind: cronJob.kind, name: cronJob.name, namespace, uid: cronJob.uid }] : []),
+      ],
+      containers,
+      events,
+      governance: { gitops: gitopsOwner(job.metadata) },
+      job: jobStatus(job, this.clock.now()),
+      optOut: optedOut(job.metadata),
+      namespaceOptOut,
+      gatheredAt,
+      gaps,
+    };
+  }
+
+  /** A Node subject: its conditions, how many nodes there are and how many are schedulable, events. */
+  private async nodeEvidence(incident: Incident, gatheredAt: string): Promise<Evidence> {
+    const { name } = incident.subject;
+    const gaps: string[] = [];
+    let node: V1Node;
+    try {
+      node = await this.core.readNode({ name });
+    } catch (error) {
+      if (isStatus(error, 404)) return absent(incident, gatheredAt);
+      throw error;
+    }
+    const [events, nodeCounts] = await Promise.all([
+      this.core
+        .listEventForAllNamespaces({ fieldSelector: `involvedObject.kind=Node,involvedObject.name=${name}`, limit: this.limits.eventsLimit })
+        .then((l) => l.items.map((e) => eventEvidence(e, `Node/${name}`)).sort((a, b) => (b.lastSeen ?? '').localeCompare(a.lastSeen ?? '')))
+        .catch((error: unknown) => {
+          gaps.push(`events unavailable: ${describeError(error)}`);
+          return [] as EventEvidence[];
+        }),
+      this.nodeCounts(name, gaps),
+    ]);
+    return {
+      subject: incident.subject,
+      exists: true,
+      resourceVersion: node.metadata?.resourceVersion,
+      deleting: node.metadata?.deletionTimestamp !== undefined,
+      ownerChain: [{ kind: 'Node', name, uid: node.metadata?.uid }],
+      containers: [],
+      events,
+      node: nodeEvidenceOf(node),
+      ...(nodeCounts ? { nodeCounts } : {}),
+      optOut: optedOut(node.metadata),
+      namespaceOptOut: false,
+      gatheredAt,
+      gaps,
+    };
+  }
+
+  /** Every node, counted for the cordon budget (paginated; the subject node excluded from the two counts). */
+  private async nodeCounts(subject: string, gaps: string[]): Promise<NodeCountsEvidence | undefined> {
+    const listed = await this.listAll('nodes', (c) => this.core.listNode({ limit: SCAN_PAGE_LIMIT, _continue: c }), (n: V1Node) => n);
+    if (!listed.items) {
+      gaps.push(listed.gap ?? 'nodes not listed');
+      return undefined;
+    }
+    const others = listed.items.filter((n) => n.metadata?.name !== subject);
+    const ready = (n: V1Node) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+    return {
+      total: listed.items.length,
+      cordoned: others.filter((n) => n.spec?.unschedulable === true).length,
+      schedulableOthers: others.filter((n) => n.spec?.unschedulable !== true && ready(n)).length,
+    };
+  }
+
   async ownerChainOf(incident: Incident): Promise<ObjectRef[] | undefined> {
     const { namespace, name } = incident.subject;
+    // Only pods group under an owner; any other subject is its own incident.
     if (incident.subject.kind !== 'Pod') return undefined;
     let pod: V1Pod;
     try {
@@ -264,11 +507,7 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
     if (!nodeName) return undefined;
     try {
       const node = await this.core.readNode({ name: nodeName });
-      return {
-        name: nodeName,
-        unschedulable: node.spec?.unschedulable === true,
-        conditions: (node.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason })),
-      };
+      return nodeEvidenceOf(node);
     } catch (error) {
       gaps.push(`node ${nodeName} unreadable: ${describeError(error)}`);
       return undefined;
@@ -323,14 +562,7 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
         limit: this.limits.eventsLimit,
       });
       return list.items
-        .map((e) => ({
-          object: `${kind}/${name}`,
-          type: e.type ?? 'Normal',
-          reason: redact(e.reason ?? ''),
-          message: redact((e.message ?? '').slice(0, 1024)),
-          count: e.count ?? 1,
-          lastSeen: isoTime(e.lastTimestamp ?? e.eventTime),
-        }))
+        .map((e) => eventEvidence(e, `${kind}/${name}`))
         .sort((a, b) => (b.lastSeen ?? '').localeCompare(a.lastSeen ?? ''));
     } catch (error) {
       gaps.push(`events unavailable: ${describeError(error)}`);
@@ -348,28 +580,42 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
     }
   }
 
-  private async containersWithLogs(pod: V1Pod, gaps: string[]): Promise<ContainerEvidence[]> {
+  /**
+   * Container statuses with the previous container's log tail where one crashed; with `current`
+   * (a Job's pod, which is not restarted but replaced) also the current log tail.
+   */
+  private async containersWithLogs(pod: V1Pod, gaps: string[], opts: { current?: boolean } = {}): Promise<ContainerEvidence[]> {
     const namespace = pod.metadata?.namespace ?? '';
     const name = pod.metadata?.name ?? '';
     const statuses = pod.status?.containerStatuses ?? [];
+    const tail = async (container: string, previous: boolean): Promise<string> => {
+      const log = await this.core.readNamespacedPodLog({
+        name,
+        namespace,
+        container,
+        previous,
+        tailLines: this.limits.logTailLines,
+        limitBytes: this.limits.logLimitBytes,
+      });
+      return redact(truncateLog(log, this.limits.logTailLines, this.limits.logLimitBytes));
+    };
     return Promise.all(
       statuses.map(async (status) => {
-        const base = containerEvidence(status);
-        if (status.restartCount === 0 && !status.lastState?.terminated) return base;
+        let evidence: ContainerEvidence = containerEvidence(status);
+        if (opts.current) {
+          try {
+            evidence = { ...evidence, currentLogTail: await tail(status.name, false) };
+          } catch (error) {
+            gaps.push(`current logs of ${status.name} unavailable: ${describeError(error)}`);
+          }
+        }
+        if (status.restartCount === 0 && !status.lastState?.terminated) return evidence;
         try {
-          const log = await this.core.readNamespacedPodLog({
-            name,
-            namespace,
-            container: status.name,
-            previous: true,
-            tailLines: this.limits.logTailLines,
-            limitBytes: this.limits.logLimitBytes,
-          });
-          return { ...base, previousLogTail: redact(truncateLog(log, this.limits.logTailLines, this.limits.logLimitBytes)) };
+          return { ...evidence, previousLogTail: await tail(status.name, true) };
         } catch (error) {
           const logError = `previous logs of ${status.name} unavailable: ${describeError(error)}`;
           gaps.push(logError);
-          return { ...base, logError };
+          return { ...evidence, logError };
         }
       }),
     );
@@ -438,40 +684,6 @@ export class KubernetesCluster implements ClusterReader, ClusterActor {
       }
       continueToken = page.metadata?._continue || undefined;
       if (!continueToken) return { items: out };
-    }
-  }
-
-  /** Eviction API, so PodDisruptionBudgets hold. A 429 means a PDB said no: reported, never forced. */
-  async evictPod(target: ObjectRef & { namespace: string }, opts: { dryRun: boolean }): Promise<ActionResult> {
-    const ref = { kind: 'Pod', name: target.name, namespace: target.namespace, uid: target.uid };
-    try {
-      await this.core.createNamespacedPodEviction({
-        name: target.name,
-        namespace: target.namespace,
-        dryRun: opts.dryRun ? 'All' : undefined,
-        body: {
-          apiVersion: 'policy/v1',
-          kind: 'Eviction',
-          metadata: { name: target.name, namespace: target.namespace },
-          // Pin the eviction to the pod we diagnosed: a replacement with the same name is not ours.
-          deleteOptions: target.uid ? { preconditions: { uid: target.uid } } : undefined,
-        },
-      });
-      return { action: 'evict-pod', target: ref, ok: true, detail: opts.dryRun ? 'server-side dry run accepted' : 'eviction accepted' };
-    } catch (error) {
-      if (isStatus(error, 429)) return { action: 'evict-pod', target: ref, ok: false, detail: `PodDisruptionBudget refused the eviction (${describeError(error)})` };
-      return { action: 'evict-pod', target: ref, ok: false, detail: `eviction failed: ${describeError(error)}` };
-    }
-  }
-
-  /** True once the pod with this uid is gone or terminating (its controller makes the replacement). */
-  async podReplaced(target: ObjectRef & { namespace: string }): Promise<boolean> {
-    try {
-      const pod = await this.core.readNamespacedPod({ name: target.name, namespace: target.namespace });
-      return pod.metadata?.uid !== target.uid || pod.metadata?.deletionTimestamp !== undefined;
-    } catch (error) {
-      if (isStatus(error, 404)) return true;
-      throw error;
     }
   }
 }

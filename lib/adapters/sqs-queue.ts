@@ -3,9 +3,10 @@
  * Incident as JSON. A partial failure is an error naming the incidents, so the webhook answers 5xx
  * and Alertmanager retries (dedup makes the retry of already-sent incidents harmless).
  */
-import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Incident } from '../domain/types.js';
-import type { IncidentQueue } from '../ports/index.js';
+import type { VerificationJob } from '../domain/verification-schema.js';
+import type { IncidentQueue, VerificationScheduler } from '../ports/index.js';
 import { sqsClient } from './aws-clients.js';
 import { mapWithConcurrency } from '../util/concurrency.js';
 
@@ -27,7 +28,7 @@ export class EnqueueError extends Error {
   }
 }
 
-export class SqsIncidentQueue implements IncidentQueue {
+export class SqsIncidentQueue implements IncidentQueue, VerificationScheduler {
   private readonly queueUrl: string;
   private readonly client: SQSClient;
 
@@ -53,6 +54,15 @@ export class SqsIncidentQueue implements IncidentQueue {
       }
     });
     if (failed.length > 0) throw new EnqueueError(failed);
+  }
+
+  /** The same queue the worker reads: the message comes back to it after the delay (SQS caps it at 900 s). */
+  async scheduleVerification(job: VerificationJob, delaySeconds: number): Promise<void> {
+    await this.client.send(new SendMessageCommand({
+      QueueUrl: this.queueUrl,
+      MessageBody: JSON.stringify(job),
+      DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))),
+    }));
   }
 }
 

@@ -27,8 +27,12 @@ function pageOnly(
 
 export function diagnoseByRunbook(incident: Incident, evidence: Evidence): Diagnosis {
   const where = evidence.subject.namespace ? `${evidence.subject.namespace}/${evidence.subject.name}` : evidence.subject.name;
+  if (incident.subject.kind !== 'Pod' && !evidence.exists) return gone(where, incident.subject.kind);
+  if (incident.subject.kind === 'Deployment') return diagnoseDeployment(incident, evidence, where);
+  if (incident.subject.kind === 'Job') return diagnoseJob(incident, evidence, where);
+  if (incident.subject.kind === 'Node') return diagnoseNode(incident, evidence, where);
   if (incident.subject.kind !== 'Pod') {
-    // Only pod-level fixes exist so far; anything about a workload, Job or Node goes to a human.
+    // StatefulSets, DaemonSets, HPAs and volumes have no automated fix: a human looks.
     return pageOnly({
       summary: `${incident.symptom} on ${incident.subject.kind} ${where}`,
       rootCause: `The healer has no automated handling for ${incident.subject.kind} incidents yet; a human should look.`,
@@ -142,6 +146,169 @@ export function diagnoseByRunbook(incident: Incident, evidence: Evidence): Diagn
     category: 'unknown',
     evidenceCited: [],
   }, 0.5);
+}
+
+function gone(where: string, kind: string): Diagnosis {
+  return {
+    diagnoser: 'runbook',
+    summary: `${kind} ${where} no longer exists`,
+    rootCause: `The ${kind} was deleted or replaced before the healer looked at it.`,
+    category: 'already-healthy',
+    confidence: 0.9,
+    restartCanHelp: false,
+    recommendation: 'none',
+    evidenceCited: [`${kind} not found`],
+  };
+}
+
+const healthy = (summary: string, cited: string): Diagnosis => ({
+  diagnoser: 'runbook',
+  summary,
+  rootCause: 'The symptom cleared before the healer acted.',
+  category: 'already-healthy',
+  confidence: 0.9,
+  restartCanHelp: false,
+  recommendation: 'none',
+  evidenceCited: [cited],
+});
+
+const count = (states: Readonly<Record<string, number>>, keys: readonly string[]) => keys.reduce((n, k) => n + (states[k] ?? 0), 0);
+
+/**
+ * Deployments: saturation is scaled (when no autoscaler owns the count); zero-available replicas
+ * after a transient failure are rolled; anything a restart repeats (OOM, image, config, a bad
+ * release, a paused rollout) is paged.
+ */
+function diagnoseDeployment(incident: Incident, evidence: Evidence, where: string): Diagnosis {
+  const w = evidence.workload;
+  const target: ObjectRef = { kind: 'Deployment', name: evidence.subject.name, namespace: evidence.subject.namespace };
+  if (!w) {
+    return pageOnly({ summary: `Deployment ${where}: status unknown`, rootCause: `The Deployment's status could not be read (${evidence.gaps.join('; ') || 'no detail'}).`, category: 'unknown', evidenceCited: [] }, 0.5);
+  }
+  const status = `${w.availableReplicas}/${w.desiredReplicas} available`;
+  if (incident.symptom === 'WorkloadSaturated') {
+    const hpa = evidence.governance?.hpa;
+    if (hpa) {
+      return pageOnly({
+        summary: `Deployment ${where} is saturated and HorizontalPodAutoscaler ${hpa.name} owns its replica count (${hpa.currentReplicas}/${hpa.maxReplicas})`,
+        rootCause: 'Scaling the Deployment by hand would be undone by the autoscaler at its next sync; its bounds or the workload need a human.',
+        category: 'unknown',
+        evidenceCited: [`hpa ${hpa.name}: current ${hpa.currentReplicas}, max ${hpa.maxReplicas}`],
+      }, 0.9);
+    }
+    if (w.availableReplicas < w.desiredReplicas) {
+      return pageOnly({ summary: `Deployment ${where} is saturated but not all replicas are available (${status})`, rootCause: 'Adding replicas does not help while existing ones are failing; a human should look.', category: 'unknown', evidenceCited: [status] }, 0.7);
+    }
+    return {
+      diagnoser: 'runbook',
+      summary: `Deployment ${where} is saturated with every replica available (${status}) and no autoscaler`,
+      rootCause: 'Load exceeds what the current replicas serve; one more replica adds capacity within the configured bounds.',
+      category: 'unknown',
+      confidence: 0.75,
+      restartCanHelp: true,
+      recommendation: 'scale-deployment',
+      target,
+      parameters: { replicas: w.desiredReplicas + 1 },
+      evidenceCited: [status, `alert ${incident.alertname ?? incident.symptom}`],
+    };
+  }
+  if (w.desiredReplicas === 0 || w.availableReplicas >= w.desiredReplicas) return healthy(`Deployment ${where} has every replica available (${status})`, status);
+  if (w.paused) return pageOnly({ summary: `Deployment ${where} is paused (${status})`, rootCause: 'Its rollout is held on purpose; a human resumes it.', category: 'unknown', evidenceCited: ['spec.paused'] }, 0.8);
+  const states = w.podStates;
+  if (count(states, ['terminated:OOMKilled']) > 0) {
+    return pageOnly({ summary: `Deployment ${where}: pods are OOMKilled (${status})`, rootCause: 'Containers exceed their memory limit; restarting repeats it. A limit or code change needs a human.', category: 'oom', evidenceCited: [`${states['terminated:OOMKilled'] ?? 0} pod(s) last terminated OOMKilled`] }, 0.95);
+  }
+  const imagePull = count(states, ['waiting:ImagePullBackOff', 'waiting:ErrImagePull', 'waiting:InvalidImageName']);
+  if (imagePull > 0) {
+    return pageOnly({ summary: `Deployment ${where}: images cannot be pulled (${status})`, rootCause: 'The image reference or registry credentials are wrong; no restart pulls a missing image.', category: 'image-pull', evidenceCited: [`${imagePull} pod(s) waiting on an image pull`] }, 0.95);
+  }
+  const config = count(states, ['waiting:CreateContainerConfigError', 'waiting:CreateContainerError']);
+  if (config > 0) {
+    return pageOnly({ summary: `Deployment ${where}: container config error (${status})`, rootCause: 'A referenced Secret/ConfigMap or key is missing; restarting cannot create it.', category: 'config-error', evidenceCited: [`${config} pod(s) with a container config error`] }, 0.95);
+  }
+  const logs = evidence.containers.map((c) => c.previousLogTail ?? '').join('\n');
+  if (isBadReleaseShape(evidence.rollout) || CONFIG_LOG.test(logs) || w.conditions.some((c) => c.reason === 'ProgressDeadlineExceeded')) {
+    return pageOnly({
+      summary: `Deployment ${where}: the release does not come up (${status})`,
+      rootCause: `A new revision or its configuration fails; a restart repeats it. ${evidence.rollout?.changes.length ? `Changed: ${evidence.rollout.changes.join('; ')}. ` : ''}Rollback needs human approval.`,
+      category: 'bad-release',
+      evidenceCited: [status, ...(evidence.rollout?.changes ?? []).slice(0, 5)],
+    }, 0.85);
+  }
+  if (TRANSIENT_LOG.test(logs)) {
+    return {
+      diagnoser: 'runbook',
+      summary: `Deployment ${where}: replicas unavailable after dependency connection failures (${status})`,
+      rootCause: 'Its pods failed to reach a dependency; fresh pods usually recover once it is back. A rolling restart replaces them while the Deployment\'s own surge limits hold.',
+      category: 'transient-crash',
+      confidence: 0.8,
+      restartCanHelp: true,
+      recommendation: 'rollout-restart',
+      target,
+      evidenceCited: [status, 'previous logs of a pod show a connection failure'],
+    };
+  }
+  return pageOnly({ summary: `Deployment ${where}: replicas unavailable with no known pattern (${status})`, rootCause: 'No runbook rule matches; a human should look.', category: 'unknown', evidenceCited: [status, ...Object.entries(states).slice(0, 4).map(([k, v]) => `${v}x ${k}`)] }, 0.5);
+}
+
+/** Jobs: one still running far past its deadline or the stuck threshold is deleted; a failed one pages. */
+function diagnoseJob(incident: Incident, evidence: Evidence, where: string): Diagnosis {
+  const job = evidence.job;
+  if (!job) return pageOnly({ summary: `Job ${where}: status unknown`, rootCause: 'The Job\'s status could not be read.', category: 'unknown', evidenceCited: [] }, 0.5);
+  const finished = job.conditions.find((c) => c.type === 'Complete' || c.type === 'Failed');
+  const logs = evidence.containers.map((c) => `${c.currentLogTail ?? ''}\n${c.previousLogTail ?? ''}`).join('\n');
+  if (incident.symptom === 'JobFailed' || finished?.type === 'Failed') {
+    const dependency = TRANSIENT_LOG.test(logs) || /unreachable|could not resolve|no such host|name resolution/i.test(logs);
+    return pageOnly({
+      summary: `Job ${where} failed (${finished?.reason ?? `${job.failed} failed pod(s)`})`,
+      rootCause: dependency
+        ? 'Its pods could not reach a dependency; re-running now would likely fail the same way. A human decides when to re-run.'
+        : 'The Job\'s pods failed; a human should read the logs and decide whether to re-run.',
+      category: dependency ? 'transient-crash' : 'unknown',
+      evidenceCited: [`failed=${job.failed}`, ...(finished?.reason ? [`condition Failed: ${finished.reason}`] : [])],
+    }, 0.85);
+  }
+  if (finished) return healthy(`Job ${where} has finished (${finished.type})`, `condition ${finished.type}`);
+  if (job.suspended) return pageOnly({ summary: `Job ${where} is suspended`, rootCause: 'A suspended Job is held on purpose.', category: 'unknown', evidenceCited: ['spec.suspend'] }, 0.8);
+  if (job.active === 0) return pageOnly({ summary: `Job ${where} is not complete but has no active pods`, rootCause: 'No runbook rule matches; a human should look.', category: 'unknown', evidenceCited: ['active=0'] }, 0.5);
+  const running = job.runningSeconds;
+  const pastDeadline = job.activeDeadlineSeconds !== undefined && running !== undefined && running > job.activeDeadlineSeconds;
+  return {
+    diagnoser: 'runbook',
+    summary: `Job ${where} is stuck: ${job.active} pod(s) active for ${running ?? '?'} s${pastDeadline ? `, past its activeDeadlineSeconds ${job.activeDeadlineSeconds ?? ''}` : ''}`,
+    rootCause: 'The run makes no progress; deleting the Job (background propagation) stops it and frees its pods. A CronJob starts the next run on schedule.',
+    category: 'unknown',
+    confidence: pastDeadline ? 0.9 : 0.8,
+    restartCanHelp: true,
+    recommendation: 'delete-job',
+    target: { kind: 'Job', name: job.name, namespace: evidence.subject.namespace },
+    evidenceCited: [`active=${job.active}`, `running ${running ?? '?'} s`, ...(pastDeadline ? ['past activeDeadlineSeconds'] : [])],
+  };
+}
+
+/** Nodes: a NotReady node is cordoned (no drain) so nothing new lands there; pressure pages. */
+function diagnoseNode(incident: Incident, evidence: Evidence, where: string): Diagnosis {
+  const node = evidence.node;
+  if (!node) return pageOnly({ summary: `Node ${where}: status unknown`, rootCause: 'The node could not be read.', category: 'unknown', evidenceCited: [] }, 0.5);
+  const ready = node.conditions.find((c) => c.type === 'Ready');
+  const readyLine = `Ready=${ready?.status ?? 'unknown'}${ready?.reason ? ` (${ready.reason})` : ''}`;
+  if (incident.symptom !== 'NodeNotReady') {
+    const pressure = node.conditions.filter((c) => c.type.endsWith('Pressure') && c.status === 'True').map((c) => c.type);
+    return pageOnly({ summary: `Node ${where}: ${pressure.join(', ') || incident.symptom}`, rootCause: 'Node pressure needs capacity or workload changes; the kubelet is already evicting as it must.', category: 'unknown', evidenceCited: [readyLine, ...pressure] }, 0.8);
+  }
+  if (ready?.status === 'True') return healthy(`Node ${where} is Ready again`, readyLine);
+  if (node.unschedulable) return pageOnly({ summary: `Node ${where} is NotReady and already cordoned`, rootCause: 'Nothing further is safe to automate; a human decides on drain or replacement.', category: 'unknown', evidenceCited: [readyLine, 'spec.unschedulable'] }, 0.9);
+  return {
+    diagnoser: 'runbook',
+    summary: `Node ${where} is not Ready (${readyLine})`,
+    rootCause: 'The kubelet stopped reporting or reports the node unhealthy; cordoning keeps new pods off it. Draining or replacing it is a human\'s call.',
+    category: 'unknown',
+    confidence: 0.9,
+    restartCanHelp: true,
+    recommendation: 'cordon-node',
+    target: { kind: 'Node', name: node.name },
+    evidenceCited: [readyLine],
+  };
 }
 
 export const runbookDiagnoser: Diagnoser = {

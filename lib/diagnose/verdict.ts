@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ACTION_IDS, type ActionId, type Diagnosis, type DiagnosisCategory, type Evidence, type ObjectRef, type Recommendation } from '../domain/types.js';
+import { ACTIONS } from '../actions/catalog.js';
 
 /**
  * The model's verdict: the only shape a model answer may take. The schema is shown to the model
@@ -35,9 +36,9 @@ export const VERDICT_LIMITS = {
 } as const;
 
 /** Which object kinds each action may be aimed at; anything else is refused even inside the chain. */
-export const ACTION_TARGET_KINDS: Readonly<Record<ActionId, readonly string[]>> = {
-  'evict-pod': ['Pod'],
-};
+export const ACTION_TARGET_KINDS: Readonly<Record<ActionId, readonly string[]>> = Object.fromEntries(
+  ACTION_IDS.map((id) => [id, ACTIONS[id].targetKinds]),
+) as Record<ActionId, readonly string[]>;
 
 const TargetSchema = z.strictObject({
   kind: z.string().min(1).max(VERDICT_LIMITS.kind).describe('Kind of an object from the allowed targets, e.g. Pod'),
@@ -54,9 +55,13 @@ export const VerdictSchema = z.strictObject({
     .array(z.string().min(1).max(VERDICT_LIMITS.evidenceItem))
     .max(VERDICT_LIMITS.evidenceItems)
     .describe('Short quotes or facts from the evidence that support the verdict.'),
-  restartCanHelp: z.boolean().describe('Whether recreating the pod could plausibly fix it.'),
+  restartCanHelp: z.boolean().describe('Whether the proposed action (recreating pods, scaling, deleting the Job, cordoning the node) can plausibly fix it.'),
   recommendation: z.enum(RECOMMENDATIONS).describe('An action id, or page (a human must look), or none.'),
   target: TargetSchema.nullish().describe('Required for an action: one object from the allowed targets.'),
+  parameters: z
+    .strictObject({ replicas: z.number().int().min(1).max(10_000).optional() })
+    .nullish()
+    .describe('Only for scale-deployment: {"replicas": the new count}. Omit for every other action.'),
 });
 
 export type Verdict = z.infer<typeof VerdictSchema>;
@@ -138,6 +143,18 @@ export function validateVerdict(raw: unknown, evidence: Evidence): VerdictResult
       return { ok: false, reason: `${v.recommendation} cannot target a ${target.kind} (allowed: ${kinds.join(', ')})` };
     }
   }
+  // Each action's own schema decides its parameters; parameters without an action are refused too.
+  const rawParameters = Object.fromEntries(Object.entries(v.parameters ?? {}).filter(([, value]) => value !== undefined)) as Record<string, number>;
+  let parameters: Record<string, number> | undefined;
+  if (isAction(v.recommendation)) {
+    const checked = ACTIONS[v.recommendation].parameters.safeParse(rawParameters);
+    if (!checked.success) {
+      return { ok: false, reason: `parameters for ${v.recommendation} are invalid: ${checked.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}` };
+    }
+    parameters = Object.keys(checked.data).length > 0 ? { ...checked.data } : undefined;
+  } else if (Object.keys(rawParameters).length > 0) {
+    return { ok: false, reason: `parameters are only valid with an action, not with ${v.recommendation}` };
+  }
 
   const diagnosis: Diagnosis = {
     diagnoser: 'claude',
@@ -148,6 +165,7 @@ export function validateVerdict(raw: unknown, evidence: Evidence): VerdictResult
     restartCanHelp: v.restartCanHelp,
     recommendation: v.recommendation,
     ...(target ? { target } : {}),
+    ...(parameters ? { parameters } : {}),
     evidenceCited,
   };
   return { ok: true, diagnosis };

@@ -26,6 +26,7 @@ export const SYMPTOMS = [
   'DaemonSetRolloutStuck',
   'HpaMaxedOut',
   'PersistentVolumeFillingUp',
+  'WorkloadSaturated',
   'Unknown',
 ] as const satisfies readonly Symptom[];
 type MissingSymptoms = Exclude<Symptom, (typeof SYMPTOMS)[number]>;
@@ -64,6 +65,10 @@ export function parseIncident(json: string): { ok: true; incident: Incident } | 
   } catch {
     return { ok: false, error: 'message body is not JSON' };
   }
+  return parseIncidentValue(value);
+}
+
+export function parseIncidentValue(value: unknown): { ok: true; incident: Incident } | { ok: false; error: string } {
   const parsed = IncidentSchema.safeParse(value);
   return parsed.success
     ? { ok: true, incident: parsed.data }

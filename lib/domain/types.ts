@@ -24,6 +24,8 @@ export type Symptom =
   | 'DaemonSetRolloutStuck'
   | 'HpaMaxedOut'
   | 'PersistentVolumeFillingUp'
+  /** A site alert (mapped by configuration) says a workload is saturated: latency, queue depth. */
+  | 'WorkloadSaturated'
   | 'Unknown';
 
 /** A Kubernetes object reference; namespace is absent for cluster-scoped kinds (Node). */
@@ -112,8 +114,55 @@ export interface RolloutEvidence {
 
 export interface NodeEvidence {
   readonly name: string;
+  readonly uid?: string;
+  readonly resourceVersion?: string;
   readonly unschedulable: boolean;
   readonly conditions: readonly { readonly type: string; readonly status: string; readonly reason?: string }[];
+}
+
+/** Replica status of a Deployment (or other workload) subject. */
+export interface WorkloadStatusEvidence {
+  readonly kind: string;
+  readonly name: string;
+  readonly uid?: string;
+  readonly resourceVersion?: string;
+  readonly desiredReplicas: number;
+  readonly readyReplicas: number;
+  readonly availableReplicas: number;
+  readonly updatedReplicas: number;
+  readonly generation?: number;
+  readonly observedGeneration?: number;
+  readonly paused: boolean;
+  readonly conditions: readonly { readonly type: string; readonly status: string; readonly reason?: string }[];
+  /** What a sample of its pods show: waiting reasons and last-termination reasons, counted. */
+  readonly podStates: Readonly<Record<string, number>>;
+}
+
+/** Progress of a Job subject. */
+export interface JobStatusEvidence {
+  readonly name: string;
+  readonly uid?: string;
+  readonly resourceVersion?: string;
+  readonly active: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly startTime?: string;
+  /** Seconds since startTime when the evidence was gathered. */
+  readonly runningSeconds?: number;
+  readonly activeDeadlineSeconds?: number;
+  readonly backoffLimit?: number;
+  readonly suspended: boolean;
+  /** Complete / Failed / ... conditions that are True, with their reasons. */
+  readonly conditions: readonly { readonly type: string; readonly reason?: string }[];
+}
+
+/** The cluster's nodes, counted for the cordon budget (the subject node excluded where named so). */
+export interface NodeCountsEvidence {
+  readonly total: number;
+  /** Nodes other than the subject that are already cordoned. */
+  readonly cordoned: number;
+  /** Nodes other than the subject that are Ready and schedulable. */
+  readonly schedulableOthers: number;
 }
 
 /** Who else governs the target: disruption budgets, autoscalers, GitOps controllers. */
@@ -142,6 +191,12 @@ export interface Evidence {
   readonly rollout?: RolloutEvidence;
   readonly node?: NodeEvidence;
   readonly governance?: GovernanceEvidence;
+  /** For a Deployment subject. */
+  readonly workload?: WorkloadStatusEvidence;
+  /** For a Job subject. */
+  readonly job?: JobStatusEvidence;
+  /** For a Node subject. */
+  readonly nodeCounts?: NodeCountsEvidence;
   /** Labels/annotations of the subject that policy may use (opt-out). Keys and values untrusted. */
   readonly optOut: boolean;
   readonly namespaceOptOut: boolean;
@@ -151,7 +206,7 @@ export interface Evidence {
 }
 
 /** Actions the healer may ever take, plus the two non-actions. Closed list. */
-export const ACTION_IDS = ['evict-pod'] as const;
+export const ACTION_IDS = ['evict-pod', 'rollout-restart', 'scale-deployment', 'delete-job', 'cordon-node'] as const;
 export type ActionId = (typeof ACTION_IDS)[number];
 export type Recommendation = ActionId | 'page' | 'none';
 
@@ -174,14 +229,23 @@ export interface Diagnosis {
   readonly restartCanHelp: boolean;
   readonly recommendation: Recommendation;
   readonly target?: ObjectRef;
+  /** The action's parameters (scale-deployment: replicas), validated by that action's own schema. */
+  readonly parameters?: Readonly<Record<string, number>>;
   readonly evidenceCited: readonly string[];
   /** Why a model diagnosis was replaced, when it was (off-schema, failure, no key). */
   readonly fallbackReason?: string;
+  /** What the model diagnosis spent, summed over every step of its investigation. */
   readonly usage?: {
     readonly inputTokens: number;
     readonly outputTokens: number;
     readonly cacheReadTokens?: number;
     readonly cacheWriteTokens?: number;
+    /** Requests sent to the model, retries and refused attempts included. */
+    readonly requests?: number;
+    /** Answered requests: the investigation's rounds, the one that ended it included. */
+    readonly steps?: number;
+    /** List-price USD of the tokens above; absent (not 0) when the model has no price on file. */
+    readonly costUsd?: number;
   };
   /** The model that answered (or was asked, when its answer was replaced). */
   readonly model?: string;
@@ -196,6 +260,8 @@ export interface Decision {
   readonly reason?: string;
   /** Allowed by policy but not executed because the healer runs dry. */
   readonly dryRun: boolean;
+  /** Allowed, but the action needs a human's out-of-band approval before it runs. */
+  readonly approvalRequired?: boolean;
 }
 
 export type Outcome =
@@ -205,14 +271,18 @@ export type Outcome =
   | 'no-action'
   | 'already-healthy'
   | 'duplicate'
-  | 'action-failed';
+  | 'action-failed'
+  | 'awaiting-approval';
 
 export interface ActionResult {
   readonly action: ActionId;
   readonly target: ObjectRef;
   readonly ok: boolean;
   readonly detail: string;
+  /** True once verification saw the intended outcome; false when it failed; absent while unknown. */
   readonly verified?: boolean;
+  /** The object's resourceVersion after the change, when the API returned one. */
+  readonly resourceVersion?: string;
 }
 
 /** One append-only record of what the healer saw, thought, decided and did. */
@@ -220,7 +290,7 @@ export interface AuditEntry {
   readonly incidentId: string;
   readonly at: string;
   readonly cluster: string;
-  readonly step: 'intake' | 'evidence' | 'diagnosis' | 'decision' | 'action' | 'notification' | 'outcome';
+  readonly step: 'intake' | 'evidence' | 'diagnosis' | 'decision' | 'action' | 'verification' | 'approval' | 'notification' | 'outcome';
   readonly outcome?: Outcome;
   readonly detail: Readonly<Record<string, unknown>>;
 }

@@ -10,6 +10,7 @@ const HEADLINE: Record<Outcome, string> = {
   'already-healthy': 'Already healthy',
   duplicate: 'Duplicate',
   'action-failed': 'Fix failed, needs a human',
+  'awaiting-approval': 'Approval needed',
 };
 
 const SEVERITY: Record<Outcome, Notification['severity']> = {
@@ -20,6 +21,7 @@ const SEVERITY: Record<Outcome, Notification['severity']> = {
   'already-healthy': 'info',
   duplicate: 'info',
   'action-failed': 'critical',
+  'awaiting-approval': 'warning',
 };
 
 /** What on-call reads: what, where, why, what was done. Every cluster-derived string is redacted. */
@@ -30,8 +32,10 @@ export function buildNotification(input: {
   decision: Decision;
   action: ActionResult | undefined;
   outcome: Outcome;
+  /** A signed, single-use approval link for the proposed action, when it needs one. */
+  approvalLink?: string | undefined;
 }): Notification {
-  const { incident, evidence, diagnosis, decision, action, outcome } = input;
+  const { incident, evidence, diagnosis, decision, action, outcome, approvalLink } = input;
   const where = `${incident.subject.namespace}/${incident.subject.name}`;
   const lines = [
     `${HEADLINE[outcome]}: ${incident.symptom} on ${incident.subject.kind} ${where} (cluster ${incident.cluster})`,
@@ -40,7 +44,9 @@ export function buildNotification(input: {
     `Root cause: ${diagnosis.rootCause}`,
     `Recommended: ${diagnosis.recommendation}${diagnosis.target ? ` ${diagnosis.target.kind}/${diagnosis.target.name}` : ''}`,
     diagnosis.fallbackReason ? `Model not used: ${diagnosis.fallbackReason}` : '',
-    decision.allowed ? 'Policy: allowed' : `Policy: denied by ${decision.deniedBy ?? '?'}: ${decision.reason ?? ''}`,
+    decision.allowed
+      ? decision.approvalRequired ? 'Policy: allowed, but this action needs a human\'s approval' : 'Policy: allowed'
+      : `Policy: denied by ${decision.deniedBy ?? '?'}: ${decision.reason ?? ''}`,
     action ? `Action: ${action.action} ${action.target.kind}/${action.target.name}: ${action.ok ? 'ok' : 'FAILED'}, ${action.detail}${action.verified === undefined ? '' : action.verified ? ', verified' : ', NOT verified'}` : 'Action: none taken',
     '',
     `Owner chain: ${evidence.ownerChain.map((o) => `${o.kind}/${o.name}`).join(' <- ') || 'unknown'}`,
@@ -48,12 +54,18 @@ export function buildNotification(input: {
       (c) => `Container ${c.name}: ready=${c.ready} restarts=${c.restartCount}${c.waitingReason ? ` waiting=${c.waitingReason}` : ''}${c.lastTermination ? ` last=${c.lastTermination.reason ?? '?'}(exit ${c.lastTermination.exitCode ?? '?'})` : ''}`,
     ),
     ...evidence.containers.filter((c) => c.previousLogTail).map((c) => `\nPrevious log of ${c.name} (tail):\n${c.previousLogTail?.split('\n').slice(-20).join('\n') ?? ''}`),
+    // A Job's pod is replaced, not restarted: its own (current) log is the one that tells.
+    ...evidence.containers.filter((c) => !c.previousLogTail && c.currentLogTail).map((c) => `\nLog of ${c.name} (tail):\n${c.currentLogTail?.split('\n').slice(-20).join('\n') ?? ''}`),
     evidence.gaps.length > 0 ? `\nCould not read: ${evidence.gaps.join('; ')}` : '',
     `\nIncident ${incident.id} (${incident.source}${incident.alertname ? `, ${incident.alertname}` : ''})`,
   ].filter((l) => l !== '');
   return {
     subject: `[k8s-healer] ${HEADLINE[outcome]}: ${incident.symptom} ${where}`,
-    body: truncateBytes(redact(lines.join('\n')), 200 * 1024),
+    // The link is the healer's own (its token is high-entropy on purpose): added after redaction,
+    // at the top, so neither redaction nor truncation can break it.
+    body: approvalLink
+      ? `Approve (single use, expires; opens a confirmation page first): ${approvalLink}\n\n${truncateBytes(redact(lines.join('\n')), 199 * 1024)}`
+      : truncateBytes(redact(lines.join('\n')), 200 * 1024),
     severity: SEVERITY[outcome],
     outcome,
     cluster: incident.cluster,

@@ -8,7 +8,11 @@ import type {
   Notification,
   Outcome,
 } from '../domain/types.js';
-import type { AuditLog, ClusterActor, ClusterReader, Clock, Diagnoser, KillSwitch, Notifier, StateStore } from '../ports/index.js';
+import type { AuditLog, ClusterActor, ClusterReader, Clock, Diagnoser, KillSwitch, Notifier, StateStore, VerificationScheduler } from '../ports/index.js';
+import { ACTIONS, isActionId } from '../actions/catalog.js';
+import { planAction, type ActionPlan, type ScaleBounds } from '../actions/plan.js';
+import { judge } from '../actions/verify.js';
+import type { ApprovalRequester } from './approval.js';
 import { cooldownKey, decide } from '../policy/policy.js';
 import { actionBudget, actionScopes } from '../policy/budget.js';
 import { injectionMarkersOf } from '../evidence/injection.js';
@@ -24,15 +28,18 @@ export interface RemediateDeps {
   readonly clock: Clock;
   /** The runtime kill switch; settings.killSwitch (the deploy-time one) also stops every action. */
   readonly killSwitch?: KillSwitch;
-  /** Optional post-action check; absent means "not verified", never "verified". */
-  readonly verify?: (result: ActionResult) => Promise<boolean>;
+  /** Where delayed verification re-checks go; without one, an action that is not done at once stays unverified. */
+  readonly verifications?: VerificationScheduler;
+  /** Creates signed approval links; without one, an action that needs approval pages without a link. */
+  readonly approvals?: ApprovalRequester;
   readonly settings: {
     readonly cluster: string;
     readonly dryRun: boolean;
     readonly killSwitch: boolean;
     readonly deniedNamespaces: readonly string[];
     readonly minConfidence: number;
-    readonly cooldownSeconds: number;
+    /** Overrides every action's own cooldown (lib/actions/catalog.ts) when set. */
+    readonly cooldownSeconds?: number;
     readonly lockSeconds: number;
     readonly dedupWindowSeconds: number;
     /** Incidents of one workload and symptom within this window are handled as one. */
@@ -43,6 +50,11 @@ export interface RemediateDeps {
     readonly circuitBreakerCount: number;
     readonly circuitBreakerWindowSeconds: number;
     readonly maxCordonedNodeShare: number;
+    readonly scaleBounds: ScaleBounds;
+    /** Actions that need approval here on top of those the catalog marks. */
+    readonly approvalActions: readonly string[];
+    /** First delayed verification re-check, and the spacing of later ones. */
+    readonly verifyDelaySeconds: number;
   };
 }
 
@@ -52,6 +64,7 @@ export interface RemediationReport {
   readonly decision?: Decision;
   readonly diagnosis?: Diagnosis;
   readonly action?: ActionResult;
+  readonly plan?: ActionPlan;
 }
 
 /**
@@ -77,7 +90,110 @@ export async function remediate(incident: Incident, deps: RemediateDeps, opts: {
   }
 }
 
-type AuditFn = (step: AuditEntry['step'], detail: Record<string, unknown>, outcome?: Outcome) => Promise<void>;
+export type AuditFn = (step: AuditEntry['step'], detail: Record<string, unknown>, outcome?: Outcome) => Promise<void>;
+
+/** What decideAndAct needs: the incident's facts, and for an approved action who approved which plan. */
+export interface DecideInput {
+  readonly incident: Incident;
+  readonly evidence: Evidence;
+  readonly diagnosis: Diagnosis;
+  readonly injectionMarkers: readonly string[];
+  /** Set only by the approval function, after a human approved `approvedPlan` out of band. */
+  readonly approvedBy?: string;
+  readonly approvedPlan?: ActionPlan;
+}
+
+export interface DecideOutcome {
+  readonly decision: Decision;
+  readonly plan?: ActionPlan;
+  readonly action?: ActionResult;
+  readonly outcome: Outcome;
+  readonly approvalLink?: string;
+}
+
+/**
+ * Policy on live facts, then (when allowed) exactly one action: cooldown and blast-radius budget
+ * taken first, a server-side dry run, the change, a first verification. Shared by the worker and
+ * the approval function, so an approved action passes the same policy as any other.
+ */
+export async function decideAndAct(input: DecideInput, deps: RemediateDeps, audit: AuditFn): Promise<DecideOutcome> {
+  const { settings, clock } = deps;
+  const { incident, evidence, diagnosis, injectionMarkers } = input;
+  const key = isActionId(diagnosis.recommendation) ? cooldownKey(settings.cluster, evidence, diagnosis.recommendation) : undefined;
+  const cooldownUntilMs = key ? await deps.state.cooldownUntil(key, clock.now()) : undefined;
+  // Counters are read only when an action is proposed; a failed read throws (retry), never reads as 0.
+  const budget = key ? actionBudget(actionScopes(settings.cluster, evidence), settings) : undefined;
+  const actionCounts = budget ? await countActions(deps, budget, actionScopes(settings.cluster, evidence)) : undefined;
+  const killSwitch = settings.killSwitch || (await killSwitchEngaged(deps, audit));
+  const decision = decide({
+    incident,
+    evidence,
+    diagnosis,
+    settings: {
+      killSwitch,
+      dryRun: settings.dryRun,
+      deniedNamespaces: settings.deniedNamespaces,
+      minConfidence: settings.minConfidence,
+      cluster: settings.cluster,
+      maxActionsPerNamespacePerHour: settings.maxActionsPerNamespacePerHour,
+      maxActionsPerClusterPerHour: settings.maxActionsPerClusterPerHour,
+      circuitBreakerCount: settings.circuitBreakerCount,
+      maxCordonedNodeShare: settings.maxCordonedNodeShare,
+      scaleBounds: settings.scaleBounds,
+      approvalActions: settings.approvalActions,
+    },
+    cooldownUntilMs,
+    actionCounts,
+    ...(evidence.nodeCounts ? { nodes: evidence.nodeCounts } : {}),
+    injectionMarkers,
+    ...(input.approvedBy ? { approvedBy: input.approvedBy } : {}),
+    nowMs: clock.now(),
+  });
+  // The policy's action-plan rule passed, so this plan exists; it is the exact change to make.
+  const planned = decision.allowed ? planAction(diagnosis, evidence, settings.scaleBounds) : undefined;
+  const plan = planned?.ok ? planned.plan : undefined;
+  await audit('decision', { ...decision, cooldownKey: key, ...(plan ? { plan } : {}) });
+
+  let outcome: Outcome;
+  let action: ActionResult | undefined;
+  let approvalLink: string | undefined;
+  if (!decision.allowed || key === undefined || plan === undefined) {
+    outcome = outcomeOfDenial(decision, diagnosis);
+  } else if (input.approvedPlan && !samePlan(plan, input.approvedPlan)) {
+    // The approval was for the object as it was; it has changed since, so the approval is void.
+    outcome = 'paged';
+    await audit('approval', { refused: 'the target changed since the approval was requested', approved: input.approvedPlan, now: plan });
+  } else if (decision.approvalRequired) {
+    // Nothing changes now: a human approves this exact plan out of band, or nothing happens.
+    approvalLink = deps.approvals ? await deps.approvals.request(incident, diagnosis, plan, clock.now()) : undefined;
+    outcome = approvalLink ? 'awaiting-approval' : 'paged';
+    await audit('approval', approvalLink ? { requested: plan.summary, expires: 'see link' } : { requested: plan.summary, unavailable: 'approval links are not configured (HEALER_APPROVAL_*)' });
+  } else if (!decision.dryRun && !(await deps.state.startCooldown(key, settings.cooldownSeconds ?? ACTIONS[plan.action].cooldownSeconds, clock.now()))) {
+    // The cooldown is taken before acting: of two racing workers, only the one that starts it acts.
+    outcome = 'no-action';
+    await audit('action', { skipped: 'another worker started the cooldown first', cooldownKey: key });
+  } else if (!decision.dryRun && budget && !(await recordWithinBudget(deps, budget, clock.now()))) {
+    // Policy saw the counts before this write; a concurrent action may have used the last slot.
+    outcome = 'paged';
+    await audit('action', { skipped: 'a rate limit or the circuit breaker was reached by a concurrent action' });
+  } else {
+    action = await deps.actor.execute(plan, { dryRun: decision.dryRun });
+    outcome = !action.ok ? 'action-failed' : decision.dryRun ? 'dry-run' : 'acted';
+    await audit('action', { ...action, plan });
+    if (action.ok && !decision.dryRun) action = await firstVerification(incident, plan, action, deps, audit);
+  }
+
+  return { decision, outcome, ...(plan ? { plan } : {}), ...(action ? { action } : {}), ...(approvalLink ? { approvalLink } : {}) };
+}
+
+/** The same change on the same object version: what an approval is bound to. */
+export function samePlan(a: ActionPlan, b: ActionPlan): boolean {
+  return a.action === b.action
+    && a.target.kind === b.target.kind && a.target.name === b.target.name && (a.target.namespace ?? '') === (b.target.namespace ?? '')
+    && a.target.uid === b.target.uid && a.resourceVersion === b.resourceVersion
+    && JSON.stringify(Object.entries(a.parameters).sort()) === JSON.stringify(Object.entries(b.parameters).sort());
+}
+
 
 async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn, diagnoseDeadline: number | undefined): Promise<RemediationReport> {
   const { settings, clock } = deps;
@@ -103,66 +219,39 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
   const diagnosis = await deps.diagnoser.diagnose(incident, evidence, diagnoseDeadline === undefined ? {} : { deadline: diagnoseDeadline });
   await audit('diagnosis', { ...diagnosis });
 
-  const key = diagnosis.recommendation !== 'page' && diagnosis.recommendation !== 'none'
-    ? cooldownKey(settings.cluster, evidence, diagnosis.recommendation)
-    : undefined;
-  const cooldownUntilMs = key ? await deps.state.cooldownUntil(key, clock.now()) : undefined;
-  // Counters are read only when an action is proposed; a failed read throws (retry), never reads as 0.
-  const budget = key ? actionBudget(actionScopes(settings.cluster, evidence), settings) : undefined;
-  const actionCounts = budget ? await countActions(deps, budget, actionScopes(settings.cluster, evidence)) : undefined;
-  const killSwitch = settings.killSwitch || (await killSwitchEngaged(deps, audit));
-  const decision = decide({
-    incident,
-    evidence,
-    diagnosis,
-    settings: {
-      killSwitch,
-      dryRun: settings.dryRun,
-      deniedNamespaces: settings.deniedNamespaces,
-      minConfidence: settings.minConfidence,
-      cluster: settings.cluster,
-      maxActionsPerNamespacePerHour: settings.maxActionsPerNamespacePerHour,
-      maxActionsPerClusterPerHour: settings.maxActionsPerClusterPerHour,
-      circuitBreakerCount: settings.circuitBreakerCount,
-      maxCordonedNodeShare: settings.maxCordonedNodeShare,
-    },
-    cooldownUntilMs,
-    actionCounts,
-    injectionMarkers,
-    nowMs: clock.now(),
-  });
-  await audit('decision', { ...decision, cooldownKey: key });
+  const { decision, plan, action, outcome, approvalLink } = await decideAndAct({ incident, evidence, diagnosis, injectionMarkers }, deps, audit);
 
-  let outcome: Outcome;
-  let action: ActionResult | undefined;
-  if (!decision.allowed || key === undefined) {
-    outcome = outcomeOfDenial(decision, diagnosis);
-  } else if (!decision.dryRun && !(await deps.state.startCooldown(key, settings.cooldownSeconds, clock.now()))) {
-    // The cooldown is taken before acting: of two racing workers, only the one that starts it acts.
-    outcome = 'no-action';
-    await audit('action', { skipped: 'another worker started the cooldown first', cooldownKey: key });
-  } else if (!decision.dryRun && budget && !(await recordWithinBudget(deps, budget, clock.now()))) {
-    // Policy saw the counts before this write; a concurrent action may have used the last slot.
-    outcome = 'paged';
-    await audit('action', { skipped: 'a rate limit or the circuit breaker was reached by a concurrent action' });
-  } else {
-    const pod = evidence.ownerChain[0];
-    action = await deps.actor.evictPod(
-      { kind: 'Pod', name: evidence.subject.name, namespace: evidence.subject.namespace, uid: pod?.uid },
-      { dryRun: decision.dryRun },
-    );
-    if (action.ok && !decision.dryRun && deps.verify) {
-      action = { ...action, verified: await deps.verify(action).catch(() => false) };
-    }
-    outcome = !action.ok ? 'action-failed' : decision.dryRun ? 'dry-run' : 'acted';
-    await audit('action', { ...action });
-  }
-
-  const notification: Notification = buildNotification({ incident, evidence, diagnosis, decision, action, outcome });
+  const notification: Notification = buildNotification({ incident, evidence, diagnosis, decision, action, outcome, approvalLink });
   await deps.notifier.notify(notification);
   await audit('notification', { subject: notification.subject, severity: notification.severity }, outcome);
   await audit('outcome', { outcome }, outcome);
-  return { incidentId: incident.id, outcome, decision, diagnosis, action };
+  return { incidentId: incident.id, outcome, decision, diagnosis, action, plan };
+}
+
+/**
+ * Looks once right after acting (an eviction or cordon is often done at once); anything not done
+ * yet is re-checked later from a delayed queue message (lib/pipeline/verify.ts), never by sleeping.
+ */
+async function firstVerification(incident: Incident, plan: ActionPlan, action: ActionResult, deps: RemediateDeps, audit: AuditFn): Promise<ActionResult> {
+  const actedAt = deps.clock.now();
+  try {
+    const judgement = judge(plan, await deps.actor.observe(plan), 0);
+    if (judgement.status !== 'pending') {
+      await audit('verification', { attempt: 0, ...judgement });
+      return { ...action, verified: judgement.status === 'done', detail: `${action.detail}; ${judgement.detail}` };
+    }
+    if (!deps.verifications) {
+      await audit('verification', { attempt: 0, ...judgement, scheduled: false, reason: 'no verification queue configured' });
+      return { ...action, detail: `${action.detail}; not verified yet: ${judgement.detail}` };
+    }
+    await deps.verifications.scheduleVerification({ type: 'verify', incident, plan, actedAt: new Date(actedAt).toISOString(), attempt: 1 }, deps.settings.verifyDelaySeconds);
+    await audit('verification', { attempt: 0, ...judgement, scheduledInSeconds: deps.settings.verifyDelaySeconds });
+    return { ...action, detail: `${action.detail}; verification re-checks in ${deps.settings.verifyDelaySeconds} s` };
+  } catch (error) {
+    // The action happened; a failed first look must not make the incident retry (and act twice).
+    await audit('verification', { attempt: 0, error: error instanceof Error ? error.message : String(error) });
+    return { ...action, detail: `${action.detail}; verification could not start` };
+  }
 }
 
 /** Fails closed: a kill switch that cannot be read counts as engaged (and the audit says why). */

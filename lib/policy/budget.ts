@@ -1,15 +1,15 @@
 import type { Evidence } from '../domain/types.js';
+import { ACTIONS, isActionId } from '../actions/catalog.js';
 
 /**
  * What each action does to the cluster, and the blast-radius budget every action draws on.
  * Pure data and helpers: the policy rules read them, and the pipeline uses the same scope keys
  * to count actions (before deciding) and to record them atomically (before acting).
  */
+
+/** What an action does to the cluster, as the policy rules need to know it (see lib/actions/catalog.ts). */
 export interface ActionTraits {
-  /**
-   * True when the action changes an object's desired state (spec of a Deployment, a Job, ...).
-   * A GitOps controller would revert such a change or report drift, so GitOps targets are paged.
-   */
+  /** Changes an object's desired state: a GitOps controller would revert it, so GitOps targets are paged. */
   readonly changesDesiredState: boolean;
   /** Sets a replica count: an HPA owns that number where there is one. */
   readonly scales: boolean;
@@ -17,23 +17,13 @@ export interface ActionTraits {
   readonly cordons: boolean;
 }
 
-/**
- * Known actions, present and planned. Evicting a pod changes no desired state: its controller
- * recreates it from the very spec GitOps manages. Nodes are registered by kubelets, not declared
- * in git, so cordoning one does not fight a GitOps controller either.
- */
-const KNOWN_TRAITS: Readonly<Record<string, ActionTraits>> = Object.freeze({
-  'evict-pod': { changesDesiredState: false, scales: false, cordons: false },
-  'cordon-node': { changesDesiredState: false, scales: false, cordons: true },
-  'scale-deployment': { changesDesiredState: true, scales: true, cordons: false },
-  'rollout-restart': { changesDesiredState: true, scales: false, cordons: false },
-});
-
-/** An action not listed above is assumed to change desired state (the cautious default). */
+/** The catalog's traits; a name outside the catalog is assumed to change desired state (the cautious default). */
 export function traitsOf(action: string): ActionTraits {
-  return Object.hasOwn(KNOWN_TRAITS, action)
-    ? (KNOWN_TRAITS[action] as ActionTraits)
-    : { changesDesiredState: true, scales: action.startsWith('scale-'), cordons: action.startsWith('cordon-') };
+  if (isActionId(action)) {
+    const { changesDesiredState, scales, cordons } = ACTIONS[action];
+    return { changesDesiredState, scales, cordons };
+  }
+  return { changesDesiredState: true, scales: action.startsWith('scale-'), cordons: action.startsWith('cordon-') };
 }
 
 /** Rate limits are per hour (HEALER_MAX_ACTIONS_PER_*_PER_HOUR): one fixed window. */

@@ -1,5 +1,7 @@
 import { ACTION_IDS, type Decision, type Diagnosis, type Evidence, type Incident } from '../domain/types.js';
 import { isCount, isShare, traitsOf } from './budget.js';
+import { isActionId, needsApproval } from '../actions/catalog.js';
+import { planAction, stillNeeded, type ScaleBounds } from '../actions/plan.js';
 
 /**
  * Deterministic policy. Each rule looks at the facts and returns a reason to deny, or null.
@@ -25,7 +27,13 @@ export interface PolicyContext {
     readonly circuitBreakerCount?: number;
     /** Largest share of all nodes that may be cordoned at once, the target included. */
     readonly maxCordonedNodeShare?: number;
+    /** Bounds for scale-deployment; needed when the action scales. */
+    readonly scaleBounds?: ScaleBounds;
+    /** Actions that need approval at this site on top of those the catalog marks. */
+    readonly approvalActions?: readonly string[];
   };
+  /** A human approved exactly this action out of band (lib/approval); the model never sets this. */
+  readonly approvedBy?: string;
   /** Instruction-like passages found in the cluster text of this incident (see lib/evidence/injection.ts). */
   readonly injectionMarkers?: readonly string[];
   /** Epoch ms until which the action's target is cooling down; undefined when it is not. */
@@ -78,10 +86,15 @@ export function missingInputs(c: PolicyContext): string[] {
     ['actionCounts.workload', isCount(c.actionCounts?.workload)],
   ];
   if (traits.changesDesiredState || traits.scales) checks.push(['evidence.governance', c.evidence.governance !== undefined]);
+  if (traits.scales) checks.push(['settings.scaleBounds', scaleBoundsValid(c.settings.scaleBounds)]);
   if (traits.cordons) {
     checks.push(['settings.maxCordonedNodeShare', isShare(s.maxCordonedNodeShare)], ['nodes', nodeCountsValid(c.nodes)]);
   }
   return checks.filter(([, ok]) => !ok).map(([name]) => name);
+}
+
+function scaleBoundsValid(b: ScaleBounds | undefined): b is ScaleBounds {
+  return b !== undefined && isCount(b.maxReplicas) && isCount(b.maxStep) && isCount(b.maxStepPercent);
 }
 
 function nodeCountsValid(n: PolicyContext['nodes']): n is NonNullable<PolicyContext['nodes']> {
@@ -119,7 +132,9 @@ export const RULES: readonly (readonly [string, Rule])[] = [
       : null],
   ['not-opted-out', (c) =>
     c.evidence.namespaceOptOut
-      ? 'the namespace opted out of healing'
+      ? c.evidence.gaps.some((g) => g.startsWith('namespace unreadable'))
+        ? 'whether the namespace opted out could not be read'
+        : 'the namespace opted out of healing'
       : c.evidence.optOut
         ? 'the target or its owner opted out of healing'
         : null],
@@ -163,11 +178,18 @@ export const RULES: readonly (readonly [string, Rule])[] = [
       ? `cordoning would make ${after} of ${n.total} nodes unschedulable; the budget is ${share * 100}%`
       : null;
   }],
+  ['action-plan', (c) => {
+    // Kind, parameters and bounds of this action, and the live object it would change (lib/actions/plan.ts).
+    if (!proposesAction(c) || !isActionId(c.diagnosis.recommendation)) return null;
+    if (traitsOf(c.diagnosis.recommendation).scales && !scaleBoundsValid(c.settings.scaleBounds)) return 'scale bounds are unknown';
+    const planned = planAction(c.diagnosis, c.evidence, c.settings.scaleBounds ?? { maxReplicas: 0, maxStep: 0, maxStepPercent: 0 });
+    return planned.ok ? null : planned.reason;
+  }],
   ['confidence', (c) =>
     c.diagnosis.confidence >= c.settings.minConfidence
       ? null
       : `confidence ${c.diagnosis.confidence.toFixed(2)} is below ${c.settings.minConfidence}`],
-  ['restart-can-help', (c) => (c.diagnosis.restartCanHelp ? null : 'the diagnosis says a restart cannot help')],
+  ['restart-can-help', (c) => (c.diagnosis.restartCanHelp ? null : 'the diagnosis says the action cannot help')],
   ['cooldown', (c) =>
     c.cooldownUntilMs !== undefined && c.cooldownUntilMs > c.nowMs
       ? `the target was healed recently; cooling down until ${new Date(c.cooldownUntilMs).toISOString()}`
@@ -187,6 +209,7 @@ export const RULES: readonly (readonly [string, Rule])[] = [
       ? withinLimit('actions in the cluster this hour', c.actionCounts?.cluster, c.settings.maxActionsPerClusterPerHour)
       : null],
   ['still-unhealthy', (c) => {
+    if (proposesAction(c) && isActionId(c.diagnosis.recommendation)) return stillNeeded(c.diagnosis.recommendation, c.evidence);
     if (!c.evidence.exists) return 'the target no longer exists';
     if (c.evidence.deleting) return 'the target is already being deleted';
     return c.evidence.podReady === true ? 'the target is healthy again' : null;
@@ -211,7 +234,9 @@ export function decide(ctx: PolicyContext, rules: readonly (readonly [string, Ru
     return { allowed: false, verdicts, deniedBy: denial.rule, reason: denial.reason ?? undefined, dryRun: ctx.settings.dryRun };
   }
   if (rules.length === 0) return { allowed: false, verdicts, deniedBy: 'no-rules', reason: 'no policy rules', dryRun: ctx.settings.dryRun };
-  return { allowed: true, verdicts, dryRun: ctx.settings.dryRun };
+  const action = ctx.diagnosis.recommendation;
+  const approvalRequired = isActionId(action) && needsApproval(action, ctx.settings.approvalActions ?? []) && !ctx.approvedBy;
+  return { allowed: true, verdicts, dryRun: ctx.settings.dryRun, ...(approvalRequired ? { approvalRequired } : {}) };
 }
 
 /** The key a cooldown is kept under: the workload, so a replaced pod does not reset it. */

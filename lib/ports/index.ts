@@ -4,6 +4,9 @@
  */
 import type { ActionResult, AuditEntry, Diagnosis, Evidence, Incident, Notification, ObjectRef } from '../domain/types.js';
 import type { ClusterSnapshot } from '../detect/snapshot.js';
+import type { ActionPlan } from '../actions/plan.js';
+import type { Observation } from '../actions/verify.js';
+import type { VerificationJob } from '../domain/verification-schema.js';
 
 /** A snapshot and what could not be read into it: a list that failed stays undefined there and is named here. */
 export interface SnapshotRead {
@@ -24,8 +27,16 @@ export interface ClusterReader {
 }
 
 export interface ClusterActor {
-  /** Evicts a pod through the Eviction API; a PDB refusal (429) is reported, never forced. */
-  evictPod(target: ObjectRef & { namespace: string }, opts: { dryRun: boolean }): Promise<ActionResult>;
+  /**
+   * Carries out a plan: always a server-side dry run first, then (unless dryRun) the change itself,
+   * pinned to the plan's uid/resourceVersion. Never throws for a refusal (PDB 429, 409 conflict,
+   * 403): that is a result with ok=false. Throws only when the cluster could not be reached.
+   */
+  execute(plan: ActionPlan, opts: { dryRun: boolean }): Promise<ActionResult>;
+  /** What verification needs to see about the plan's target now. */
+  observe(plan: ActionPlan): Promise<Observation>;
+  /** Undoes a reversible action when the object still shows exactly our change; else says why not. */
+  revert(plan: ActionPlan): Promise<ActionResult>;
 }
 
 export interface StateStore {
@@ -69,6 +80,36 @@ export interface AuditLog {
 
 export interface IncidentQueue {
   enqueue(incidents: readonly Incident[]): Promise<void>;
+}
+
+/** Sends a verification re-check to the worker's queue, delivered after a delay (SQS DelaySeconds, at most 900). */
+export interface VerificationScheduler {
+  scheduleVerification(job: VerificationJob, delaySeconds: number): Promise<void>;
+}
+
+/** A request for a human's approval of one exact plan, as stored until it is used or expires. */
+export interface ApprovalRecord {
+  readonly id: string;
+  readonly incident: Incident;
+  readonly diagnosis: Diagnosis;
+  readonly plan: ActionPlan;
+  readonly digest: string;
+  readonly requestedAtMs: number;
+  readonly expiresAtMs: number;
+  readonly status: 'pending' | 'used';
+  readonly usedBy?: Readonly<Record<string, string>>;
+  readonly usedAtMs?: number;
+}
+
+export interface ApprovalStore {
+  /** Stores a new pending approval; never overwrites one with the same id. */
+  create(record: Omit<ApprovalRecord, 'status'>): Promise<void>;
+  get(id: string): Promise<ApprovalRecord | undefined>;
+  /**
+   * Marks it used, atomically and only if it is still pending and unexpired: of any number of
+   * concurrent or replayed uses, exactly one gets true.
+   */
+  consume(id: string, usedBy: Readonly<Record<string, string>>, nowMs: number): Promise<boolean>;
 }
 
 export interface Notifier {

@@ -62,6 +62,9 @@ beforeAll(async () => {
     HEALER_COOLDOWN_SECONDS: '900',
     // The cooldown case below is about a later incident, not one grouped with the first.
     HEALER_GROUP_WINDOW_SECONDS: '1',
+    // The dependency stays down here, so the replacement crash-loops too: the delayed re-check
+    // (test/e2e/scenarios.test.ts follows one to the end) is kept out of this file's window.
+    HEALER_VERIFY_DELAY_SECONDS: '900',
   });
   const webhook = await import('../../functions/alertmanager-webhook.js');
   const worker = await import('../../functions/remediate.js');
@@ -116,9 +119,11 @@ describe('the first heal, end to end', () => {
 
     const entries = await auditOf(id);
     expect(entries.filter((e) => e.step === 'action')).toHaveLength(1);
-    expect(entries.find((e) => e.step === 'action')?.detail).toMatchObject({ action: 'evict-pod', ok: true, verified: true });
+    expect(entries.find((e) => e.step === 'action')?.detail).toMatchObject({ action: 'evict-pod', ok: true, target: { uid: firstPod.metadata?.uid } });
+    // Looked at once right away: the replacement is not Ready yet, so a delayed re-check is queued.
+    expect(entries.find((e) => e.step === 'verification')?.detail).toMatchObject({ attempt: 0, status: 'pending', scheduledInSeconds: 900 });
     expect(entries.find((e) => e.step === 'diagnosis')?.detail).toMatchObject({ diagnoser: 'runbook', category: 'transient-crash' });
-    expect(entries.map((e) => e.step)).toEqual(['intake', 'evidence', 'diagnosis', 'decision', 'action', 'notification', 'outcome']);
+    expect(entries.map((e) => e.step)).toEqual(['intake', 'evidence', 'diagnosis', 'decision', 'action', 'verification', 'notification', 'outcome']);
     // The previous container's log, read through pods/log, is in the evidence.
     expect(JSON.stringify(entries.find((e) => e.step === 'evidence')?.detail)).toContain('connection refused');
     // Exactly one replacement: the new pod is still there, no third pod was made.

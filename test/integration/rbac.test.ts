@@ -224,8 +224,25 @@ describe.skipIf(!available)('healer RBAC (infra/rbac.yaml)', () => {
       'delete a node': await statusOf(() => healerCore.deleteNode({ name: 'kwok-node-0' })),
       'watch pods': await statusOf(() => healerCore.listPodForAllNamespaces({ watch: true, timeoutSeconds: 1 })),
       'watch nodes': await statusOf(() => healerCore.listNode({ watch: true, timeoutSeconds: 1 })),
-      'patch a node': await statusOf(() =>
-        healerCore.patchNode({ name: 'kwok-node-0', body: { spec: { unschedulable: true } } })),
+      // Cordon is a patch of the node; replacing it or writing its status is not.
+      'replace a node': await statusOf(async () =>
+        healerCore.replaceNode({ name: 'kwok-node-0', body: await adminCore.readNode({ name: 'kwok-node-0' }) })),
+      'write node status': await statusOf(async () =>
+        healerCore.replaceNodeStatus({ name: 'kwok-node-0', body: await adminCore.readNode({ name: 'kwok-node-0' }) })),
+      // A rollout restart is a patch; replacing or deleting the Deployment, or other workloads, is not.
+      'replace a deployment': await statusOf(async () =>
+        healerApps.replaceNamespacedDeployment({ name: 'web', namespace: ns, body: await healerApps.readNamespacedDeployment({ name: 'web', namespace: ns }) })),
+      'write deployment status': await statusOf(async () =>
+        healerApps.replaceNamespacedDeploymentStatus({ name: 'web', namespace: ns, body: await healerApps.readNamespacedDeployment({ name: 'web', namespace: ns }) })),
+      'patch a statefulset': await statusOf(() =>
+        healerApps.patchNamespacedStatefulSet({ name: 'absent', namespace: ns, body: { spec: { replicas: 0 } } })),
+      'scale a statefulset': await statusOf(() =>
+        healerApps.replaceNamespacedStatefulSetScale({ name: 'absent', namespace: ns, body: { metadata: { name: 'absent' }, spec: { replicas: 0 } } })),
+      'patch a daemonset': await statusOf(() =>
+        healerApps.patchNamespacedDaemonSet({ name: 'absent', namespace: ns, body: { spec: {} } })),
+      'delete a replicaset': await statusOf(() => healerApps.deleteNamespacedReplicaSet({ name: 'absent', namespace: ns })),
+      'delete jobs in bulk': await statusOf(() => healerBatch.deleteCollectionNamespacedJob({ namespace: ns })),
+      'patch a job': await statusOf(() => healerBatch.patchNamespacedJob({ name: 'absent', namespace: ns, body: { spec: { suspend: true } } })),
       'get a statefulset': await statusOf(() => healerApps.readNamespacedStatefulSet({ name: 'absent', namespace: ns })),
       'create a job': await statusOf(() =>
         healerBatch.createNamespacedJob({

@@ -69,13 +69,13 @@ describe('remediate handler', () => {
     expect(await env.inbox.receive(1, 1_500)).toHaveLength(0);
   });
 
-  it('pages for an incident about a Deployment, without claiming anything about pods', async () => {
-    // Prepare: what KubeDeploymentReplicasMismatch becomes at intake.
+  it('pages for an incident about a kind it has no fix for (a StatefulSet), without reading the cluster', async () => {
+    // Prepare: what KubeStatefulSetReplicasMismatch becomes at intake (the cluster is unreachable here).
     const incident = anIncident({
       id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa3',
-      symptom: 'DeploymentUnavailable',
-      subject: { kind: 'Deployment', name: 'checkout', namespace: 'shop' },
-      alertname: 'KubeDeploymentReplicasMismatch',
+      symptom: 'StatefulSetUnavailable',
+      subject: { kind: 'StatefulSet', name: 'checkout', namespace: 'shop' },
+      alertname: 'KubeStatefulSetReplicasMismatch',
     });
     // Act
     const result = await handler({ Records: [record(JSON.stringify(incident), 1, 'deploy')] }, localContext('remediate', 60_000));
@@ -83,8 +83,8 @@ describe('remediate handler', () => {
     expect(result.batchItemFailures).toEqual([]);
     const [page] = await env.inbox.receive(1, 10_000);
     expect(page?.attributes).toMatchObject({ outcome: 'paged', severity: 'critical' });
-    expect(page?.subject).toContain('DeploymentUnavailable');
-    expect(page?.message).toContain('no automated handling for Deployment incidents');
+    expect(page?.subject).toContain('StatefulSetUnavailable');
+    expect(page?.message).toContain('no automated handling for StatefulSet incidents');
   });
 
   it('pages on-call when the last delivery fails, and leaves the lock free for a redrive', async () => {

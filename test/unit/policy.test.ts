@@ -23,6 +23,7 @@ function allowedContext(): PolicyContext {
       maxActionsPerClusterPerHour: 10,
       circuitBreakerCount: 3,
       maxCordonedNodeShare: 0.2,
+      scaleBounds: { maxReplicas: 10, maxStep: 2, maxStepPercent: 50 },
     },
     cooldownUntilMs: undefined,
     actionCounts: { namespace: 0, cluster: 0, workload: 0 },
@@ -30,7 +31,7 @@ function allowedContext(): PolicyContext {
   };
 }
 
-/** The rules as they will be once the planned actions are allowlisted (types.ts ACTION_IDS). */
+/** The rules with any action name allowlisted, so an action outside the catalog can be tried too. */
 const RULES_WITH_PLANNED_ACTIONS: readonly (readonly [string, Rule])[] = RULES.map(([name, rule]) =>
   [name, name === 'action-allowlisted' ? () => null : rule] as const);
 
@@ -43,12 +44,22 @@ function plannedContext(action: string, change: (c: PolicyContext) => PolicyCont
     ...base,
     incident,
     evidence: cordon
-      ? evidenceFor(incident, { ownerChain: [{ kind: 'Node', name: 'node-1' }], podReady: undefined })
-      : { ...base.evidence, governance: {} },
+      ? evidenceFor(incident, {
+          ownerChain: [{ kind: 'Node', name: 'node-1', uid: 'n-1' }],
+          podReady: undefined,
+          node: { name: 'node-1', uid: 'n-1', resourceVersion: '7', unschedulable: false, conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown' }] },
+        })
+      : {
+          ...base.evidence,
+          governance: {},
+          // 2 of 3 available: a restart has something to fix, a scale to 4 is within +2/+50%.
+          workload: { kind: 'Deployment', name: 'web', uid: 'd-1', resourceVersion: '42', desiredReplicas: 3, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 3, paused: false, conditions: [], podStates: {} },
+        },
     diagnosis: {
       ...base.diagnosis,
       recommendation: action as Recommendation,
-      target: cordon ? { kind: 'Node', name: 'node-1' } : { kind: 'Deployment', name: 'web', namespace: 'shop' },
+      target: cordon ? { kind: 'Node', name: 'node-1' } : action === 'evict-pod' ? base.diagnosis.target : { kind: 'Deployment', name: 'web', namespace: 'shop' },
+      ...(action === 'scale-deployment' ? { parameters: { replicas: 4 } } : {}),
     },
     nodes: cordon ? { total: 10, cordoned: 0, schedulableOthers: 9 } : undefined,
   };
@@ -146,7 +157,7 @@ describe('policy', () => {
     expect(RULES.map(([name]) => name)).toEqual([
       'kill-switch', 'proposes-action', 'action-allowlisted', 'inputs-present', 'no-instructions-in-cluster-text', 'same-cluster', 'namespace-allowed',
       'not-opted-out', 'target-in-owner-chain', 'evict-needs-controller', 'hpa-owns-replicas', 'not-gitops-managed',
-      'node-budget', 'confidence', 'restart-can-help', 'cooldown', 'circuit-breaker', 'namespace-rate-limit',
+      'node-budget', 'action-plan', 'confidence', 'restart-can-help', 'cooldown', 'circuit-breaker', 'namespace-rate-limit',
       'cluster-rate-limit', 'still-unhealthy',
     ]);
   });

@@ -28,11 +28,11 @@ describe('runbook diagnoser', () => {
     expect(diagnoseByRunbook(incident, healthy)).toMatchObject({ recommendation: 'none', category: 'already-healthy' });
   });
 
-  it('pages for incidents about anything but a pod, and never calls them healthy', () => {
-    const nodeIncident = anIncident({ symptom: 'NodeNotReady', subject: { kind: 'Node', name: 'ip-10-0-1-7', namespace: '' }, alertname: 'KubeNodeNotReady' });
-    const diagnosis = diagnoseByRunbook(nodeIncident, evidenceFor(nodeIncident, { containers: [], ownerChain: [{ kind: 'Node', name: 'ip-10-0-1-7' }] }));
+  it('pages for kinds it has no fix for (a StatefulSet), and never calls them healthy', () => {
+    const stsIncident = anIncident({ symptom: 'StatefulSetUnavailable', subject: { kind: 'StatefulSet', name: 'db', namespace: 'shop' }, alertname: 'KubeStatefulSetReplicasMismatch' });
+    const diagnosis = diagnoseByRunbook(stsIncident, evidenceFor(stsIncident, { containers: [], ownerChain: [{ kind: 'StatefulSet', name: 'db', namespace: 'shop' }] }));
     expect(diagnosis).toMatchObject({ recommendation: 'page', restartCanHelp: false });
-    expect(diagnosis.summary).toBe('NodeNotReady on Node ip-10-0-1-7');
+    expect(diagnosis.summary).toBe('StatefulSetUnavailable on StatefulSet shop/db');
   });
 
   it('pages, citing the gap, when the previous logs could not be read', () => {

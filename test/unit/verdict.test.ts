@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ACTION_IDS, type Evidence, type ObjectRef } from '../../lib/domain/types.js';
+import { ACTION_IDS, type ActionId, type Evidence, type ObjectRef } from '../../lib/domain/types.js';
 import { neutraliseDelimiters, untrustedBlock, UNTRUSTED_TAG } from '../../lib/diagnose/prompt.js';
-import { CATEGORIES, RECOMMENDATIONS, validateVerdict, VERDICT_LIMITS, verdictJsonSchema } from '../../lib/diagnose/verdict.js';
+import { ACTION_TARGET_KINDS, CATEGORIES, RECOMMENDATIONS, validateVerdict, VERDICT_LIMITS, verdictJsonSchema } from '../../lib/diagnose/verdict.js';
 import { anIncident, evidenceFor } from '../fixtures/builders.js';
 
 const incident = anIncident();
@@ -144,11 +144,12 @@ describe('validateVerdict', () => {
         if (!result.ok) return true;
         accepted += 1;
         const d = result.diagnosis;
-        if (d.recommendation === 'evict-pod') acceptedActions += 1;
+        if ((ACTION_IDS as readonly string[]).includes(d.recommendation)) acceptedActions += 1;
         expect(RECOMMENDATIONS).toContain(d.recommendation);
         if (d.target) expect(isChainEntry(d.target, ownerChain)).toBe(true);
         if ((ACTION_IDS as readonly string[]).includes(d.recommendation)) {
-          expect(d.target?.kind).toBe('Pod');
+          // Each action only ever names a kind its catalog entry allows.
+          expect(ACTION_TARGET_KINDS[d.recommendation as ActionId]).toContain(d.target?.kind);
           expect(isChainEntry(d.target!, ownerChain)).toBe(true);
         }
         expect(d.confidence).toBeGreaterThanOrEqual(0);
