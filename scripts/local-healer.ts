@@ -5,6 +5,8 @@
  *   - notifications: the console, or SNS when HEALER_TOPIC_ARN is set
  *   - diagnosis: runbook rules, or Claude when ANTHROPIC_API_KEY is set
  *   - dry-run unless HEALER_DRY_RUN=false
+ *   - approvals: links to this process's own /approve, signed with a key made at start
+ *   - verification: delayed re-checks on timers instead of SQS delay
  * Serves the Alertmanager webhook on 127.0.0.1, runs the scan every HEALER_LOCAL_SCAN_SECONDS.
  */
 import { randomBytes } from 'node:crypto';
@@ -18,8 +20,10 @@ import { scanCluster } from '../lib/pipeline/scan.js';
 import { workerDeps } from '../lib/wiring/worker.js';
 import { stateStore } from '../lib/wiring/common.js';
 import { InProcessQueue } from '../lib/local/in-process-queue.js';
-import { serveHttpApi } from '../lib/local/http-api.js';
-import { systemClock } from '../lib/ports/index.js';
+import { serveHttpApi, type HttpApiHandler } from '../lib/local/http-api.js';
+import { systemClock, type VerificationScheduler } from '../lib/ports/index.js';
+import { verifyAction } from '../lib/pipeline/verify.js';
+import { handleApprovalRequest } from '../lib/approval/http.js';
 import { createTables, localAws, startDynamoDbLocal } from '../test/support/dynamodb-local.js';
 import { ensureBinaries, startControlPlane } from '../test/support/control-plane.js';
 
@@ -74,9 +78,33 @@ async function main(): Promise<void> {
   await ensureDynamo();
   const token = process.env.HEALER_WEBHOOK_TOKEN ?? randomBytes(24).toString('base64url');
   process.env.HEALER_WEBHOOK_TOKEN = token;
+  // The server first, so approval links can name it; its routes are filled in below.
+  const routes: Record<string, HttpApiHandler> = {};
+  const server = await serveHttpApi(routes, { port: Number(process.env.HEALER_LOCAL_PORT ?? 0) });
+  stops.unshift(() => server.close());
+  process.env.HEALER_APPROVAL_URL ??= `${server.url}/approve`;
+  process.env.HEALER_APPROVAL_KEY ??= randomBytes(32).toString('hex');
   const config = loadConfig();
 
-  const deps = await workerDeps(config);
+  // Verification re-checks on timers: the local stand-in for SQS DelaySeconds.
+  const timers = new Set<NodeJS.Timeout>();
+  stops.unshift(() => {
+    for (const t of timers) clearTimeout(t);
+    return Promise.resolve();
+  });
+  const verifications: VerificationScheduler = {
+    scheduleVerification(job, delaySeconds) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        verifyAction(job, { ...deps, verifications, settings: deps.settings })
+          .then((result) => say(`verification of ${job.plan.summary}: ${result === 'duplicate' ? result : `${result.status}, ${result.detail}`}`))
+          .catch((error: unknown) => say(`verification of ${job.plan.summary} failed: ${String(error)}`));
+      }, delaySeconds * 1000);
+      timers.add(timer);
+      return Promise.resolve();
+    },
+  };
+  const deps = await workerDeps(config, { verifications });
   const queue = new InProcessQueue(
     async (incident) => {
       const report = await remediate(incident, deps);
@@ -86,18 +114,31 @@ async function main(): Promise<void> {
   );
   const state = stateStore(config);
 
-  const port = Number(process.env.HEALER_LOCAL_PORT ?? 0);
-  const server = await serveHttpApi({
-    'POST /alerts': async (event) => {
+  const approve: HttpApiHandler = async (event) => {
+    const response = await handleApprovalRequest({
+      method: event.requestContext.http.method,
+      query: event.queryStringParameters ?? {},
+      headers: event.headers,
+      body: event.body,
+      isBase64Encoded: event.isBase64Encoded,
+      sourceIp: event.requestContext.http.sourceIp,
+      userAgent: event.requestContext.http.userAgent,
+    }, deps);
+    say(`approval ${event.requestContext.http.method}: ${response.statusCode}`);
+    return response;
+  };
+  routes['GET /approve'] = approve;
+  routes['POST /approve'] = approve;
+  Object.assign(routes, {
+    'POST /alerts': (async (event) => {
       const result = await handleWebhook(
         { headers: event.headers, body: event.body, isBase64Encoded: event.isBase64Encoded },
         { expectedToken: token, state, queue, cluster: config.clusterName, dedupWindowSeconds: config.dedupWindowSeconds, maxBodyBytes: config.maxBodyBytes, maxAlerts: config.maxAlertsPerPayload, nowMs: Date.now() },
       );
       if (result.report) say(`webhook: ${result.report.enqueued} enqueued, ${result.report.duplicates} duplicate(s), ${result.report.skipped.length} skipped`);
       return { statusCode: result.statusCode, headers: { 'content-type': 'application/json' }, body: result.body };
-    },
-  }, { port });
-  stops.unshift(() => server.close());
+    }) satisfies HttpApiHandler,
+  });
 
   const scanSeconds = Number(process.env.HEALER_LOCAL_SCAN_SECONDS ?? 60);
   const scan = async () => {

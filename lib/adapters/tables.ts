@@ -40,6 +40,8 @@ export const stateKeys = Object.freeze({
   incident: (incidentId: string) => `incident#${incidentId}`,
   cooldown: (key: string) => `cooldown#${key}`,
   owner: (key: string) => `owner#${key}`,
+  /** A pending or used approval request (lib/approval). */
+  approval: (id: string) => `approval#${id}`,
   /** One fixed window of one scope's action counter; the numeric fields come first, so the
    * scope may contain `#` without two keys ever colliding. */
   counter: (scope: string, windowSeconds: number, windowStartMs: number) => `count#${windowSeconds}#${windowStartMs}#${scope}`,

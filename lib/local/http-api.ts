@@ -65,6 +65,7 @@ export async function serveHttpApi(
         routeKey,
         rawPath: url.pathname,
         rawQueryString: url.search.slice(1),
+        ...(url.searchParams.size > 0 ? { queryStringParameters: Object.fromEntries(url.searchParams) } : {}),
         headers,
         requestContext: {
           accountId: '000000000000',

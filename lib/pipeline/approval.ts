@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import type { AuditEntry, Diagnosis, Incident, Outcome } from '../domain/types.js';
+import type { ActionPlan } from '../actions/plan.js';
+import type { ApprovalRecord, ApprovalStore } from '../ports/index.js';
+import { approvalDigest, checkApprovalToken, parseApprovalToken, signApproval } from '../approval/token.js';
+import { injectionMarkersOf } from '../evidence/injection.js';
+import { buildNotification } from './notification.js';
+import { decideAndAct, type RemediateDeps } from './remediate.js';
+
+/**
+ * Out-of-band approval. The worker stores the exact plan and sends a signed, single-use,
+ * expiring link; a human opens it (a confirmation page, so link scanners and previews do
+ * nothing) and confirms; the approve function checks the signature, uses the approval up
+ * atomically, re-reads the live cluster, re-runs the whole policy and only then acts, bound to
+ * the approved target's uid and resourceVersion. The model has no path to any of this.
+ */
+
+export interface ApprovalRequester {
+  /** Stores the plan for approval and returns the link to put in the page. */
+  request(incident: Incident, diagnosis: Diagnosis, plan: ActionPlan, nowMs: number): Promise<string>;
+}
+
+export interface ApprovalSettings {
+  /** HMAC key, at least 32 bytes. */
+  readonly key: Uint8Array;
+  /** The approve endpoint, e.g. https://abc.execute-api.eu-west-1.amazonaws.com/approve */
+  readonly baseUrl: string;
+  readonly ttlSeconds: number;
+}
+
+export class SignedApprovals implements ApprovalRequester {
+  constructor(
+    private readonly store: ApprovalStore,
+    private readonly settings: ApprovalSettings,
+  ) {
+    if (settings.key.length < 32) throw new Error('the approval key must be at least 32 bytes');
+  }
+
+  async request(incident: Incident, diagnosis: Diagnosis, plan: ActionPlan, nowMs: number): Promise<string> {
+    const id = randomBytes(16).toString('hex');
+    const expiresAtMs = nowMs + this.settings.ttlSeconds * 1000;
+    const digest = approvalDigest({ incidentId: incident.id, cluster: incident.cluster, plan });
+    await this.store.create({ id, incident, diagnosis, plan, digest, requestedAtMs: nowMs, expiresAtMs });
+    const token = signApproval(this.settings.key, id, expiresAtMs, digest);
+    const url = new URL(this.settings.baseUrl);
+    url.searchParams.set('token', token);
+    return url.toString();
+  }
+}
+
+/** Who clicked, as the HTTP layer saw it. Untrusted strings: recorded (bounded), never used to decide. */
+export type Approver = Readonly<Record<string, string>>;
+
+export type ApprovalResult =
+  | { readonly status: 'acted' | 'refused-by-policy' | 'action-failed' | 'changed'; readonly incidentId: string; readonly detail: string }
+  | { readonly status: 'invalid' | 'tampered' | 'expired' | 'used'; readonly incidentId?: string; readonly detail: string };
+
+/** What a valid link would do, for the confirmation page. Reads only; uses nothing up. */
+export async function previewApproval(token: unknown, store: ApprovalStore, key: Uint8Array, nowMs: number): Promise<{ ok: true; record: ApprovalRecord } | { ok: false; status: 'invalid' | 'tampered' | 'expired' | 'used'; detail: string }> {
+  const checked = await checkToken(token, store, key, nowMs);
+  if (!checked.ok) return checked;
+  if (checked.record.status === 'used') return { ok: false, status: 'used', detail: 'this approval link has already been used' };
+  return checked;
+}
+
+async function checkToken(token: unknown, store: ApprovalStore, key: Uint8Array, nowMs: number): Promise<{ ok: true; record: ApprovalRecord } | { ok: false; status: 'invalid' | 'tampered' | 'expired'; detail: string; record?: ApprovalRecord }> {
+  const parsed = parseApprovalToken(token);
+  if (!parsed) return { ok: false, status: 'invalid', detail: 'not an approval link' };
+  const record = await store.get(parsed.id);
+  if (!record) return { ok: false, status: 'invalid', detail: 'no such approval' };
+  // Recompute the digest from the stored content: a changed record fails like a changed link.
+  const digest = approvalDigest({ incidentId: record.incident.id, cluster: record.incident.cluster, plan: record.plan });
+  if (digest !== record.digest) return { ok: false, status: 'tampered', detail: 'the stored approval does not match its digest', record };
+  const check = checkApprovalToken(key, parsed, digest, nowMs);
+  if (!check.ok) {
+    return check.reason === 'expired'
+      ? { ok: false, status: 'expired', detail: `the approval expired at ${new Date(parsed.expiresAtMs).toISOString()}`, record }
+      : { ok: false, status: 'tampered', detail: 'the approval link\'s signature does not match', record };
+  }
+  return { ok: true, record };
+}
+
+/** The id audit entries of unattributable attempts (no record found) are kept under. */
+export const UNMATCHED_APPROVALS = 'approvals-unmatched';
+
+export async function approve(token: unknown, approver: Approver, deps: RemediateDeps & { approvalStore: ApprovalStore; approvalKey: Uint8Array }): Promise<ApprovalResult> {
+  const now = deps.clock.now();
+  const who = boundedApprover(approver);
+  const auditFor = (incident: Pick<Incident, 'id' | 'cluster'>) => (step: AuditEntry['step'], detail: Record<string, unknown>, outcome?: Outcome) =>
+    deps.audit.append({ incidentId: incident.id, at: new Date(deps.clock.now()).toISOString(), cluster: incident.cluster, step, outcome, detail });
+
+  const checked = await checkToken(token, deps.approvalStore, deps.approvalKey, now);
+  if (!checked.ok) {
+    const incident = checked.record?.incident ?? { id: UNMATCHED_APPROVALS, cluster: deps.settings.cluster };
+    await auditFor(incident)('approval', { refused: checked.status, detail: checked.detail, approver: who });
+    return { status: checked.status, ...(checked.record ? { incidentId: checked.record.incident.id } : {}), detail: checked.detail };
+  }
+  const { record } = checked;
+  const audit = auditFor(record.incident);
+  if (!(await deps.approvalStore.consume(record.id, who, now))) {
+    await audit('approval', { refused: 'used', detail: 'replayed: this approval was already used', approver: who });
+    return { status: 'used', incidentId: record.incident.id, detail: 'this approval link has already been used' };
+  }
+  await audit('approval', { approved: record.plan.summary, approvalId: record.id, approver: who });
+
+  // Live state and the whole policy again: the approval covers this plan on this object version only.
+  const evidence = await deps.reader.gatherEvidence(record.incident);
+  const injectionMarkers = injectionMarkersOf(record.incident, evidence);
+  const result = await decideAndAct(
+    { incident: record.incident, evidence, diagnosis: record.diagnosis, injectionMarkers, approvedBy: JSON.stringify(who), approvedPlan: record.plan },
+    deps,
+    audit,
+  );
+  const notification = buildNotification({ incident: record.incident, evidence, diagnosis: record.diagnosis, decision: result.decision, action: result.action, outcome: result.outcome });
+  await deps.notifier.notify({ ...notification, subject: notification.subject.replace('[k8s-healer]', '[k8s-healer] (approved)') });
+  await audit('outcome', { outcome: result.outcome, approvalId: record.id }, result.outcome);
+
+  const incidentId = record.incident.id;
+  if (result.action) {
+    return result.action.ok
+      ? { status: 'acted', incidentId, detail: result.action.detail }
+      : { status: 'action-failed', incidentId, detail: result.action.detail };
+  }
+  if (result.decision.allowed && result.plan) return { status: 'changed', incidentId, detail: 'the target changed since the approval was requested; nothing was done' };
+  return { status: 'refused-by-policy', incidentId, detail: result.decision.reason ?? 'policy refused the action' };
+}
+
+function boundedApprover(approver: Approver): Record<string, string> {
+  return Object.fromEntries(Object.entries(approver).slice(0, 8).map(([k, v]) => [k.slice(0, 40), String(v).slice(0, 200)]));
+}
