@@ -1,10 +1,14 @@
 import { ACTION_IDS, type Diagnosis, type DiagnosisCategory, type Evidence, type Incident, type Recommendation } from '../domain/types.js';
-import type { DiagnoseOptions, Diagnoser } from '../ports/index.js';
+import { systemClock, type Clock, type DiagnoseOptions, type Diagnoser } from '../ports/index.js';
+import type { ModelBudget, ModelBudgetState } from '../ports/model-budget.js';
+import { totalTokens } from './cost.js';
 
 /**
  * The model is optional and fallible; the runbook is neither. This wrapper answers with the
- * runbook when there is no model, when the model fails or its verdict is refused, and it
- * cross-checks a model's action against what the runbook knows a restart cannot fix.
+ * runbook when there is no model, when today's model budget is spent (or cannot be read), when
+ * the model fails or its verdict is refused, and it cross-checks a model's action against what
+ * the runbook knows a restart cannot fix. What the model spent is added to the daily budget,
+ * whether its answer stood or not.
  */
 
 /** Categories where recreating the pod repeats the failure. */
@@ -38,12 +42,64 @@ export function crossCheck(model: Diagnosis, runbook: Diagnosis | undefined): st
   if (!runbook.restartCanHelp && RESTART_USELESS.includes(runbook.category)) {
     return `the runbook finds ${runbook.category} (${runbook.summary}), which a restart cannot fix`;
   }
-  if (!model.restartCanHelp) return 'the model itself says a restart cannot help';
+  if (!model.restartCanHelp) return 'the model itself says the action cannot help';
   if (RESTART_USELESS.includes(model.category)) return `the model's own category ${model.category} is not fixed by a restart`;
+  // Restarts are the model's to judge within the checks above. Scaling, deleting a Job and
+  // cordoning a node need the runbook to recognise the same situation: the model may add
+  // confidence or turn them into a page, never invent one of them.
+  if (!RESTART_ACTIONS.includes(model.recommendation)) {
+    if (runbook.recommendation !== model.recommendation) {
+      return `the runbook does not recognise a situation for ${model.recommendation} (it proposes ${runbook.recommendation})`;
+    }
+    const same = (a: Diagnosis['target'], b: Diagnosis['target']) => a?.kind === b?.kind && a?.name === b?.name && (a?.namespace ?? '') === (b?.namespace ?? '');
+    if (!same(model.target, runbook.target)) return `the runbook proposes ${runbook.recommendation} for another target`;
+  }
   return null;
 }
 
-export function withRunbookFallback(primary: Diagnoser | undefined, runbook: Diagnoser): Diagnoser {
+/** Actions that recreate pods from the same spec: what "a restart" means in the checks above. */
+export const RESTART_ACTIONS: readonly string[] = ['evict-pod', 'rollout-restart'];
+
+/**
+ * Why today's budget does not allow a model diagnosis expected to cost `reserveUsd`, or null when
+ * it does. Pure. Workers that pass this check at the same time can overshoot the limit by the
+ * diagnoses under way, each bounded by the diagnoser's input-token budget.
+ */
+export function budgetExceeded(state: ModelBudgetState, reserveUsd = 0): string | null {
+  const { dailyUsd, dailyTokens } = state.limits;
+  const on = `on ${state.day} (UTC, ${state.diagnoses} model diagnoses)`;
+  if (state.spentUsd >= dailyUsd || state.spentUsd + reserveUsd > dailyUsd) {
+    return `the daily model budget is spent: $${state.spentUsd.toFixed(2)} of $${dailyUsd.toFixed(2)} ${on}`;
+  }
+  if (dailyTokens !== undefined && state.spentTokens >= dailyTokens) {
+    return `the daily model budget is spent: ${state.spentTokens} of ${dailyTokens} tokens ${on}`;
+  }
+  return null;
+}
+
+export interface FallbackOptions {
+  /** Today's model spend against its limit; without one, model diagnoses are not limited per day. */
+  readonly budget?: ModelBudget | undefined;
+  readonly clock?: Clock;
+  /** Expected USD of one diagnosis, which must still fit today's limit (default 0: ask while anything is left). */
+  readonly reserveUsd?: number;
+  /** Told when spend could not be recorded; the diagnosis stands regardless. */
+  readonly onBudgetError?: (error: unknown) => void;
+}
+
+export function withRunbookFallback(primary: Diagnoser | undefined, runbook: Diagnoser, fallbackOptions: FallbackOptions = {}): Diagnoser {
+  const { budget, reserveUsd = 0, onBudgetError } = fallbackOptions;
+  const clock = fallbackOptions.clock ?? systemClock;
+
+  async function recordSpend(usage: Diagnosis['usage']): Promise<void> {
+    if (!budget || !usage) return;
+    try {
+      await budget.record({ usd: usage.costUsd ?? 0, tokens: totalTokens(usage) }, clock.now());
+    } catch (err) {
+      onBudgetError?.(err);
+    }
+  }
+
   return {
     async diagnose(incident: Incident, evidence: Evidence, options?: DiagnoseOptions): Promise<Diagnosis> {
       if (!primary) {
@@ -59,13 +115,32 @@ export function withRunbookFallback(primary: Diagnoser | undefined, runbook: Dia
         rbError = err;
       }
 
+      if (budget) {
+        // An unreadable budget fails towards the runbook: a diagnosis still happens, spend does not.
+        let state: ModelBudgetState;
+        try {
+          state = await budget.today(clock.now());
+        } catch (err) {
+          if (!rb) throw rbError;
+          return { ...rb, fallbackReason: `the daily model budget could not be read, runbook used: ${describe(err)}` };
+        }
+        const spent = budgetExceeded(state, reserveUsd);
+        if (spent !== null) {
+          if (!rb) throw rbError;
+          return { ...rb, fallbackReason: `${spent}; runbook used` };
+        }
+      }
+
       let model: Diagnosis;
       try {
         model = await primary.diagnose(incident, evidence, options);
       } catch (err) {
+        const spent = spentOn(err);
+        await recordSpend(spent.usage);
         if (!rb) throw rbError;
-        return { ...rb, ...spentOn(err), fallbackReason: `model diagnosis unavailable, runbook used: ${describe(err)}` };
+        return { ...rb, ...spent, fallbackReason: `model diagnosis unavailable, runbook used: ${describe(err)}` };
       }
+      await recordSpend(model.usage);
 
       const why = crossCheck(model, rb);
       if (why === null) return model;

@@ -7,6 +7,7 @@ import {
   type AnthropicDiagnoserOptions,
 } from '../../lib/adapters/anthropic-diagnoser.js';
 import { loadConfig } from '../../lib/config/config.js';
+import { costOf } from '../../lib/diagnose/cost.js';
 import { withRunbookFallback } from '../../lib/diagnose/fallback.js';
 import { SYSTEM_PROMPT, UNTRUSTED_TAG, VERDICT_TOOL_NAME } from '../../lib/diagnose/prompt.js';
 import { runbookDiagnoser } from '../../lib/diagnose/runbook.js';
@@ -95,10 +96,13 @@ describe('Claude diagnoser with the real SDK', () => {
     expect(first.usage?.cacheReadTokens).toBe(0);
     expect(second.usage?.cacheReadTokens).toBe(first.usage?.cacheWriteTokens);
     expect(second.usage?.cacheWriteTokens).toBe(0);
+    expect(first.usage).toMatchObject({ requests: 1, steps: 1 });
+    expect(first.usage?.costUsd).toBeCloseTo(costOf(first.usage, 'claude-sonnet-5-5')!, 12);
+    expect(second.usage!.costUsd!).toBeLessThan(first.usage!.costUsd!); // a cache read costs a tenth of a write
     expect(server.requests).toHaveLength(2);
     const r = server.requests[0]!;
     console.info(
-      `prompt size (estimated, ~4 chars/token): ${r.estimatedInputTokens} tokens in total, ${r.estimatedPrefixTokens} cacheable (system + tool); ` +
+      `prompt size (legacy Claude tokenizer, approximate): ${r.estimatedInputTokens} tokens in total, ${r.estimatedPrefixTokens} cacheable (system + tool); ` +
         `usage first=${JSON.stringify(first.usage)} second=${JSON.stringify(second.usage)}`,
     );
   });
@@ -249,6 +253,7 @@ describe('Claude diagnoser with the real SDK', () => {
     server.enqueue(steps.rateLimited(1), steps.verdict(goodVerdict()));
     const { result, ms } = await timed(() => healer().diagnose(incident, evidence));
     expect(result.diagnoser).toBe('claude');
+    expect(result.usage).toMatchObject({ requests: 2, steps: 1 }); // the refused attempt counts as a request
     expect(ms).toBeGreaterThanOrEqual(950);
     expect(ms).toBeLessThan(2500);
     expect(server.requests.map((r) => r.headers['x-stainless-retry-count'])).toEqual(['0', '0']); // our retries, not the SDK's

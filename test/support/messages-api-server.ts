@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { getTokenizer } from '@anthropic-ai/tokenizer';
 
 /**
  * A real HTTP server on 127.0.0.1 that speaks enough of the Anthropic Messages API
@@ -8,9 +9,21 @@ import type { AddressInfo } from 'node:net';
  * answers 400/401/404 with the API's error body when something is wrong, plays a queue of
  * scripted replies, and records every request (headers and body) for assertions.
  *
+ * Multi-step conversations: a scripted tool_use reply gets ids from this server, and every later
+ * request that replays that assistant turn must (as on the real API) carry it unmodified and
+ * answer each of its tool_use ids with a tool_result block, first in the next user message;
+ * otherwise the request is refused with a 400 and consumes no step.
+ *
  * Shapes follow platform.claude.com/docs/en/api/errors (error body: {type:'error', error:{type,
  * message}, request_id} plus a request-id header) and the SDK 1.x Message/Usage types.
- * Token counts are estimates (about 4 characters per token), not a real tokenizer.
+ *
+ * Token counts come from @anthropic-ai/tokenizer, Anthropic's published tokenizer. It is the
+ * legacy (pre-Claude 3) vocabulary, so for current models the counts are an approximation: the
+ * Claude 4.7+/5.x tokenizer is documented to produce about 30% more tokens for the same text than
+ * Haiku 4.5's, and the real API also counts the rendering of tools and messages, which this server
+ * approximates as the JSON of each tool and the text of each block. Prompt caching is simulated
+ * at cache_control breakpoints (up to 20 blocks of look-back, as documented): cache_read_input_tokens
+ * are reported for a repeated prefix, cache_creation_input_tokens for a new one.
  */
 
 export interface UsageOut {
@@ -22,6 +35,8 @@ export interface UsageOut {
 
 export type ScriptedStep = (
   | { readonly kind: 'tool-use'; readonly input: unknown; readonly name?: string; readonly thinking?: boolean; readonly text?: string }
+  /** Several tool calls in one answer (the model investigating in parallel). */
+  | { readonly kind: 'tool-uses'; readonly calls: readonly { readonly name: string; readonly input: unknown }[]; readonly thinking?: boolean }
   | { readonly kind: 'text'; readonly text: string; readonly stopReason?: 'end_turn' | 'max_tokens' | 'refusal' }
   | { readonly kind: 'error'; readonly status: number; readonly errorType: string; readonly message: string; readonly headers?: Readonly<Record<string, string>> }
   | { readonly kind: 'raw'; readonly status: number; readonly body: string; readonly headers?: Readonly<Record<string, string>> }
@@ -35,7 +50,8 @@ export const steps = {
     input,
     ...extra,
   }),
-  toolUse: (name: string, input: unknown): ScriptedStep => ({ kind: 'tool-use', name, input }),
+  toolUse: (name: string, input: unknown, extra: { thinking?: boolean } = {}): ScriptedStep => ({ kind: 'tool-use', name, input, ...extra }),
+  toolUses: (...calls: { name: string; input: unknown }[]): ScriptedStep => ({ kind: 'tool-uses', calls, thinking: true }),
   text: (text: string): ScriptedStep => ({ kind: 'text', text }),
   refusal: (): ScriptedStep => ({ kind: 'text', text: '', stopReason: 'refusal' }),
   rateLimited: (retryAfterSeconds: number): ScriptedStep => ({
@@ -63,15 +79,19 @@ export interface RecordedRequest {
   readonly problems: readonly string[];
   readonly status: number;
   readonly step?: ScriptedStep['kind'];
-  /** Estimated prompt tokens: whole prompt, and the cacheable prefix (tools + system). */
+  /** Prompt tokens (legacy tokenizer, see above): whole prompt, and tools + system. */
   readonly estimatedInputTokens?: number;
   readonly estimatedPrefixTokens?: number;
+  /** The usage this request was answered with (200s only). */
+  readonly usage?: UsageOut;
+  /** tool_use ids this request answered with tool_result blocks. */
+  readonly toolResultsFor?: readonly string[];
 }
 
 export interface MessagesApiServerOptions {
   /** When set, the key (x-api-key or Authorization: Bearer) must equal it. */
   readonly apiKey?: string;
-  /** Prefixes shorter than this are not cached, as on the real API. */
+  /** Prefixes shorter than this are not cached, as on the real API (default 1024, Sonnet 5's documented floor). */
   readonly minCacheableTokens?: number;
   /** Models that answer a forced tool_choice with a 400, as Claude Sonnet 5.5 does. */
   readonly rejectsForcedToolChoice?: (model: string) => boolean;
@@ -99,8 +119,133 @@ const MAX_BODY_BYTES = 32 * 1024 * 1024;
 const MAX_CACHE_BREAKPOINTS = 4;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
 const id = (prefix: string): string => `${prefix}_${randomBytes(12).toString('hex')}`;
+/** The real API looks back this many blocks before each breakpoint for an earlier cache entry. */
+const CACHE_LOOKBACK_BLOCKS = 20;
+
+type Block = Record<string, unknown>;
+
+/** A content block reduced to what must survive a round trip (what the API compares). */
+function project(block: unknown): unknown {
+  if (!isObject(block)) return block;
+  switch (block['type']) {
+    case 'thinking':
+      return { type: 'thinking', thinking: block['thinking'], signature: block['signature'] };
+    case 'redacted_thinking':
+      return { type: 'redacted_thinking', data: block['data'] };
+    case 'text':
+      return { type: 'text', text: block['text'] };
+    case 'tool_use':
+      return { type: 'tool_use', id: block['id'], name: block['name'], input: block['input'] };
+    default:
+      return { type: block['type'] };
+  }
+}
+
+const blocksOf = (message: unknown): Block[] => {
+  const content = isObject(message) ? message['content'] : undefined;
+  return Array.isArray(content) ? content.filter(isObject) : [];
+};
+
+/**
+ * The rules of a tool conversation, as the real API enforces them: an assistant turn with tool_use
+ * blocks is answered in the very next user message, tool_result blocks first, one per id; a
+ * tool_result answers a tool_use of the turn before it; and an assistant turn this server wrote
+ * comes back unmodified (thinking blocks included). Returns problems and the ids answered.
+ */
+function checkConversation(messages: readonly unknown[], issued: ReadonlyMap<string, string>): { problems: string[]; answered: string[] } {
+  const problems: string[] = [];
+  const answered: string[] = [];
+  messages.forEach((message, i) => {
+    if (!isObject(message)) return;
+    const blocks = blocksOf(message);
+    if (message['role'] === 'assistant') {
+      const ids = blocks.filter((b) => b['type'] === 'tool_use').map((b) => String(b['id']));
+      const ours = ids.find((toolId) => issued.has(toolId));
+      if (ours !== undefined && issued.get(ours) !== JSON.stringify(blocks.map(project))) {
+        problems.push(`messages.${i}: the assistant turn differs from the response it came from (blocks must be passed back unmodified and in order)`);
+      }
+      if (ids.length === 0) return;
+      const next = messages[i + 1];
+      const nextBlocks = blocksOf(next);
+      const results = nextBlocks.filter((b) => b['type'] === 'tool_result').map((b) => String(b['tool_use_id']));
+      const missing = ids.filter((toolId) => !results.includes(toolId));
+      if (!isObject(next) || next['role'] !== 'user' || missing.length > 0) {
+        problems.push(`messages.${i + 1}: tool_use ids were found without tool_result blocks immediately after: ${missing.join(', ') || ids.join(', ')}. Each tool_use block must have a corresponding tool_result block in the next message.`);
+      }
+      const firstOther = nextBlocks.findIndex((b) => b['type'] !== 'tool_result');
+      if (firstOther >= 0 && nextBlocks.slice(firstOther).some((b) => b['type'] === 'tool_result')) {
+        problems.push(`messages.${i + 1}: tool_result blocks must come first in the user message, before any other content`);
+      }
+    } else if (message['role'] === 'user') {
+      const results = blocks.filter((b) => b['type'] === 'tool_result').map((b) => String(b['tool_use_id']));
+      if (results.length === 0) return;
+      const previous = blocksOf(messages[i - 1]).filter((b) => b['type'] === 'tool_use').map((b) => String(b['id']));
+      const unexpected = results.filter((toolId) => !previous.includes(toolId));
+      if (unexpected.length > 0) {
+        problems.push(`messages.${i}: unexpected tool_use_id found in tool_result blocks: ${unexpected.join(', ')}. Each tool_result block must have a corresponding tool_use block in the previous message.`);
+      }
+      if (i === messages.length - 1) answered.push(...results);
+    }
+  });
+  return { problems, answered };
+}
+
+/** One unit of the prompt in the order the API reads it (tools, system, messages), for counting and caching. */
+interface Segment {
+  readonly text: string;
+  /** What else makes the block unique for the cache (tool ids, signatures), not counted as tokens. */
+  readonly identity?: string;
+  readonly breakpoint: boolean;
+  readonly prefix: boolean;
+}
+
+const identityOf = (b: Block): string | undefined => {
+  const parts = [b['id'], b['tool_use_id'], b['signature'], b['is_error']].filter((v) => v !== undefined);
+  return parts.length > 0 ? JSON.stringify(parts) : undefined;
+};
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+function blockText(block: Block): string {
+  switch (block['type']) {
+    case 'text':
+      return str(block['text']);
+    case 'thinking':
+      return str(block['thinking']);
+    case 'tool_use':
+      return JSON.stringify({ name: block['name'], input: block['input'] });
+    case 'tool_result': {
+      const content = block['content'];
+      if (typeof content === 'string') return content;
+      return Array.isArray(content) ? content.filter(isObject).map((c) => str(c['text'])).join('\n') : '';
+    }
+    default:
+      return JSON.stringify({ ...block, cache_control: undefined });
+  }
+}
+
+function segmentsOf(body: Record<string, unknown>): Segment[] {
+  const out: Segment[] = [];
+  const tools = Array.isArray(body['tools']) ? body['tools'].filter(isObject) : [];
+  for (const t of tools) {
+    out.push({ text: JSON.stringify({ name: t['name'], description: t['description'], input_schema: t['input_schema'] }), breakpoint: t['cache_control'] != null, prefix: true });
+  }
+  const system = body['system'];
+  if (typeof system === 'string') out.push({ text: system, breakpoint: false, prefix: true });
+  else if (Array.isArray(system)) for (const b of system.filter(isObject)) out.push({ text: str(b['text']), breakpoint: b['cache_control'] != null, prefix: true });
+  const messages = Array.isArray(body['messages']) ? body['messages'].filter(isObject) : [];
+  for (const m of messages) {
+    const role = `\n\n${String(m['role'])}: `;
+    const content = m['content'];
+    if (typeof content === 'string') out.push({ text: role + content, breakpoint: false, prefix: false });
+    else blocksOf(m).forEach((b, i) => {
+      const identity = identityOf(b);
+      out.push({ text: (i === 0 ? role : '') + blockText(b), ...(identity ? { identity } : {}), breakpoint: b['cache_control'] != null, prefix: false });
+    });
+  }
+  return out;
+}
 
 /** Every cache_control in the request, with its path, for counting and checking. */
 function findCacheControls(value: unknown, path: string, out: { path: string; value: unknown }[]): void {
@@ -205,30 +350,72 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions =
   const queue: ScriptedStep[] = [];
   const requests: RecordedRequest[] = [];
   const cachedPrefixes = new Set<string>();
-  const minCacheable = options.minCacheableTokens ?? 512;
+  /** tool_use id -> the projected content of the answer that issued it, to check it comes back unmodified. */
+  const issued = new Map<string, string>();
+  const minCacheable = options.minCacheableTokens ?? 1024;
   const rejectsForced = options.rejectsForcedToolChoice ?? (() => false);
 
-  function usageFor(body: Record<string, unknown>): { usage: UsageOut; total: number; prefix: number } {
-    const prefixText = JSON.stringify({ tools: body['tools'] ?? [], system: body['system'] ?? '' });
-    const prefix = estimateTokens(prefixText);
-    const total = prefix + estimateTokens(JSON.stringify(body['messages']));
-    const controls: { path: string; value: unknown }[] = [];
-    findCacheControls({ tools: body['tools'], system: body['system'] }, '', controls);
-    let cacheRead = 0;
-    let cacheWrite = 0;
-    if (controls.length > 0 && prefix >= minCacheable) {
-      const key = createHash('sha256').update(String(body['model'])).update(prefixText).digest('hex');
-      if (cachedPrefixes.has(key)) cacheRead = prefix;
-      else {
-        cachedPrefixes.add(key);
-        cacheWrite = prefix;
-      }
+  // One tokenizer for the server's life: building it parses the whole vocabulary.
+  const tokenizer = getTokenizer();
+  const countTokens = (text: string): number => (text === '' ? 0 : tokenizer.encode(text.normalize('NFKC'), 'all').length);
+
+  /**
+   * Counts the prompt and simulates the prompt cache: at each cache_control breakpoint the prefix
+   * up to it is written (when at least minCacheable tokens long); a request reads the longest
+   * prefix already written that ends at one of its block boundaries within the look-back window.
+   */
+  interface Counted {
+    readonly hashes: readonly string[];
+    readonly cumulative: readonly number[];
+    readonly breakpoints: readonly number[];
+    readonly total: number;
+    /** Tokens of tools + system. */
+    readonly prefix: number;
+  }
+
+  function count(body: Record<string, unknown>): Counted {
+    const segments = segmentsOf(body);
+    const hashes: string[] = [];
+    const cumulative: number[] = [];
+    let hash = createHash('sha256').update(String(body['model'])).digest('hex');
+    let tokens = 0;
+    for (const seg of segments) {
+      hash = createHash('sha256').update(hash).update(seg.text).update('\u0000').update(seg.identity ?? '').digest('hex');
+      tokens += countTokens(seg.text);
+      hashes.push(hash);
+      cumulative.push(tokens);
     }
     return {
-      usage: { input_tokens: total - cacheRead - cacheWrite, output_tokens: 0, cache_creation_input_tokens: cacheWrite, cache_read_input_tokens: cacheRead },
-      total,
-      prefix,
+      hashes,
+      cumulative,
+      breakpoints: segments.flatMap((seg, i) => (seg.breakpoint ? [i] : [])),
+      total: tokens,
+      prefix: segments.reduce((n, seg, i) => (seg.prefix ? cumulative[i] ?? n : n), 0),
     };
+  }
+
+  /**
+   * The prompt cache, for an answered request: it reads the longest prefix already written that
+   * ends at one of its block boundaries within the look-back window of a breakpoint, and writes
+   * the prefix up to each breakpoint that is at least minCacheable tokens long.
+   */
+  function usageFor(c: Counted): UsageOut {
+    let read = 0;
+    for (const b of [...c.breakpoints].reverse()) {
+      for (let j = b; j >= Math.max(0, b - CACHE_LOOKBACK_BLOCKS) && read === 0; j--) {
+        if (cachedPrefixes.has(c.hashes[j] ?? '')) read = c.cumulative[j] ?? 0;
+      }
+      if (read > 0) break;
+    }
+    let written = 0;
+    for (const b of c.breakpoints) {
+      const size = c.cumulative[b] ?? 0;
+      if (size < minCacheable) continue;
+      cachedPrefixes.add(c.hashes[b] ?? '');
+      written = Math.max(written, size);
+    }
+    const write = Math.max(0, written - read);
+    return { input_tokens: c.total - read - write, output_tokens: 0, cache_creation_input_tokens: write, cache_read_input_tokens: read };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -278,15 +465,23 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions =
     }
 
     const request = body as Record<string, unknown>;
-    const { usage, total, prefix } = usageFor(request);
+    const conversation = checkConversation(Array.isArray(request['messages']) ? request['messages'] : [], issued);
+    if (conversation.problems.length > 0) {
+      record({ body, problems: conversation.problems, status: 400 });
+      return sendError(res, 400, 'invalid_request_error', conversation.problems.join('; '));
+    }
+    const counted = count(request);
+    const tokens = { estimatedInputTokens: counted.total, estimatedPrefixTokens: counted.prefix, toolResultsFor: conversation.answered };
     const step = queue.shift();
     if (!step) {
-      record({ body, problems: [], status: 500, estimatedInputTokens: total, estimatedPrefixTokens: prefix });
+      record({ body, problems: [], status: 500, ...tokens });
       return sendError(res, 500, 'api_error', 'test server: no scripted reply queued', { 'x-should-retry': 'false' });
     }
     const status = step.kind === 'error' || step.kind === 'raw' ? step.status : step.kind === 'hang' ? 0 : 200;
-    record({ body, problems: [], status, step: step.kind, estimatedInputTokens: total, estimatedPrefixTokens: prefix });
-    if (step.delayMs) await new Promise((resolve) => setTimeout(resolve, step.delayMs));
+    if (status !== 200 || step.kind === 'raw') {
+      record({ body, problems: [], status, step: step.kind, ...tokens });
+      if (step.delayMs) await new Promise((resolve) => setTimeout(resolve, step.delayMs));
+    }
 
     switch (step.kind) {
       case 'hang':
@@ -296,20 +491,25 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions =
       case 'raw':
         return send(res, step.status, step.body, step.headers);
       case 'text':
-      case 'tool-use': {
-        const content: unknown[] = [];
+      case 'tool-use':
+      case 'tool-uses': {
+        const content: Block[] = [];
         let stopReason: string;
         if (step.kind === 'text') {
           if (step.text) content.push({ type: 'text', text: step.text, citations: null });
           stopReason = step.stopReason ?? 'end_turn';
         } else {
-          if (step.thinking) content.push({ type: 'thinking', thinking: '', signature: id('sig') });
-          if (step.text) content.push({ type: 'text', text: step.text, citations: null });
-          content.push({ type: 'tool_use', id: id('toolu'), name: step.name ?? 'submit_verdict', input: step.input, caller: { type: 'direct' } });
+          if (step.thinking) content.push({ type: 'thinking', thinking: 'Looking at the evidence.', signature: id('sig') });
+          if (step.kind === 'tool-use' && step.text) content.push({ type: 'text', text: step.text, citations: null });
+          const calls = step.kind === 'tool-uses' ? step.calls : [{ name: step.name ?? 'submit_verdict', input: step.input }];
+          for (const call of calls) content.push({ type: 'tool_use', id: id('toolu'), name: call.name, input: call.input, caller: { type: 'direct' } });
           stopReason = 'tool_use';
+          const projected = JSON.stringify(content.map(project));
+          for (const block of content) if (block['type'] === 'tool_use') issued.set(String(block['id']), projected);
         }
-        const outputTokens = Math.max(1, estimateTokens(JSON.stringify(content)));
-        const finalUsage = { ...usage, output_tokens: outputTokens, ...step.usage };
+        const usage = { ...usageFor(counted), output_tokens: Math.max(1, countTokens(JSON.stringify(content))), ...step.usage };
+        record({ body, problems: [], status, step: step.kind, ...tokens, usage });
+        if (step.delayMs) await new Promise((resolve) => setTimeout(resolve, step.delayMs));
         return send(
           res,
           200,
@@ -324,8 +524,8 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions =
             stop_details: null,
             container: null,
             usage: {
-              ...finalUsage,
-              cache_creation: { ephemeral_5m_input_tokens: finalUsage.cache_creation_input_tokens, ephemeral_1h_input_tokens: 0 },
+              ...usage,
+              cache_creation: { ephemeral_5m_input_tokens: usage.cache_creation_input_tokens, ephemeral_1h_input_tokens: 0 },
               service_tier: 'standard',
             },
           }),
@@ -355,11 +555,12 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions =
       queue.length = 0;
       requests.length = 0;
       cachedPrefixes.clear();
+      issued.clear();
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
-      }),
+      }).finally(() => tokenizer.free()),
   };
 }

@@ -1,0 +1,31 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { HealerConfig } from '../config/config.js';
+import { anthropicDiagnoserFromConfig } from '../adapters/anthropic-diagnoser.js';
+import { DynamoModelBudget } from '../adapters/dynamo-model-budget.js';
+import { KubernetesInvestigator } from '../adapters/kubernetes-investigator.js';
+import { withRunbookFallback } from '../diagnose/fallback.js';
+import { runbookDiagnoser } from '../diagnose/runbook.js';
+import type { Diagnoser } from '../ports/index.js';
+import { log } from './middleware.js';
+
+/**
+ * The worker's diagnoser: Claude (with read-only investigation when HEALER_MODEL_MAX_STEPS > 1)
+ * behind the runbook fallback and the daily model budget; the runbook alone without an API key.
+ */
+export function modelDiagnoserFromConfig(config: HealerConfig, deps: { readonly apiKey: string | undefined; readonly kubeConfig: KubeConfig }): Diagnoser {
+  const model = anthropicDiagnoserFromConfig(config, {
+    ...(deps.apiKey ? { apiKey: deps.apiKey } : {}),
+    ...(config.modelMaxSteps > 1 ? { investigator: new KubernetesInvestigator(deps.kubeConfig) } : {}),
+  });
+  // Only a model spends: without one there is nothing to count and no table read per diagnosis.
+  const budget = model
+    ? new DynamoModelBudget({
+        tableName: config.stateTable,
+        limits: { dailyUsd: config.modelDailyBudgetUsd, ...(config.modelDailyBudgetTokens !== undefined ? { dailyTokens: config.modelDailyBudgetTokens } : {}) },
+      })
+    : undefined;
+  return withRunbookFallback(model, runbookDiagnoser, {
+    budget,
+    onBudgetError: (error) => log('warn', 'model spend not recorded in the daily budget', { error: error instanceof Error ? error.message : String(error) }),
+  });
+}
