@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { anthropicDiagnoserFromConfig } from '../lib/adapters/anthropic-diagnoser.js';
 import { loadConfig } from '../lib/config/config.js';
+import { costOf, priceOf } from '../lib/diagnose/cost.js';
 import { withRunbookFallback } from '../lib/diagnose/fallback.js';
 import { buildPrompt } from '../lib/diagnose/prompt.js';
 import { diagnoseByRunbook, runbookDiagnoser } from '../lib/diagnose/runbook.js';
@@ -18,54 +19,26 @@ import {
   type FinalOutcome,
   type Scenario,
 } from '../test/fixtures/scenarios.js';
+import { clusterFromEvidence, FixtureInvestigator } from '../test/support/fixture-investigator.js';
 import { startMessagesApiServer, type MessagesApiServer, type ScriptedStep } from '../test/support/messages-api-server.js';
-import { ADVERSARIAL, goodStep, type AdversarialCase } from './scripts.js';
+import { ADVERSARIAL, goodStep, INVESTIGATIONS, type AdversarialCase, type InvestigationCase } from './scripts.js';
 
 /**
  * `npm run eval`: every scenario of shared/design/SCENARIOS.md through the runbook path and the
  * model path (the real SDK, the runbook fallback and cross-check, then policy), plus adversarial
- * model answers. Without ANTHROPIC_API_KEY it replays eval/scripts.ts against the local
- * Messages-API server; with a key it asks the real API (scenarios only: adversarial answers are
- * scripted). Prints one table and exits non-zero when any row fails.
+ * model answers, plus investigations (look-ups before the verdict, through an Investigator over the
+ * scenario's cluster). Without ANTHROPIC_API_KEY it replays eval/scripts.ts against the local
+ * Messages-API server; with a key it asks the real API (scenarios and investigations: adversarial
+ * answers are scripted). Prints one table with tokens and list-price cost per row and in total,
+ * and exits non-zero when any row fails.
  */
 
 type Usage = NonNullable<Diagnosis['usage']>;
 
-/**
- * List prices in USD per million tokens, from platform.claude.com/docs/en/models/sonnet-5-5/overview
- * (Sonnet 5.5 and Sonnet 5: input $2, 5m cache write $2.50, cache read $0.20, output $10) and the
- * pricing page (Haiku 4.5: $1, $1.25, $0.10, $5). Third-party trackers report a Sonnet 5.5 cache-read
- * cut to $0.10 from 2026-10-07 that the official page found did not show: $0.20 kept, an overestimate at worst.
- */
-export const PRICES_PER_MTOK: Readonly<Record<string, { input: number; cacheWrite: number; cacheRead: number; output: number }>> = {
-  'claude-sonnet-5-5': { input: 2, cacheWrite: 2.5, cacheRead: 0.2, output: 10 },
-  'claude-sonnet-5': { input: 2, cacheWrite: 2.5, cacheRead: 0.2, output: 10 },
-  'claude-haiku-4-5': { input: 1, cacheWrite: 1.25, cacheRead: 0.1, output: 5 },
-};
-
-/** Price of a model id, also for dated ids (claude-haiku-4-5-20251001); the longest matching name wins. */
-export function priceOf(model: string): (typeof PRICES_PER_MTOK)[string] | undefined {
-  const name = Object.keys(PRICES_PER_MTOK)
-    .filter((m) => model === m || model.startsWith(`${m}-`) || model.startsWith(`${m}@`))
-    .sort((a, b) => b.length - a.length)[0];
-  return name ? PRICES_PER_MTOK[name] : undefined;
-}
-
-export function costOf(usage: Usage | undefined, model: string): number | undefined {
-  const price = priceOf(model);
-  if (!usage || !price) return undefined;
-  return (
-    usage.inputTokens * price.input +
-    (usage.cacheWriteTokens ?? 0) * price.cacheWrite +
-    (usage.cacheReadTokens ?? 0) * price.cacheRead +
-    usage.outputTokens * price.output
-  ) / 1_000_000;
-}
-
 export type Status = 'pass' | 'FAIL' | 'gap' | 'ref' | 'skip';
 
 export interface EvalRow {
-  readonly kind: 'scenario' | 'adversarial' | 'reference';
+  readonly kind: 'scenario' | 'adversarial' | 'reference' | 'investigation';
   readonly key: string;
   readonly title: string;
   readonly expected: string;
@@ -112,6 +85,8 @@ interface ModelRunner {
   readonly model: string;
   /** Diagnoses with the model (the scripted step in replay), and returns what left the healer. */
   run(s: Scenario, step: ScriptedStep): Promise<{ diagnosis: Diagnosis; sent: string; problems: string[] }>;
+  /** Diagnoses with look-ups allowed, over the scenario's cluster (the scripted conversation in replay). */
+  investigate(s: Scenario, script: readonly ScriptedStep[]): Promise<{ diagnosis: Diagnosis; sent: string; problems: string[]; reads: number }>;
   close(): Promise<void>;
 }
 
@@ -123,25 +98,31 @@ async function replayRunner(model: string | undefined): Promise<ModelRunner> {
     ANTHROPIC_API_KEY: REPLAY_KEY,
     ANTHROPIC_BASE_URL: server.baseURL,
     HEALER_MODEL_TIMEOUT_SECONDS: '10',
-    // One scripted reply per diagnosis: a retry would consume the next row's reply.
+    // One scripted reply per request: a retry would consume the next row's reply.
     HEALER_MODEL_MAX_RETRIES: '0',
     ...(model ? { HEALER_MODEL: model } : {}),
   });
   const healer = withRunbookFallback(anthropicDiagnoserFromConfig(config), runbookDiagnoser);
+  // The prompt cache is per server: kept warm across rows, as one Lambda's calls would be.
+  async function play(script: readonly ScriptedStep[], diagnose: () => Promise<Diagnosis>) {
+    const before = server.requests.length;
+    server.enqueue(...script);
+    const diagnosis = await diagnose();
+    const requests = server.requests.slice(before);
+    const problems: string[] = [];
+    if (server.pending() !== 0) problems.push(`${server.pending()} scripted repl(ies) not consumed`);
+    if (requests.length !== script.length) problems.push(`expected ${script.length} request(s), the server saw ${requests.length}`);
+    for (const r of requests) if (r.problems.length > 0) problems.push(`request refused by the server: ${r.problems.join('; ')}`);
+    return { diagnosis, sent: requests.map((r) => `${JSON.stringify(r.headers)}\n${r.rawBody}`).join('\n'), problems };
+  }
   return {
     mode: 'replay',
     model: config.model,
-    async run(s, step) {
-      const before = server.requests.length;
-      server.enqueue(step);
-      const diagnosis = await healer.diagnose(s.incident, s.evidence);
-      const requests = server.requests.slice(before);
-      const problems: string[] = [];
-      if (server.pending() !== 0) problems.push('the scripted reply was not consumed');
-      if (requests.length !== 1) problems.push(`expected 1 request, the server saw ${requests.length}`);
-      for (const r of requests) if (r.problems.length > 0) problems.push(`request refused by the server: ${r.problems.join('; ')}`);
-      // The prompt cache is per server: keep it warm across rows, as one Lambda's calls would.
-      return { diagnosis, sent: requests.map((r) => `${JSON.stringify(r.headers)}\n${r.rawBody}`).join('\n'), problems };
+    run: (s, step) => play([step], () => healer.diagnose(s.incident, s.evidence)),
+    async investigate(s, script) {
+      const investigator = new FixtureInvestigator(clusterFromEvidence(s.evidence));
+      const investigating = withRunbookFallback(anthropicDiagnoserFromConfig(config, { investigator }), runbookDiagnoser);
+      return { ...(await play(script, () => investigating.diagnose(s.incident, s.evidence))), reads: investigator.reads.length };
     },
     close: () => server.close(),
   };
@@ -160,6 +141,14 @@ function liveRunner(): ModelRunner {
       // Requests to the real API are not recorded here: check the prompt they were built from.
       const prompt = buildPrompt(s.incident, s.evidence);
       return { diagnosis, sent: `${prompt.system}\n${prompt.user}`, problems: [] };
+    },
+    async investigate(s) {
+      // The real model decides whether to look anything up; the script is for replay only.
+      const investigator = new FixtureInvestigator(clusterFromEvidence(s.evidence));
+      const investigating = withRunbookFallback(anthropicDiagnoserFromConfig(config, { investigator }), runbookDiagnoser);
+      const diagnosis = await investigating.diagnose(s.incident, s.evidence);
+      const prompt = buildPrompt(s.incident, s.evidence, { investigation: { maxSteps: config.modelMaxSteps } });
+      return { diagnosis, sent: `${prompt.system}\n${prompt.user}`, problems: [], reads: investigator.reads.length };
     },
     close: () => Promise.resolve(),
   };
@@ -227,6 +216,32 @@ async function adversarialRow(c: AdversarialCase, runner: ModelRunner): Promise<
   return { ...base, model: model.label, status, problems, ...(diagnosis.usage ? { usage: diagnosis.usage } : {}) };
 }
 
+async function investigationRow(c: InvestigationCase, runner: ModelRunner): Promise<EvalRow> {
+  const s = c.scenario;
+  const runbook = judge(s, diagnoseByRunbook(s.incident, s.evidence));
+  const { diagnosis, sent, problems, reads } = await runner.investigate(s, c.script);
+  const model = judge(s, diagnosis);
+  if (runner.mode === 'replay') {
+    if (diagnosis.diagnoser !== 'claude' || diagnosis.fallbackReason !== undefined) problems.push(`the scripted verdict did not stand: ${diagnosis.fallbackReason ?? diagnosis.diagnoser}`);
+    if (reads !== c.reads) problems.push(`expected ${c.reads} cluster read(s), got ${reads}`);
+    if (diagnosis.usage?.steps !== c.script.length) problems.push(`expected ${c.script.length} steps, got ${diagnosis.usage?.steps ?? 0}`);
+  }
+  if (!meets(model, s)) problems.push(`model path got ${model.label}`);
+  const leaks = leakedSecrets(sent);
+  if (leaks.length > 0) problems.push(`secrets reached the model request: ${leaks.join(', ')}`);
+  return {
+    kind: 'investigation',
+    key: c.key,
+    title: `${s.key}: ${c.title}`,
+    expected: describeExpected(s.expected),
+    runbook: runbook.label,
+    model: model.label,
+    status: problems.length === 0 ? 'pass' : 'FAIL',
+    problems,
+    ...(diagnosis.usage ? { usage: diagnosis.usage } : {}),
+  };
+}
+
 export async function evaluate(options: { live?: boolean; model?: string } = {}): Promise<EvalReport> {
   const start = performance.now();
   const runner = options.live ? liveRunner() : await replayRunner(options.model);
@@ -237,10 +252,13 @@ export async function evaluate(options: { live?: boolean; model?: string } = {})
       rows.push({ kind: 'reference', key: String(ref.row), title: ref.title, expected: '-', runbook: '-', model: '-', status: 'ref', problems: [`covered by ${ref.coveredBy}`] });
     }
     for (const c of ADVERSARIAL) rows.push(await adversarialRow(c, runner));
+    for (const c of INVESTIGATIONS) rows.push(await investigationRow(c, runner));
   } finally {
     await runner.close();
   }
-  rows.sort((a, b) => (a.kind === 'adversarial' ? 1 : 0) - (b.kind === 'adversarial' ? 1 : 0) || (a.kind === 'adversarial' ? 0 : rowNumber(a.key) - rowNumber(b.key)));
+  // Scenario and reference rows by row number, then adversarial and investigation rows as listed.
+  const section = (r: EvalRow): number => (r.kind === 'adversarial' ? 1 : r.kind === 'investigation' ? 2 : 0);
+  rows.sort((a, b) => section(a) - section(b) || (section(a) !== 0 ? 0 : rowNumber(a.key) - rowNumber(b.key)));
   return { mode: runner.mode, model: runner.model, rows, ms: performance.now() - start };
 }
 
@@ -253,25 +271,46 @@ const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n -
 const num = (n: number | undefined): string => (n === undefined ? '-' : String(n));
 const usd = (n: number | undefined): string => (n === undefined ? 'n/a' : `$${n.toFixed(5)}`);
 
+/** A row's list-price cost: the diagnoser's own figure (configured prices), else the default table. */
+const rowCost = (r: EvalRow, model: string): number | undefined => r.usage?.costUsd ?? costOf(r.usage, model);
+
+const SECTIONS: Readonly<Record<EvalRow['kind'], string>> = {
+  scenario: 'scenarios',
+  reference: 'scenarios',
+  adversarial: 'adversarial model answers (must end in a page, never an allowed action)',
+  investigation: 'investigations (look-ups before the verdict, over the scenario\'s cluster; 2+ steps each)',
+};
+
 export function formatReport(report: EvalReport): string {
   const columns = [
-    ['#', 4], ['scenario', 44], ['expected', 24], ['runbook got', 24], ['model got', 34], ['pass', 4],
-    ['in tok', 6], ['out tok', 7], ['cache rd', 8], ['est. cost', 9],
+    ['#', 4], ['scenario', 44], ['expected', 26], ['runbook got', 26], ['model got', 38], ['pass', 4],
+    ['steps', 5], ['in tok', 6], ['cache wr', 8], ['cache rd', 8], ['out tok', 7], ['cost', 9],
   ] as const;
   const line = (cells: readonly string[]): string =>
     cells.map((c, i) => {
       const [, width] = columns[i] ?? ['', 10];
       return i >= 6 ? c.padStart(width) : clip(c, width).padEnd(width);
     }).join(' ').trimEnd();
+  const figures = (rows: readonly EvalRow[]): string[] => {
+    const used = rows.filter((r) => r.usage);
+    const sum = (f: (u: Usage) => number) => String(used.reduce((n, r) => n + (r.usage ? f(r.usage) : 0), 0));
+    const cost = used.reduce<number | undefined>((n, r) => {
+      const c = rowCost(r, report.model);
+      return n === undefined || c === undefined ? undefined : n + c;
+    }, 0);
+    return [sum((u) => u.steps ?? 1), sum((u) => u.inputTokens), sum((u) => u.cacheWriteTokens ?? 0), sum((u) => u.cacheReadTokens ?? 0), sum((u) => u.outputTokens), usd(cost)];
+  };
   const out: string[] = [];
-  out.push(`k8s-healer eval: ${report.mode === 'replay' ? 'scripted replies on the local Messages-API server (token counts are its ~4 chars/token estimates)' : 'the real Claude API'}; model ${report.model}`);
+  out.push(`k8s-healer eval: ${report.mode === 'replay'
+    ? 'scripted replies on the local Messages-API server (tokens counted with @anthropic-ai/tokenizer, the legacy Claude tokenizer: an approximation for current models; prompt cache simulated at the cache_control breakpoints)'
+    : 'the real Claude API'}; model ${report.model}`);
   out.push('');
   out.push(line(columns.map(([h]) => h)));
   out.push(line(columns.map(([, w]) => '-'.repeat(w))));
-  let heading = '';
+  let heading = SECTIONS.scenario;
   for (const r of report.rows) {
-    const section = r.kind === 'adversarial' ? 'adversarial model answers (must end in a page, never an allowed action)' : '';
-    if (section && section !== heading) {
+    const section = SECTIONS[r.kind];
+    if (section !== heading) {
       heading = section;
       out.push('');
       out.push(section);
@@ -281,29 +320,30 @@ export function formatReport(report: EvalReport): string {
       continue;
     }
     const pass = r.status === 'pass' ? 'ok' : r.status;
-    const cost = r.usage ? usd(costOf(r.usage, report.model)) : '-';
-    out.push(line([r.key, r.title, r.expected, r.runbook, r.model, pass, num(r.usage?.inputTokens), num(r.usage?.outputTokens), num(r.usage?.cacheReadTokens), cost]));
+    const u = r.usage;
+    out.push(line([r.key, r.title, r.expected, r.runbook, r.model, pass,
+      num(u ? (u.steps ?? 1) : undefined), num(u?.inputTokens), num(u?.cacheWriteTokens), num(u?.cacheReadTokens), num(u?.outputTokens), u ? usd(rowCost(r, report.model)) : '-']));
+  }
+  out.push(line(columns.map(([, w]) => '-'.repeat(w))));
+  const kinds: readonly [EvalRow['kind'], string][] = [['scenario', 'scenarios'], ['adversarial', 'adversarial'], ['investigation', 'investigations']];
+  for (const [kind, name] of kinds) {
+    const rows = report.rows.filter((r) => r.kind === kind && r.usage);
+    if (rows.length > 0) out.push(line(['', `${name}: ${rows.length} diagnoses`, '', '', '', '', ...figures(rows)]));
   }
   const used = report.rows.filter((r) => r.usage);
-  const sum = (f: (u: Usage) => number) => used.reduce((n, r) => n + (r.usage ? f(r.usage) : 0), 0);
-  const totalCost = used.reduce<number | undefined>((n, r) => {
-    const c = costOf(r.usage, report.model);
-    return n === undefined || c === undefined ? undefined : n + c;
-  }, 0);
-  out.push(line(columns.map(([, w]) => '-'.repeat(w))));
-  out.push(line(['', `${used.length} model calls`, '', '', '', '', String(sum((u) => u.inputTokens)), String(sum((u) => u.outputTokens)), String(sum((u) => u.cacheReadTokens ?? 0)), usd(totalCost)]));
+  out.push(line(['', `total: ${used.length} diagnoses`, '', '', '', '', ...figures(used)]));
+  const perDiagnosis = (kind: EvalRow['kind']): string => {
+    const rows = report.rows.filter((r) => r.kind === kind && r.usage);
+    const costs = rows.map((r) => rowCost(r, report.model));
+    return rows.length === 0 || costs.some((c) => c === undefined) ? 'n/a' : usd(costs.reduce<number>((n, c) => n + (c ?? 0), 0) / rows.length);
+  };
+  out.push(`Mean cost per diagnosis: ${perDiagnosis('scenario')} single-step (scenarios), ${perDiagnosis('investigation')} with look-ups (investigations).`);
 
   const price = priceOf(report.model);
   out.push('');
   out.push(price
-    ? `Prices (USD/MTok, list, ${report.model}): input ${price.input}, 5m cache write ${price.cacheWrite}, cache read ${price.cacheRead}, output ${price.output}. Cache writes (${sum((u) => u.cacheWriteTokens ?? 0)} tokens) are in the cost.`
-    : `No list price on file for ${report.model}: cost not estimated (eval/run.ts PRICES_PER_MTOK).`);
-
-  const pending = new Map<string, string[]>();
-  for (const s of SCENARIOS) if (s.pendingAction) pending.set(s.pendingAction, [...(pending.get(s.pendingAction) ?? []), s.key]);
-  out.push('');
-  out.push('Page until the action exists (ACTION_IDS has evict-pod only):');
-  for (const [action, keys] of pending) out.push(`  ${action}: rows ${keys.join(', ')}`);
+    ? `Prices (USD/MTok, list, ${report.model}): input ${price.input}, 5m cache write ${price.cacheWrite}, cache read ${price.cacheRead}, output ${price.output} (lib/diagnose/cost.ts; HEALER_MODEL_PRICES overrides).`
+    : `No list price on file for ${report.model}: cost not estimated (lib/diagnose/cost.ts, or set HEALER_MODEL_PRICES).`);
 
   const gaps = report.rows.filter((r) => r.status === 'gap');
   if (gaps.length > 0) {

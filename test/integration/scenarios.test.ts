@@ -4,20 +4,28 @@ import { anthropicDiagnoserFromConfig } from '../../lib/adapters/anthropic-diagn
 import { loadConfig } from '../../lib/config/config.js';
 import { withRunbookFallback } from '../../lib/diagnose/fallback.js';
 import { diagnoseByRunbook, runbookDiagnoser } from '../../lib/diagnose/runbook.js';
+import { planAction, type ActionPlan } from '../../lib/actions/plan.js';
 import { IncidentSchema } from '../../lib/domain/incident-schema.js';
-import { ACTION_IDS, type Diagnosis } from '../../lib/domain/types.js';
+import type { Diagnosis, ObjectRef } from '../../lib/domain/types.js';
+import { alertRules, alertToIncident } from '../../lib/intake/incidents.js';
 import type { Diagnoser } from '../../lib/ports/index.js';
 import { evaluate, formatReport } from '../../eval/run.js';
 import { ADVERSARIAL, goodStep, missingScripts } from '../../eval/scripts.js';
 import { startMessagesApiServer, type MessagesApiServer, type ScriptedStep } from '../support/messages-api-server.js';
 import {
   actionDeniedBy,
+  ALERT_MAPPINGS,
+  CLUSTER,
   decideFor,
   finalOutcome,
+  isAllowedOutcome,
+  NOW_ISO,
   REFERENCED_ROWS,
+  SCALE_BOUNDS,
   scenario,
   SCENARIOS,
   SECRET_CORPUS,
+  type FinalOutcome,
   type Scenario,
 } from '../fixtures/scenarios.js';
 
@@ -80,6 +88,18 @@ describe('the scenario fixtures', () => {
       if (s.evidence.exists) expect(s.evidence.ownerChain[0]?.name, `${s.key} chain starts at the subject`).toBe(s.incident.subject.name);
     }
   });
+
+  it('shape the saturation rows as intake maps the site alert under HEALER_ALERT_MAPPINGS', () => {
+    for (const s of SCENARIOS.filter((x) => x.incident.symptom === 'WorkloadSaturated')) {
+      // Act
+      const mapped = alertToIncident({ status: 'firing', labels: { ...s.incident.labels }, annotations: { ...s.incident.annotations }, startsAt: NOW_ISO }, CLUSTER, NOW_ISO, alertRules(ALERT_MAPPINGS));
+      const unmapped = alertToIncident({ status: 'firing', labels: { ...s.incident.labels }, annotations: {}, startsAt: NOW_ISO }, CLUSTER, NOW_ISO);
+
+      // Assess
+      expect(mapped, s.key).toEqual({ incident: s.incident });
+      expect('incident' in unmapped && unmapped.incident.symptom, `${s.key} without the mapping`).toBe('Unknown');
+    }
+  });
 });
 
 describe('runbook path: diagnoseByRunbook, then policy', () => {
@@ -90,7 +110,7 @@ describe('runbook path: diagnoseByRunbook, then policy', () => {
     // Assess
     expect(result.outcome).toBe(s.expected.outcome);
     expect(result.deniedBy).toBe(s.expected.deniedBy);
-    expect(result.decision.allowed).toBe(s.expected.outcome === 'evict-pod');
+    expect(result.decision.allowed).toBe(isAllowedOutcome(s.expected.outcome));
   });
 });
 
@@ -104,49 +124,73 @@ describe('model path: the real SDK with a scripted good verdict, fallback and cr
     expect(result.diagnosis.fallbackReason).toBeUndefined();
     expect(result.outcome).toBe(s.expected.outcome);
     expect(result.deniedBy).toBe(s.expected.deniedBy);
-    expect(result.decision.allowed).toBe(s.expected.outcome === 'evict-pod');
+    expect(result.decision.allowed).toBe(isAllowedOutcome(s.expected.outcome));
     expect(server.requests.map((r) => r.status)).toEqual([200]);
   });
 });
 
-describe('rows whose safe action does not exist yet', () => {
-  const pending = SCENARIOS.filter((s) => s.pendingAction !== undefined);
+/** The rows whose safe response is one of the actions beyond evict-pod, and the exact change each plans. */
+const NEW_ACTION_ROWS: readonly { readonly key: string; readonly outcome: FinalOutcome; readonly plan: Partial<ActionPlan> }[] = [
+  {
+    key: '6',
+    outcome: 'delete-job',
+    plan: { action: 'delete-job', target: { kind: 'Job', name: 'invoice-export-29150400', namespace: 'billing', uid: 'uid-invoice-export-29150400' }, resourceVersion: '48199342', parameters: {} },
+  },
+  {
+    key: '8b',
+    outcome: 'rollout-restart',
+    plan: { action: 'rollout-restart', target: { kind: 'Deployment', name: 'cart', namespace: 'shop', uid: 'uid-cart' }, resourceVersion: '48207716', parameters: {} },
+  },
+  {
+    key: '9',
+    outcome: 'scale-deployment',
+    plan: { action: 'scale-deployment', target: { kind: 'Deployment', name: 'checkout', namespace: 'shop', uid: 'uid-checkout' }, resourceVersion: '48207716', parameters: { replicas: 4 }, fromReplicas: 3 },
+  },
+  {
+    // cordon-node needs a human's approval: policy allows it, and this plan is what the approval is bound to.
+    key: '12a',
+    outcome: 'approval',
+    plan: { action: 'cordon-node', target: { kind: 'Node', name: 'ip-10-0-3-17.eu-west-1.compute.internal', uid: 'uid-ip-10-0-3-17.eu-west-1.compute.internal' }, resourceVersion: '48209551', parameters: {} },
+  },
+];
 
-  it('page until the action exists: delete job, rollout restart, scale up, cordon', () => {
+describe('rows whose safe response is rollout-restart, scale-deployment, delete-job or cordon-node', () => {
+  const rows = NEW_ACTION_ROWS.map((want) => [`row ${want.key} → ${want.outcome}`, scenario(want.key), want] as const);
+
+  it('are every row that expects one of those actions', () => {
     // Assess
-    expect(ACTION_IDS).toEqual(['evict-pod']);
-    expect(pending.map((s) => `${s.key}: ${s.pendingAction ?? ''}`)).toEqual([
-      '6: delete job',
-      '8b: rollout restart',
-      '9: scale up within bounds',
-      '9b: scale up within bounds',
-      '12a: cordon',
-      '12b: cordon',
-    ]);
-    for (const s of pending) expect(s.expected.outcome, s.key).toBe('page');
+    const expecting = SCENARIOS.filter((s) => isAllowedOutcome(s.expected.outcome) && s.expected.outcome !== 'evict-pod').map((s) => s.key);
+    expect(expecting).toEqual(NEW_ACTION_ROWS.map((r) => r.key));
   });
 
-  it.each(pending.map((s) => [`row ${s.key}`, s] as const))('%s pages on the model path even when the model names the missing action', async (_name, s) => {
-    // Prepare: a model that asks for the action the row really needs
-    const action = { 'delete job': 'delete-job', 'rollout restart': 'rollout-restart', 'scale up within bounds': 'scale-deployment', cordon: 'cordon-node' }[s.pendingAction ?? ''];
-    const target = s.evidence.ownerChain.at(-1);
-    expect(action).toBeDefined();
-
+  it.each(rows)('%s on both paths, with the expected plan', async (_name, s, want) => {
     // Act
-    const result = await modelPath(s, { kind: 'tool-use', input: { ...goodVerdictOf(s), recommendation: action, restartCanHelp: true, target } });
+    const runbook = runbookPath(s);
+    const model = await modelPath(s, goodStep(s));
+
+    // Assess: both paths reach the action, and plan the same exact change on the live object
+    for (const [path, result] of [['runbook', runbook], ['model', model]] as const) {
+      expect(result.outcome, path).toBe(want.outcome);
+      expect(result.decision.allowed, path).toBe(true);
+      expect(result.decision.approvalRequired === true, path).toBe(want.outcome === 'approval');
+      expect(result.diagnosis.recommendation, path).toBe(want.plan.action);
+      const planned = planAction(result.diagnosis, s.evidence, SCALE_BOUNDS);
+      expect(planned, path).toMatchObject({ ok: true, plan: want.plan });
+      if (planned.ok) expect(planned.plan.target, path).toEqual(want.plan.target as ObjectRef);
+    }
+    expect(model.diagnosis.fallbackReason).toBeUndefined();
+  });
+
+  it('row 12c: the same cordon is refused when it would pass the node budget', () => {
+    // Act
+    const result = runbookPath(scenario('12c'));
 
     // Assess
-    expect(result.decision.allowed).toBe(false);
-    expect(result.outcome).not.toBe('evict-pod');
-    expect(result.diagnosis.fallbackReason).toMatch(/is not in the allowed list/);
+    expect(result.diagnosis.recommendation).toBe('cordon-node');
+    expect(result.outcome).toBe('page');
+    expect(result.decision.reason).toBe('cordoning would make 2 of 6 nodes unschedulable; the budget is 20%');
   });
 });
-
-function goodVerdictOf(s: Scenario): Record<string, unknown> {
-  const step = goodStep(s);
-  if (step.kind !== 'tool-use') throw new Error('good steps are verdicts');
-  return step.input as Record<string, unknown>;
-}
 
 describe('adversarial model answers never become an allowed decision', () => {
   it.each(ADVERSARIAL.filter((c) => !c.knownGap).map((c) => [`${c.key} row ${c.scenario.key}: ${c.title}`, c] as const))('%s', async (_name, c) => {
@@ -208,7 +252,9 @@ describe('npm run eval', () => {
     expect(report.rows.filter((r) => r.status === 'ref').map((r) => r.key)).toEqual(['14', '20']);
     expect(report.ms).toBeLessThan(30_000);
     expect(table).toMatch(/^1 {4}transient crash loop/m);
-    expect(table).toMatch(/Page until the action exists/);
+    expect(table).toMatch(/^9 {4}under-provisioned deployment \(saturation\) +scale-deployment +scale-deployment +scale-deployment +ok/m);
+    expect(table).toMatch(/^12a {2}node NotReady +approval +approval +approval +ok/m);
+    expect(table).not.toMatch(/Page until the action exists/);
     expect(table).toMatch(/\$\d+\.\d{5}/);
   });
 });
