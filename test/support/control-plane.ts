@@ -959,6 +959,30 @@ export async function setPodLogs(o: SetPodLogsOptions): Promise<void> {
   });
 }
 
+/**
+ * Makes kwok serve these logs for a container name in every pod of a namespace (ClusterLogs), for
+ * pods whose names are not known in advance (a Deployment's, a Job's).
+ */
+export async function serveNamespaceLogs(o: { namespace: string; name: string; container: string; current: string; previous?: string; cluster?: ClusterInfo }): Promise<void> {
+  const cluster = o.cluster ?? currentCluster();
+  const { logsDir } = requireKwok(cluster);
+  const dir = path.join(logsDir, 'deployments', o.namespace, o.name);
+  await fsp.mkdir(dir, { recursive: true });
+  const logsFile = path.join(dir, `${o.container}.log`);
+  const previousLogsFile = path.join(dir, `${o.container}.previous.log`);
+  await fsp.writeFile(logsFile, criLog(o.current));
+  if (o.previous !== undefined) await fsp.writeFile(previousLogsFile, criLog(o.previous));
+  await applyManifest(cluster.adminKubeconfigPath, {
+    apiVersion: 'kwok.x-k8s.io/v1alpha1',
+    kind: 'ClusterLogs',
+    metadata: { name: `${o.namespace}.${o.name}` },
+    spec: {
+      selector: { matchNamespaces: [o.namespace] },
+      logs: [{ containers: [o.container], logsFile, ...(o.previous !== undefined ? { previousLogsFile } : {}) }],
+    },
+  });
+}
+
 export interface CrashLoopingDeploymentOptions {
   namespace: string;
   name: string;
@@ -975,6 +999,8 @@ export interface CrashLoopingDeploymentOptions {
   exitCode?: number;
   /** Last termination reason (default Error; OOMKilled goes with exitCode 137). */
   terminationReason?: string;
+  /** Pods created after this instant run normally: the failing dependency has recovered. */
+  crashLoopUntil?: Date;
   labels?: Record<string, string>;
   cluster?: ClusterInfo;
 }
@@ -992,31 +1018,19 @@ export interface CrashLoopingDeployment {
  * Creates the namespace if needed. */
 export async function createCrashLoopingDeployment(o: CrashLoopingDeploymentOptions): Promise<CrashLoopingDeployment> {
   const cluster = o.cluster ?? currentCluster();
-  const { logsDir } = requireKwok(cluster);
+  requireKwok(cluster);
   const container = o.container ?? o.name;
   await ensureNamespace(cluster.adminKubeconfigPath, o.namespace);
 
-  const dir = path.join(logsDir, 'deployments', o.namespace, o.name);
-  await fsp.mkdir(dir, { recursive: true });
-  const logsFile = path.join(dir, `${container}.log`);
-  const previousLogsFile = path.join(dir, `${container}.previous.log`);
-  await fsp.writeFile(logsFile, criLog(o.currentLog ?? ''));
-  await fsp.writeFile(previousLogsFile, criLog(o.previousLog));
-  await applyManifest(cluster.adminKubeconfigPath, {
-    apiVersion: 'kwok.x-k8s.io/v1alpha1',
-    kind: 'ClusterLogs',
-    metadata: { name: `${o.namespace}.${o.name}` },
-    spec: {
-      selector: { matchNamespaces: [o.namespace] },
-      logs: [{ containers: [container], logsFile, previousLogsFile }],
-    },
-  });
+  await serveNamespaceLogs({ namespace: o.namespace, name: o.name, container, current: o.currentLog ?? '', previous: o.previousLog, cluster });
 
   const selector = { app: o.name };
   const annotations: Record<string, string> = {};
   if (o.restartPeriodSeconds !== undefined) annotations['healer-test/crashloop-period'] = `${o.restartPeriodSeconds}s`;
   if (o.exitCode !== undefined) annotations['healer-test/exit-code'] = String(o.exitCode);
   if (o.terminationReason !== undefined) annotations['healer-test/termination-reason'] = o.terminationReason;
+  // The apiserver's creationTimestamp format (seconds, Z), so kwok can compare them as strings.
+  if (o.crashLoopUntil !== undefined) annotations['healer-test/crashloop-until'] = o.crashLoopUntil.toISOString().replace(/\.\d{3}Z$/, 'Z');
   await applyManifest(cluster.adminKubeconfigPath, {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
