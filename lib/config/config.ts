@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { parseAlertMappings, type AlertMappings } from '../intake/incidents.js';
 import { DEFAULT_DETECTOR_SETTINGS, type DetectorSettings } from '../detect/finding.js';
+import { DEFAULT_MODEL_PRICES, parseModelPrices, type ModelPrices } from '../diagnose/cost.js';
+import { ACTION_IDS } from '../domain/types.js';
 
 /**
  * Every setting the healer reads, parsed once from the environment into a frozen object.
@@ -34,6 +36,11 @@ const ConfigSchema = z.object({
   HEALER_CLUSTER_NAME: z.string().min(1).max(100).default('local'),
   HEALER_DRY_RUN: booleanFlag(true),
   HEALER_KILL_SWITCH: booleanFlag(false),
+  // SSM String parameter ("on"/"off") read before each decision; flippable without a deploy.
+  HEALER_KILL_SWITCH_PARAM: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
   HEALER_STATE_TABLE: z.string().min(1).default('k8s-healer-state'),
   HEALER_AUDIT_TABLE: z.string().min(1).default('k8s-healer-audit'),
   HEALER_QUEUE_URL: z.string().optional(),
@@ -64,7 +71,8 @@ const ConfigSchema = z.object({
   HEALER_MODEL_TIMEOUT_SECONDS: seconds(30, 600),
   HEALER_MODEL_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
   HEALER_DEDUP_WINDOW_SECONDS: seconds(600),
-  HEALER_COOLDOWN_SECONDS: seconds(1800),
+  // Unset: each action's own cooldown (lib/actions/catalog.ts). Set: one cooldown for every action.
+  HEALER_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).optional(),
   HEALER_GROUP_WINDOW_SECONDS: seconds(300),
   HEALER_LOCK_SECONDS: seconds(300, 3600),
   HEALER_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.7),
@@ -85,12 +93,38 @@ const ConfigSchema = z.object({
   // At least a minute: the counters use fixed windows of this length.
   HEALER_CIRCUIT_BREAKER_WINDOW_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(86_400),
   HEALER_MAX_CORDONED_NODE_SHARE: z.coerce.number().min(0).max(1).default(0.2),
+  // Actions (lib/actions): scale bounds, extra approvals, verification, approval links.
+  HEALER_SCALE_MAX_REPLICAS: z.coerce.number().int().min(1).max(10_000).default(10),
+  HEALER_SCALE_MAX_STEP: z.coerce.number().int().min(1).max(1000).default(2),
+  HEALER_SCALE_MAX_STEP_PERCENT: z.coerce.number().int().min(1).max(1000).default(50),
+  HEALER_APPROVAL_ACTIONS: csv([]).refine((list) => list.every((a) => (ACTION_IDS as readonly string[]).includes(a)), { message: `expected a comma-separated list of ${ACTION_IDS.join(', ')}` }),
+  HEALER_VERIFY_DELAY_SECONDS: z.coerce.number().int().min(0).max(900).default(60),
+  HEALER_APPROVAL_URL: z.string().url().optional(),
+  HEALER_APPROVAL_KEY: z.string().min(32, { message: 'the approval key must be at least 32 characters' }).optional(),
+  HEALER_APPROVAL_KEY_PARAM: z.string().optional(),
+  HEALER_APPROVAL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
+  // Diagnosis by Claude: investigation bounds, prices (USD/MTok JSON over lib/diagnose/cost.ts) and the daily budget.
+  HEALER_MODEL_MAX_STEPS: z.coerce.number().int().min(1).max(8).default(4),
+  HEALER_MODEL_MAX_INPUT_TOKENS: z.coerce.number().int().min(1000).max(1_000_000).default(60_000),
+  HEALER_MODEL_PRICES: z
+    .string()
+    .optional()
+    .transform((value, ctx): ModelPrices => {
+      if (value === undefined || value.trim() === '') return DEFAULT_MODEL_PRICES;
+      const parsed = parseModelPrices(value);
+      if (parsed.ok) return parsed.prices;
+      ctx.addIssue({ code: 'custom', message: parsed.error });
+      return z.NEVER;
+    }),
+  HEALER_MODEL_DAILY_BUDGET_USD: z.coerce.number().min(0).max(1_000_000).default(20),
+  HEALER_MODEL_DAILY_BUDGET_TOKENS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).optional()),
 });
 
 export type HealerConfig = Readonly<{
   clusterName: string;
   dryRun: boolean;
   killSwitch: boolean;
+  killSwitchParam: string | undefined;
   stateTable: string;
   auditTable: string;
   queueUrl: string | undefined;
@@ -107,7 +141,7 @@ export type HealerConfig = Readonly<{
   modelTimeoutSeconds: number;
   modelMaxRetries: number;
   dedupWindowSeconds: number;
-  cooldownSeconds: number;
+  cooldownSeconds: number | undefined;
   groupWindowSeconds: number;
   lockSeconds: number;
   minConfidence: number;
@@ -123,6 +157,18 @@ export type HealerConfig = Readonly<{
   circuitBreakerCount: number;
   circuitBreakerWindowSeconds: number;
   maxCordonedNodeShare: number;
+  scaleBounds: Readonly<{ maxReplicas: number; maxStep: number; maxStepPercent: number }>;
+  approvalActions: readonly string[];
+  verifyDelaySeconds: number;
+  approvalUrl: string | undefined;
+  approvalKey: string | undefined;
+  approvalKeyParam: string | undefined;
+  approvalTtlSeconds: number;
+  modelMaxSteps: number;
+  modelMaxInputTokens: number;
+  modelPrices: ModelPrices;
+  modelDailyBudgetUsd: number;
+  modelDailyBudgetTokens: number | undefined;
 }>;
 
 export class ConfigError extends Error {
@@ -144,6 +190,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     clusterName: e.HEALER_CLUSTER_NAME,
     dryRun: e.HEALER_DRY_RUN,
     killSwitch: e.HEALER_KILL_SWITCH,
+    killSwitchParam: e.HEALER_KILL_SWITCH_PARAM,
     stateTable: e.HEALER_STATE_TABLE,
     auditTable: e.HEALER_AUDIT_TABLE,
     queueUrl: e.HEALER_QUEUE_URL,
@@ -180,5 +227,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     circuitBreakerCount: e.HEALER_CIRCUIT_BREAKER_COUNT,
     circuitBreakerWindowSeconds: e.HEALER_CIRCUIT_BREAKER_WINDOW_SECONDS,
     maxCordonedNodeShare: e.HEALER_MAX_CORDONED_NODE_SHARE,
+    scaleBounds: Object.freeze({ maxReplicas: e.HEALER_SCALE_MAX_REPLICAS, maxStep: e.HEALER_SCALE_MAX_STEP, maxStepPercent: e.HEALER_SCALE_MAX_STEP_PERCENT }),
+    approvalActions: Object.freeze([...e.HEALER_APPROVAL_ACTIONS]),
+    verifyDelaySeconds: e.HEALER_VERIFY_DELAY_SECONDS,
+    approvalUrl: e.HEALER_APPROVAL_URL,
+    approvalKey: e.HEALER_APPROVAL_KEY,
+    approvalKeyParam: e.HEALER_APPROVAL_KEY_PARAM,
+    approvalTtlSeconds: e.HEALER_APPROVAL_TTL_SECONDS,
+    modelMaxSteps: e.HEALER_MODEL_MAX_STEPS,
+    modelMaxInputTokens: e.HEALER_MODEL_MAX_INPUT_TOKENS,
+    modelPrices: e.HEALER_MODEL_PRICES,
+    modelDailyBudgetUsd: e.HEALER_MODEL_DAILY_BUDGET_USD,
+    modelDailyBudgetTokens: e.HEALER_MODEL_DAILY_BUDGET_TOKENS,
   });
 }

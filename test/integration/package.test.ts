@@ -24,9 +24,10 @@ const FUNCTIONS = {
   webhook: { key: 'alertmanager-webhook', logicalId: 'AlertmanagerDashwebhookLambdaFunction' },
   scan: { key: 'scheduled-scan', logicalId: 'ScheduledDashscanLambdaFunction' },
   remediate: { key: 'remediate', logicalId: 'RemediateLambdaFunction' },
+  approve: { key: 'approve', logicalId: 'ApproveLambdaFunction' },
 } as const;
 /** Zipped-size budgets: a regression (e.g. the cluster client pulled into the webhook) fails here. */
-const ZIP_BUDGET_BYTES = { webhook: 400_000, scan: 2_000_000, remediate: 2_000_000 } as const;
+const ZIP_BUDGET_BYTES = { webhook: 400_000, scan: 2_000_000, remediate: 2_000_000, approve: 2_000_000 } as const;
 /** Packages the webhook must never load: they cost it cold-start time and it does no such work. */
 const FORBIDDEN_IN_WEBHOOK = ['@kubernetes/client-node', '@anthropic-ai/sdk'] as const;
 
@@ -258,12 +259,12 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     expect(result.code, `cfn-lint findings:\n${result.stdout}${result.stderr}`).toBe(0);
   });
 
-  it('defines the three functions on nodejs22.x/arm64 with the right triggers and limits', () => {
+  it('defines the four functions on nodejs22.x/arm64 with the right triggers and limits', () => {
     // Prepare
     const byType = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type);
 
     // Act
-    const [webhook, scan, remediate] = [fn('webhook'), fn('scan'), fn('remediate')];
+    const [webhook, scan, remediate, approve] = [fn('webhook'), fn('scan'), fn('remediate'), fn('approve')];
     const route = byType('AWS::ApiGatewayV2::Route').map((r) => r.Properties?.RouteKey);
     const rule = byType('AWS::Events::Rule')[0]?.Properties;
     const mapping = byType('AWS::Lambda::EventSourceMapping')[0]?.Properties as Json & { ScalingConfig?: { MaximumConcurrency?: number } };
@@ -271,12 +272,13 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     const dlq = resource('IncidentsDeadLetterQueue').Properties as Json;
 
     // Assess
-    for (const [name, props] of Object.entries({ webhook, scan, remediate })) {
+    for (const [name, props] of Object.entries({ webhook, scan, remediate, approve })) {
       expect(props.Runtime, name).toBe('nodejs22.x');
       expect(props.Architectures, name).toEqual(['arm64']);
       expect(props.Handler, name).toBe(`functions/${FUNCTIONS[name as keyof typeof FUNCTIONS].key}.handler`);
     }
-    expect(route).toEqual(['POST /alerts']);
+    expect(route.sort()).toEqual(['GET /approve', 'POST /alerts', 'POST /approve']);
+    expect(approve.ReservedConcurrentExecutions).toBeLessThanOrEqual(5);
     expect(webhook.Timeout).toBeLessThanOrEqual(10);
     expect(webhook.MemorySize).toBeLessThanOrEqual(512);
     expect(rule?.ScheduleExpression).toBe('rate(5 minutes)');
@@ -358,7 +360,8 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
   it('gives each function its own least-privilege role; the audit table stays append-only', () => {
     // Prepare
     const names = Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[];
-    const stateActionsUsed = dynamoActionsUsedBy('lib/adapters/dynamo-state-store.ts');
+    // The worker's and the approval function's state-table adapters, together.
+    const stateActionsUsed = [...new Set(['dynamo-state-store', 'dynamo-approval-store', 'dynamo-model-budget'].flatMap((f) => dynamoActionsUsedBy(`lib/adapters/${f}.ts`)))].sort();
     const auditActionsUsed = dynamoActionsUsedBy('lib/adapters/dynamo-audit-log.ts');
 
     // Act
@@ -370,7 +373,7 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
 
     // Assess
     expect(new Set(roles).size).toBe(names.length);
-    // Only our three roles exist: no framework-generated shared role with broader rights.
+    // Only our own roles exist: no framework-generated shared role with broader rights.
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::IAM::Role')).toHaveLength(names.length);
     for (const name of names) {
       const role = resource(fn(name).Role['Fn::GetAtt'][0]).Properties as unknown as RoleProperties;
@@ -384,8 +387,14 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
         `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${fn(name).FunctionName}:*`,
       ]);
     }
-    // The audit table: put and query, by the worker only; rewrites explicitly denied.
-    expect(auditAllows).toEqual(['dynamodb:PutItem', 'dynamodb:Query']);
+    // The audit table: put and query, by the worker and the approval function only; rewrites explicitly denied.
+    expect([...new Set(auditAllows)].sort()).toEqual(['dynamodb:PutItem', 'dynamodb:Query']);
+    expect(allowedOn('webhook', 'AuditTable')).toEqual([]);
+    expect(allowedOn('scan', 'AuditTable')).toEqual([]);
+    for (const name of ['remediate', 'approve'] as const) {
+      const denies = statementsOf(name).filter((s) => s.Effect === 'Deny' && resourceNames(s.Resource).includes('AuditTable')).flatMap(actions);
+      expect(denies, name).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']));
+    }
     expect(auditActionsUsed.every((a) => auditAllows.includes(a)), `audit adapter uses ${auditActionsUsed.join(', ')}`).toBe(true);
     expect(auditAllows.some((a) => /Update|Delete|BatchWrite|PartiQL/.test(a))).toBe(false);
     expect(auditDenies).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']));
@@ -395,7 +404,10 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     expect(allowedOn('scan', 'StateTable')).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem']);
     expect(allowedOn('webhook', 'IncidentsQueue')).toEqual(['sqs:SendMessage']);
     expect(allowedOn('scan', 'IncidentsQueue')).toEqual(['sqs:SendMessage']);
-    expect(allowedOn('remediate', 'IncidentsQueue')).toEqual(['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage']);
+    // The worker polls the queue and sends its own delayed verification re-checks to it.
+    expect(allowedOn('remediate', 'IncidentsQueue')).toEqual(['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:SendMessage']);
+    expect(allowedOn('approve', 'IncidentsQueue')).toEqual(['sqs:SendMessage']);
+    expect(allowedOn('approve', 'StateTable')).toEqual(stateActionsUsed);
     expect(allowedOn('remediate', 'OnCallTopic')).toEqual(['sns:Publish']);
     for (const name of ['webhook', 'scan'] as const) expect(allowedOn(name, 'OnCallTopic'), name).toEqual([]);
     // SSM: exactly the parameters named in the function's own environment.
