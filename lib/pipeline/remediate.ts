@@ -119,7 +119,7 @@ export interface DecideOutcome {
 export async function decideAndAct(input: DecideInput, deps: RemediateDeps, audit: AuditFn): Promise<DecideOutcome> {
   const { settings, clock } = deps;
   const { incident, evidence, diagnosis, injectionMarkers } = input;
-  const key = isActionId(diagnosis.recommendation) ? cooldownKey(settings.cluster, evidence, diagnosis.recommendation) : undefined;
+  const key = isActionId(diagnosis.recommendation) ? cooldownKey(settings.cluster, evidence) : undefined;
   const cooldownUntilMs = key ? await deps.state.cooldownUntil(key, clock.now()) : undefined;
   // Counters are read only when an action is proposed; a failed read throws (retry), never reads as 0.
   const budget = key ? actionBudget(actionScopes(settings.cluster, evidence), settings) : undefined;

@@ -192,7 +192,7 @@ export const RULES: readonly (readonly [string, Rule])[] = [
   ['restart-can-help', (c) => (c.diagnosis.restartCanHelp ? null : 'the diagnosis says the action cannot help')],
   ['cooldown', (c) =>
     c.cooldownUntilMs !== undefined && c.cooldownUntilMs > c.nowMs
-      ? `the target was healed recently; cooling down until ${new Date(c.cooldownUntilMs).toISOString()}`
+      ? `the workload had an action recently (done or attempted); cooling down until ${new Date(c.cooldownUntilMs).toISOString()}`
       : null],
   ['circuit-breaker', (c) => {
     // Healed K times in the window and still failing: healing is not fixing it. Deny, so it pages.
@@ -239,8 +239,12 @@ export function decide(ctx: PolicyContext, rules: readonly (readonly [string, Ru
   return { allowed: true, verdicts, dryRun: ctx.settings.dryRun, ...(approvalRequired ? { approvalRequired } : {}) };
 }
 
-/** The key a cooldown is kept under: the workload, so a replaced pod does not reset it. */
-export function cooldownKey(cluster: string, evidence: Evidence, action: string): string {
+/**
+ * The key a cooldown is kept under: the workload (the top of the owner chain), so a replaced pod
+ * does not reset it, and whatever the action, so one workload gets one fix at a time: a scan
+ * that sees both a crash-looping pod and its unavailable Deployment does not evict and restart.
+ */
+export function cooldownKey(cluster: string, evidence: Evidence): string {
   const workload = evidence.ownerChain[evidence.ownerChain.length - 1] ?? evidence.subject;
-  return [cluster, workload.namespace ?? evidence.subject.namespace, workload.kind, workload.name, action].join('/');
+  return [cluster, workload.namespace ?? evidence.subject.namespace, workload.kind, workload.name].join('/');
 }

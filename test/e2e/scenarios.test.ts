@@ -332,6 +332,8 @@ describe.skipIf(!available)('SCENARIOS.md on the control plane: the alert path',
 describe.skipIf(!available)('SCENARIOS.md on the control plane: the scan path', () => {
   let recoversAt = new Date(0);
   let row1: string;
+  let row2: string;
+  const lost = `sc-lost-s-${run}`;
 
   beforeAll(async () => {
     // The alert path's namespaces and node are gone first: the scan reads the whole cluster.
@@ -347,8 +349,13 @@ describe.skipIf(!available)('SCENARIOS.md on the control plane: the scan path', 
       created.namespaces.push(name);
       return name;
     };
-    const [p1] = await Promise.all([
+    created.nodes.push(lost);
+    const [p1, p2] = await Promise.all([
       sc.transientCrashLoop(n('1'), 'orders', { recoversAt }),
+      sc.badRelease(n('2'), 'orders'),
+      sc.transientCrashLoop(n('17'), 'gateway', { recoversAt, previousLog: sc.INJECTION_LOG }),
+      sc.optedOutNamespace(n('19')).then(() => sc.transientCrashLoop(ns('s', '19'), 'legacy', { recoversAt })),
+      sc.lostNode(lost),
       sc.oomLoop(n('3'), 'search'),
       sc.waitingDeployment(n('4'), 'thumbnailer', 'imagepull'),
       sc.waitingDeployment(n('5'), 'checkout', 'configerror'),
@@ -357,6 +364,7 @@ describe.skipIf(!available)('SCENARIOS.md on the control plane: the scan path', 
       sc.unschedulable(n('13'), 'batch-api'),
     ]);
     row1 = p1[0]?.metadata?.name ?? '';
+    row2 = p2[0]?.metadata?.name ?? '';
     // The stuck job passes its 5 s threshold; the failed one is Failed; the crash loop's dependency recovers.
     await waitFor(async () => ((await admin().makeApiClient(BatchV1Api).readNamespacedJob({ name: 'ledger-sync', namespace: ns('s', '7') })).status?.conditions ?? []).some((c) => c.type === 'Failed' && c.status === 'True'), { what: 'the job to fail' });
     await new Promise((r) => setTimeout(r, Math.max(6_000, recoversAt.getTime() - Date.now() + 1_000)));
@@ -389,6 +397,28 @@ describe.skipIf(!available)('SCENARIOS.md on the control plane: the scan path', 
 
   it('row 7: the failed job is found and paged', async () => {
     expect(await outcomeOf(incidentId('local', ns('s', '7'), 'Job', 'ledger-sync', 'JobFailed'))).toBe('paged');
+  });
+
+  it('row 2: the new revision\'s crash loop is found and paged as a bad release', async () => {
+    const id = podId(ns('s', '2'), row2);
+    expect(await outcomeOf(id)).toBe('paged');
+    expect((await auditOf(id)).find((e) => e.step === 'diagnosis')?.detail).toMatchObject({ category: 'bad-release' });
+  });
+
+  it('row 12: the lost node is found; the cordon waits for approval', async () => {
+    expect(await outcomeOf(incidentId('local', '', 'Node', lost, 'NodeNotReady'))).toBe('awaiting-approval');
+    expect((await admin().makeApiClient(CoreV1Api).readNode({ name: lost })).spec?.unschedulable).not.toBe(true);
+  });
+
+  it.each([
+    ['17, instructions in the logs', '17', 'gateway', 'no-instructions-in-cluster-text'],
+    ['19, an opted-out namespace', '19', 'legacy', 'not-opted-out'],
+  ] as const)('row %s: found, not acted on, paged', async (_name, row, app, deniedBy) => {
+    const namespace = ns('s', row);
+    const [pod] = await listPods(cluster.adminKubeconfigPath, namespace, { app });
+    const id = podId(namespace, pod?.metadata?.name ?? '');
+    expect(await outcomeOf(id)).toBe('paged');
+    expect((await auditOf(id)).find((e) => e.step === 'decision')?.detail).toMatchObject({ allowed: false, deniedBy });
   });
 
   it('row 13: the unschedulable pod is found and paged', async () => {

@@ -449,15 +449,18 @@ describe('policy', () => {
     expect(decide(allowedContext(), []).allowed).toBe(false);
   });
 
-  it('keys the cooldown on the workload, so a replacement pod shares it', () => {
+  it('keys the cooldown on the workload, whatever the pod or the action, so one workload gets one fix at a time', () => {
     // Prepare
     const first = anIncident({ subject: { kind: 'Pod', name: 'web-7d4b9c-aaaaa', namespace: 'shop' } });
     const second = anIncident({ subject: { kind: 'Pod', name: 'web-7d4b9c-bbbbb', namespace: 'shop' } });
+    const deployment = anIncident({ symptom: 'DeploymentUnavailable', subject: { kind: 'Deployment', name: 'web', namespace: 'shop' } });
     // Act
-    const a = cooldownKey('local', evidenceFor(first), 'evict-pod');
-    const b = cooldownKey('local', evidenceFor(second), 'evict-pod');
+    const a = cooldownKey('local', evidenceFor(first));
+    const b = cooldownKey('local', evidenceFor(second));
+    const c = cooldownKey('local', evidenceFor(deployment, { ownerChain: [{ kind: 'Deployment', name: 'web', namespace: 'shop' }] }));
     // Assess
     expect(a).toBe(b);
-    expect(a).toBe('local/shop/Deployment/web/evict-pod');
+    expect(c).toBe(a);
+    expect(a).toBe('local/shop/Deployment/web');
   });
 });
