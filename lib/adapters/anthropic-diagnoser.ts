@@ -1,3 +1,4 @@
+import { createHash, type Hash } from 'node:crypto';
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HealerConfig } from '../config/config.js';
@@ -204,9 +205,11 @@ interface Spend {
   /** Prompt tokens (input + cache) of the last answered request, and its output. */
   lastPrompt: number;
   lastOutput: number;
+  /** SHA-256 over every request body sent, in order: the audit's proof of what left the cluster. */
+  sent: Hash;
 }
 
-const newSpend = (): Spend => ({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0, requests: 0, steps: 0, budgetPrompt: 0, lastPrompt: 0, lastOutput: 0 });
+const newSpend = (): Spend => ({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0, requests: 0, steps: 0, budgetPrompt: 0, lastPrompt: 0, lastOutput: 0, sent: createHash('sha256') });
 
 /**
  * Adds an answered request. Usage is reported as the API gave it; an answer without usage is
@@ -227,7 +230,13 @@ function addStep(spend: Spend, usage: ReturnType<typeof usageOf>, requestBytes: 
 function usageFrom(spend: Spend, model: string, prices: ModelPrices): Usage {
   const tokens = { inputTokens: spend.input, outputTokens: spend.output, cacheReadTokens: spend.cacheRead, cacheWriteTokens: spend.cacheWrite };
   const costUsd = costOf(tokens, model, prices);
-  return { ...tokens, requests: spend.requests, steps: spend.steps, ...(costUsd !== undefined ? { costUsd } : {}) };
+  return {
+    ...tokens,
+    requests: spend.requests,
+    steps: spend.steps,
+    ...(costUsd !== undefined ? { costUsd } : {}),
+    ...(spend.requests > 0 ? { requestDigest: `sha256:${spend.sent.copy().digest('hex')}` } : {}),
+  };
 }
 
 const EPHEMERAL = { type: 'ephemeral' } as const;
@@ -386,6 +395,7 @@ export function createAnthropicDiagnoser(options: AnthropicDiagnoserOptions): Di
         spend.requests += 1;
         stepAttempts += 1;
         const request = buildStepRequest({ ...step, forced: state.forced });
+        spend.sent.update(JSON.stringify(request)).update('\n');
         try {
           const message = await client.messages.create(request, {
             timeout: Math.max(1, Math.floor(remaining)),

@@ -246,6 +246,8 @@ export interface Diagnosis {
     readonly steps?: number;
     /** List-price USD of the tokens above; absent (not 0) when the model has no price on file. */
     readonly costUsd?: number;
+    /** "sha256:<hex>" over every request body sent to the model, in order (redacted text only). */
+    readonly requestDigest?: string;
   };
   /** The model that answered (or was asked, when its answer was replaced). */
   readonly model?: string;

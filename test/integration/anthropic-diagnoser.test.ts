@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   anthropicDiagnoserFromConfig,
@@ -101,6 +102,9 @@ describe('Claude diagnoser with the real SDK', () => {
     expect(second.usage!.costUsd!).toBeLessThan(first.usage!.costUsd!); // a cache read costs a tenth of a write
     expect(server.requests).toHaveLength(2);
     const r = server.requests[0]!;
+    // The audit's digest is of exactly the body the server received.
+    expect(first.usage?.requestDigest).toBe(`sha256:${createHash('sha256').update(JSON.stringify(r.body)).update('\n').digest('hex')}`);
+    expect(second.usage?.requestDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     console.info(
       `prompt size (legacy Claude tokenizer, approximate): ${r.estimatedInputTokens} tokens in total, ${r.estimatedPrefixTokens} cacheable (system + tool); ` +
         `usage first=${JSON.stringify(first.usage)} second=${JSON.stringify(second.usage)}`,
