@@ -8,6 +8,7 @@ import {
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
+  setHeaderOptions,
   type CoreV1Api as CoreV1ApiType,
   type KubernetesObject,
 } from '@kubernetes/client-node';
@@ -258,6 +259,40 @@ describe.skipIf(!available)('healer RBAC (infra/rbac.yaml)', () => {
     // Assess: every one is 403 Forbidden (not 404 or 401: the request was authenticated and denied)
     expect(refused).toEqual(Object.fromEntries(Object.keys(refused).map((k) => [k, 403])));
     expect((await adminCore.readNamespacedConfigMap({ name: 'settings', namespace: ns })).data?.mode).toBe('safe');
+  });
+
+  it('may patch a Deployment only to restart it, and a Node only to cordon it (infra/admission-policy.yaml)', async () => {
+    // Prepare
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    const patchDeployment = (body: object) => statusOf(() => healerApps.patchNamespacedDeployment({ name: 'web', namespace: ns, body, dryRun: 'All' }, merge));
+    const patchNode = (body: object) => statusOf(() => healerCore.patchNode({ name: 'kwok-node-0', body, dryRun: 'All' }, merge));
+    const template = (metadata: object, spec: object = {}) => ({ spec: { template: { metadata, ...spec } } });
+
+    // Act (server-side dry runs: admission runs, nothing is stored)
+    const answers = {
+      'restart (restartedAt)': await patchDeployment(template({ annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } })),
+      'replicas by patch': await patchDeployment({ spec: { replicas: 5 } }),
+      'another image': await patchDeployment(template({}, { spec: { containers: [{ name: 'app', image: 'registry.example.com/evil:1' }] } })),
+      'another template annotation': await patchDeployment(template({ annotations: { 'sidecar.example/inject': 'true' } })),
+      'a Deployment label': await patchDeployment({ metadata: { labels: { owner: 'healer' } } }),
+      'pause the rollout': await patchDeployment({ spec: { paused: true } }),
+      cordon: await patchNode({ spec: { unschedulable: true } }),
+      'a Node taint': await patchNode({ spec: { taints: [{ key: 'evil', effect: 'NoSchedule' }] } }),
+      'a Node label': await patchNode({ metadata: { labels: { 'node-role.kubernetes.io/evil': '' } } }),
+    };
+
+    // Assess
+    expect(answers).toEqual({
+      'restart (restartedAt)': 200,
+      'replicas by patch': 403,
+      'another image': 403,
+      'another template annotation': 403,
+      'a Deployment label': 403,
+      'pause the rollout': 403,
+      cordon: 200,
+      'a Node taint': 403,
+      'a Node label': 403,
+    });
   });
 
   it('evicts a pod, and the ReplicaSet replaces it', async () => {

@@ -774,7 +774,7 @@ function fakeNode(name: string): Manifest {
   };
 }
 
-/** Applies infra/rbac.yaml, mints a token for the healer's ServiceAccount (TokenRequest API) and
+/** Applies infra/rbac.yaml and infra/admission-policy.yaml, mints a token for the healer's ServiceAccount (TokenRequest API) and
  * writes a kubeconfig that uses it. */
 async function provisionHealer(
   adminKubeconfigPath: string,
@@ -784,6 +784,7 @@ async function provisionHealer(
   insecure: boolean,
 ): Promise<{ healerKubeconfigPath: string; healerToken: string }> {
   await applyManifest(adminKubeconfigPath, await fsp.readFile(path.join(REPO_ROOT, 'infra/rbac.yaml'), 'utf8'));
+  await applyManifest(adminKubeconfigPath, await fsp.readFile(path.join(REPO_ROOT, 'infra/admission-policy.yaml'), 'utf8'));
   const core = loadKubeConfig(adminKubeconfigPath).makeApiClient(CoreV1Api);
   const tr = await waitFor(
     () => core.createNamespacedServiceAccountToken({
