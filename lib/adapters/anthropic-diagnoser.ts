@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { redact } from '../evidence/redact.js';
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HealerConfig } from '../config/config.js';
@@ -207,9 +208,21 @@ interface Spend {
   lastOutput: number;
   /** SHA-256 over every request body sent, in order: the audit's proof of what left the cluster. */
   sent: Hash;
+  /** What the model asked to look at, and whether it was read, for the audit (bounded). */
+  lookups: string[];
 }
 
-const newSpend = (): Spend => ({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0, requests: 0, steps: 0, budgetPrompt: 0, lastPrompt: 0, lastOutput: 0, sent: createHash('sha256') });
+const newSpend = (): Spend => ({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0, requests: 0, steps: 0, budgetPrompt: 0, lastPrompt: 0, lastOutput: 0, sent: createHash('sha256'), lookups: [] });
+
+/** Look-ups kept for the audit, and the length of each line. */
+const LOOKUP_AUDIT = { entries: 20, chars: 200 } as const;
+
+/** "more_logs {"container":"app"}: read" (redacted, bounded): the model's own words are untrusted. */
+function lookupLine(call: ToolCall, outcome: ToolOutcome): string {
+  const input = JSON.stringify(call.input) ?? '';
+  const line = `${call.name} ${input}: ${outcome.read ? (outcome.isError ? 'read failed' : 'read') : 'not read'}`;
+  return redact(line.length > LOOKUP_AUDIT.chars ? `${line.slice(0, LOOKUP_AUDIT.chars)}…` : line);
+}
 
 /**
  * Adds an answered request. Usage is reported as the API gave it; an answer without usage is
@@ -236,6 +249,7 @@ function usageFrom(spend: Spend, model: string, prices: ModelPrices): Usage {
     steps: spend.steps,
     ...(costUsd !== undefined ? { costUsd } : {}),
     ...(spend.requests > 0 ? { requestDigest: `sha256:${spend.sent.copy().digest('hex')}` } : {}),
+    ...(spend.lookups.length > 0 ? { lookups: [...spend.lookups] } : {}),
   };
 }
 
@@ -469,6 +483,10 @@ export function createAnthropicDiagnoser(options: AnthropicDiagnoserOptions): Di
         ? calls.map(() => notRun(plan.why))
         // Look-ups leave time for the request after them (as long as the last one took, at least minAttemptMs).
         : await runCalls(calls, scope, investigator, Math.min(bounds.toolTimeoutMs, deadline - clock.now() - Math.max(minAttemptMs, stepMs) - TOOL_MARGIN_MS), bounds.resultBytes);
+      calls.forEach((call, i) => {
+        const outcome = outcomes[i];
+        if (outcome && spend.lookups.length < LOOKUP_AUDIT.entries) spend.lookups.push(lookupLine(call, outcome));
+      });
       final = plan.kind !== 'investigate';
       messages.push(assistantTurn(message.content));
       messages.push({

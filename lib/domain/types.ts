@@ -248,6 +248,8 @@ export interface Diagnosis {
     readonly costUsd?: number;
     /** "sha256:<hex>" over every request body sent to the model, in order (redacted text only). */
     readonly requestDigest?: string;
+    /** The investigation's look-ups, "tool {input}: read | not read | read failed" (redacted, at most 20). */
+    readonly lookups?: readonly string[];
   };
   /** The model that answered (or was asked, when its answer was replaced). */
   readonly model?: string;

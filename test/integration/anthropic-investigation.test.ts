@@ -129,6 +129,8 @@ describe('the investigation loop', () => {
     });
     expect(diagnosis.usage?.costUsd).toBeCloseTo(costOf(diagnosis.usage, 'claude-sonnet-5-5')!, 12);
     expect(diagnosis.usage?.costUsd).toBeGreaterThan(0);
+    // ...and the audit can say what the model looked at
+    expect(diagnosis.usage?.lookups).toEqual(['more_logs {"container":"app","which":"previous","lines":300}: read']);
   });
 
   it('offers only the verdict tool on the last permitted step, with tool_choice auto on Sonnet 5.5', async () => {
@@ -212,6 +214,8 @@ describe('the investigation loop', () => {
       expect(r.content).toMatch(/^refused: /);
     }
     expect(results[0]?.content).toContain('allowed: Pod/shop/web-7d4b9c-abcde, ReplicaSet/shop/web-7d4b9c, Deployment/shop/web, Node/node-1');
+    expect(diagnosis.usage?.lookups).toHaveLength(6);
+    expect(diagnosis.usage?.lookups?.every((l) => l.endsWith(': not read'))).toBe(true);
     expect(results[3]?.content).toMatch(/container "istio-proxy" is not a container/);
     expect(results[5]?.content).toMatch(/there is no tool "kubectl"/);
   });
