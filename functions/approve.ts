@@ -1,12 +1,14 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { loadConfig } from '../lib/config/config.js';
-import { workerDeps } from '../lib/wiring/worker.js';
+import { actingDeps } from '../lib/wiring/acting.js';
+import { runbookDiagnoser } from '../lib/diagnose/runbook.js';
 import { httpErrors, log } from '../lib/wiring/middleware.js';
 import { handleApprovalRequest } from '../lib/approval/http.js';
 
 const config = loadConfig();
-const deps = workerDeps(config);
+// The approved diagnosis is replayed, never redone: no model client in this bundle.
+const deps = actingDeps(config, { diagnoser: () => runbookDiagnoser });
 
 /**
  * GET /approve?token=… shows what would be done (reads only: link scanners and chat previews open

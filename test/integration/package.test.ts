@@ -457,6 +457,10 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     // The check can see these packages: the scan bundle, which talks to the cluster, has one.
     expect([...(scan?.packages.keys() ?? [])]).toContain('@kubernetes/client-node');
     expect(scan?.code).toContain('CoreV1Api');
+    // The approve function replays the approved diagnosis: it acts on the cluster, never asks the model.
+    expect([...(contents.approve?.packages.keys() ?? [])]).toContain('@kubernetes/client-node');
+    expect([...(contents.approve?.packages.keys() ?? [])]).not.toContain('@anthropic-ai/sdk');
+    expect([...(contents.remediate?.packages.keys() ?? [])]).toContain('@anthropic-ai/sdk');
   });
 
   it('ships an Alertmanager receiver example that Alertmanager accepts', async (ctx) => {
