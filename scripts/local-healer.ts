@@ -173,6 +173,7 @@ async function main(): Promise<void> {
   say(`mode:          ${config.dryRun ? 'DRY RUN (set HEALER_DRY_RUN=false to act)' : 'LIVE: allowed fixes are applied'}`);
   say(`diagnosis:     ${config.anthropicApiKey ? `Claude (${config.model}) with runbook fallback` : 'runbook rules (set ANTHROPIC_API_KEY for Claude)'}`);
   say(`notifications: ${config.topicArn ? `SNS ${config.topicArn}` : 'this console'}`);
+  say(`approvals:     links to ${config.approvalUrl ?? '(none)'} (cordon-node${config.approvalActions.length > 0 ? `, ${config.approvalActions.join(', ')}` : ''}); verification re-checks every ${config.verifyDelaySeconds} s`);
   say(`audit trail:   npm run audit   (JSON; npm run audit -- <incident-id> for one incident)`);
   say(`try it:        curl -H "Authorization: Bearer ${token}" -H 'content-type: application/json' --data @test/fixtures/alertmanager/kube-pod-crashlooping.json ${server.url}/alerts`);
   say('Ctrl-C stops everything this started.');

@@ -177,7 +177,11 @@ describe.skipIf(!available || !kwokHere)('allowlisted actions on the control pla
   it('cordon-node: marks the node unschedulable, nothing else; a dry run does not', async () => {
     // Prepare: a kwok node of its own, so no other test loses a schedulable node.
     await applyManifest(cluster.adminKubeconfigPath, { apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName, annotations: { [KWOK_NODE_ANNOTATION]: 'fake' }, labels: { 'healer-test/node': 'yes' } } });
-    const node = await adminCore.readNode({ name: nodeName });
+    // kwok initialises the new node (status, conditions) right after it appears: plan on the settled object.
+    const node = await waitFor(async () => {
+      const n = await adminCore.readNode({ name: nodeName });
+      return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? n : undefined;
+    }, { what: `node ${nodeName} Ready` });
     const plan = (rv: string | undefined): ActionPlan => ({ action: 'cordon-node', target: { kind: 'Node', name: nodeName, uid: node.metadata?.uid }, resourceVersion: rv, parameters: {}, summary: 'cordon' });
 
     // Act
@@ -186,10 +190,10 @@ describe.skipIf(!available || !kwokHere)('allowlisted actions on the control pla
     const fresh = await adminCore.readNode({ name: nodeName });
     const real = await actor.execute(plan(fresh.metadata?.resourceVersion), { dryRun: false });
 
-    // Assess
-    expect(dry.ok).toBe(true);
+    // Assess (a node that changed between read and write would be a 409: say so if it happens)
+    expect(dry.ok, dry.detail).toBe(true);
     expect(unschedulableAfterDry).not.toBe(true);
-    expect(real.ok).toBe(true);
+    expect(real.ok, real.detail).toBe(true);
     const after = await adminCore.readNode({ name: nodeName });
     expect(after.spec?.unschedulable).toBe(true);
     expect(after.metadata?.labels).toMatchObject({ 'healer-test/node': 'yes' });
