@@ -152,13 +152,13 @@ export async function decideAndAct(input: DecideInput, deps: RemediateDeps, audi
   // The policy's action-plan rule passed, so this plan exists; it is the exact change to make.
   const planned = decision.allowed ? planAction(diagnosis, evidence, settings.scaleBounds) : undefined;
   const plan = planned?.ok ? planned.plan : undefined;
-  await audit('decision', { ...decision, cooldownKey: key, ...(plan ? { plan } : {}) });
+  await audit('decision', { ...decision, cooldownKey: key, liveStateAt: evidence.gatheredAt, ...(plan ? { plan } : {}) });
 
   let outcome: Outcome;
   let action: ActionResult | undefined;
   let approvalLink: string | undefined;
   if (!decision.allowed || key === undefined || plan === undefined) {
-    outcome = outcomeOfDenial(decision, diagnosis);
+    outcome = outcomeOfDenial(decision, diagnosis, evidence);
   } else if (input.approvedPlan && !samePlan(plan, input.approvedPlan)) {
     // The approval was for the object as it was; it has changed since, so the approval is void.
     outcome = 'paged';
@@ -219,7 +219,11 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
   const diagnosis = await deps.diagnoser.diagnose(incident, evidence, diagnoseDeadline === undefined ? {} : { deadline: diagnoseDeadline });
   await audit('diagnosis', { ...diagnosis });
 
-  const { decision, plan, action, outcome, approvalLink } = await decideAndAct({ incident, evidence, diagnosis, injectionMarkers }, deps, audit);
+  // The live state right before deciding: a diagnosis can take seconds (a model, an investigation),
+  // and the plan pins the very object version it acts on. Injection markers stay those of the text
+  // the diagnosis saw.
+  const live = isActionId(diagnosis.recommendation) ? await deps.reader.gatherEvidence(incident) : evidence;
+  const { decision, plan, action, outcome, approvalLink } = await decideAndAct({ incident, evidence: live, diagnosis, injectionMarkers }, deps, audit);
 
   const notification: Notification = buildNotification({ incident, evidence, diagnosis, decision, action, outcome, approvalLink });
   await deps.notifier.notify(notification);
@@ -283,8 +287,9 @@ async function recordWithinBudget(deps: RemediateDeps, budget: Budget, now: numb
   return deps.state.recordAction(budget.breaker.scopeKeys, budget.breaker.limits, budget.breaker.windowSeconds, now);
 }
 
-function outcomeOfDenial(decision: Decision, diagnosis: Diagnosis): Outcome {
-  if (decision.deniedBy === 'still-unhealthy' || diagnosis.category === 'already-healthy') return 'already-healthy';
+function outcomeOfDenial(decision: Decision, diagnosis: Diagnosis, live: Evidence): Outcome {
+  // A subject gone by the time of the live read (replaced, deleted) needs nothing, whichever rule spoke first.
+  if (decision.deniedBy === 'still-unhealthy' || diagnosis.category === 'already-healthy' || !live.exists) return 'already-healthy';
   return diagnosis.recommendation === 'none' ? 'no-action' : 'paged';
 }
 

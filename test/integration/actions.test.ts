@@ -50,7 +50,16 @@ describe.skipIf(!available || !kwokHere)('allowlisted actions on the control pla
       },
     });
     await waitForReadyPods(cluster.adminKubeconfigPath, ns, { app: name }, replicas);
-    return adminApps.readNamespacedDeployment({ name, namespace: ns });
+    // Plan on the settled object: the Deployment controller writes status a moment after the pods
+    // are Ready, and a plan made before that write is (rightly) refused with a 409.
+    return waitFor(async () => {
+      const d = await adminApps.readNamespacedDeployment({ name, namespace: ns });
+      const st = d.status;
+      const settled = (st?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
+        st?.availableReplicas === replicas && st.updatedReplicas === replicas && st.readyReplicas === replicas &&
+        (st.conditions ?? []).some((c) => c.type === 'Progressing' && c.reason === 'NewReplicaSetAvailable');
+      return settled ? d : undefined;
+    }, { what: `Deployment ${name} to settle` });
   }
 
   beforeAll(async () => {
@@ -126,10 +135,11 @@ describe.skipIf(!available || !kwokHere)('allowlisted actions on the control pla
 
     // Act
     const result = await actor.execute(plan, { dryRun: false });
+    expect(result.ok, result.detail).toBe(true);
     const verified = await waitFor(async () => {
       const j = judge(plan, await actor.observe(plan), 0);
       return j.status === 'done' ? j : undefined;
-    }, { what: 'two available replicas', timeoutMs: 60_000 });
+    }, { what: 'two available replicas', timeoutMs: 45_000 });
     const reverted = await actor.revert(plan);
     const secondRevert = await actor.revert(plan);
 
