@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { loadConfig } from '../lib/config/config.js';
-import { parseIncident, parseIncidentValue } from '../lib/domain/incident-schema.js';
+import { parseIncident } from '../lib/domain/incident-schema.js';
 import { isVerificationMessage, parseVerificationJob } from '../lib/domain/verification-schema.js';
 import { verifyAction } from '../lib/pipeline/verify.js';
 import { remediate } from '../lib/pipeline/remediate.js';
@@ -71,7 +71,7 @@ function isVerificationBody(body: string): boolean {
 
 /** A delayed re-check of an action (lib/pipeline/verify.ts); false means "let SQS redeliver it". */
 async function handleVerification(body: string, messageId: string, resolved: Awaited<typeof deps>): Promise<boolean> {
-  const parsed = parseVerificationJob(JSON.parse(body), parseIncidentValue);
+  const parsed = parseVerificationJob(JSON.parse(body));
   if (!parsed.ok) {
     log('error', 'invalid verification message', { messageId, error: parsed.error });
     return false;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ACTION_IDS, type Incident } from './types.js';
 import type { ActionPlan } from '../actions/plan.js';
+import { parseIncidentValue } from './incident-schema.js';
 
 /**
  * A verification re-check, sent to the worker's own queue with a delay after an action, so the
@@ -34,8 +35,7 @@ export function isVerificationMessage(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'verify';
 }
 
-export function parseVerificationJob(value: unknown, parseIncidentValue: (v: unknown) => { ok: true; incident: Incident } | { ok: false; error: string }):
-  { ok: true; job: VerificationJob } | { ok: false; error: string } {
+export function parseVerificationJob(value: unknown): { ok: true; job: VerificationJob } | { ok: false; error: string } {
   const shape = z.object({ type: z.literal('verify'), incident: z.unknown(), plan: ActionPlanSchema, actedAt: z.string().max(64), attempt: z.number().int().min(1).max(1000) }).safeParse(value);
   if (!shape.success) return { ok: false, error: shape.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
   const incident = parseIncidentValue(shape.data.incident);

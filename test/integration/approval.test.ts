@@ -82,6 +82,35 @@ describe.skipIf(!available)('approval links', () => {
     await release?.();
   }, 60_000);
 
+  it('answers bad requests clearly and never acts: no token, a garbage token, a JSON body, another method', async () => {
+    // Prepare
+    const request = (method: string, query: Record<string, string>, body?: string, type = 'application/x-www-form-urlencoded') =>
+      handleApprovalRequest({ method, query, headers: { 'content-type': type }, body, isBase64Encoded: false, sourceIp: '192.0.2.9' }, deps);
+    // Act
+    const answers = {
+      'GET without a token': (await request('GET', {})).statusCode,
+      'GET with garbage': (await request('GET', { token: '<script>alert(1)</script>' })).statusCode,
+      'GET with an unknown id': (await request('GET', { token: `${'b'.repeat(32)}.9999999999999.${'A'.repeat(43)}` })).statusCode,
+      'POST as JSON': (await request('POST', {}, JSON.stringify({ token: 'x' }), 'application/json')).statusCode,
+      'POST without a body': (await request('POST', {})).statusCode,
+      'POST a huge form': (await request('POST', {}, `token=${'a'.repeat(10_000)}`)).statusCode,
+      PUT: (await request('PUT', {})).statusCode,
+    };
+    const garbage = await request('GET', { token: '<script>alert(1)</script>' });
+    // Assess
+    expect(answers).toEqual({
+      'GET without a token': 400,
+      'GET with garbage': 400,
+      'GET with an unknown id': 400,
+      'POST as JSON': 400,
+      'POST without a body': 400,
+      'POST a huge form': 400,
+      PUT: 405,
+    });
+    expect(garbage.body).not.toContain('<script>');
+    expect((await apps.readNamespacedDeployment({ name: 'expiring', namespace })).spec?.replicas).toBe(1);
+  });
+
   it('waits for a human: nothing is scaled until the link is confirmed', async () => {
     expiringToken = await requestApproval('expiring');
     expect((await apps.readNamespacedDeployment({ name: 'expiring', namespace })).spec?.replicas).toBe(1);

@@ -59,6 +59,19 @@ describe('remediate handler', () => {
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'bad-1' }]);
   });
 
+  it('returns a malformed verification message as failed (to the DLQ), without touching the cluster', async () => {
+    // Prepare: shaped like a re-check, but its plan names an action outside the allowlist, and one lacks its incident.
+    const incident = anIncident({ id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa4' });
+    const plan = { action: 'delete-namespace', target: { kind: 'Namespace', name: 'shop' }, parameters: {}, summary: 'x' };
+    const forged = record(JSON.stringify({ type: 'verify', incident, plan, actedAt: new Date().toISOString(), attempt: 1 }), 1, 'verify-bad-action');
+    const headless = record(JSON.stringify({ type: 'verify', plan: { ...plan, action: 'evict-pod' }, actedAt: 'now', attempt: 1 }), 1, 'verify-no-incident');
+    // Act (the cluster is unreachable: a read would fail the message for another reason, and be retried)
+    const result = await handler({ Records: [forged, headless] }, localContext('remediate', 60_000));
+    // Assess
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'verify-bad-action' }, { itemIdentifier: 'verify-no-incident' }]);
+    expect(await env.inbox.receive(1, 1_500)).toHaveLength(0);
+  });
+
   it('retries when the cluster is unreachable, without paging before the last delivery', async () => {
     // Prepare
     const incident = anIncident({ id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1' });
