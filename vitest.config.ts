@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    // Every fast-check property runs on one printed seed (FC_SEED to change it).
+    setupFiles: ['test/support/property-seed.ts'],
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,

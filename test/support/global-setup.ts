@@ -5,10 +5,12 @@
  * With TEST_KUBECONFIG, the tests use that cluster instead and nothing is started here.
  */
 import { controlPlaneAvailable, startControlPlane, type ControlPlane } from './control-plane.js';
+import { propertySeed } from './property-seed.js';
 
 let controlPlane: ControlPlane | undefined;
 
 export async function setup(): Promise<void> {
+  console.log(`[global-setup] fast-check seed ${propertySeed()} (set FC_SEED to run the properties on another)`);
   if (process.env.TEST_KUBECONFIG || process.env.K8S_HEALER_CLUSTER_INFO) return;
   // Throws under CI=true when the binaries are missing; elsewhere, files skip with a message.
   if (!controlPlaneAvailable()) return;
