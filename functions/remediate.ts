@@ -1,91 +1,79 @@
 import middy from '@middy/core';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '../lib/config/config.js';
-import { parseIncident } from '../lib/domain/incident-schema.js';
-import { isVerificationMessage, parseVerificationJob } from '../lib/domain/verification-schema.js';
 import { verifyAction } from '../lib/pipeline/verify.js';
 import { remediate } from '../lib/pipeline/remediate.js';
-import { workerDeps } from '../lib/wiring/worker.js';
+import { incidentIdOf, parseQueueMessage } from '../lib/pipeline/queue-message.js';
+import { LAST_FAILURE } from '../lib/pipeline/dead-letter.js';
+import { depsOnDemand, workerDeps } from '../lib/wiring/worker.js';
 import { log } from '../lib/wiring/middleware.js';
-import { buildFailurePage } from '../lib/pipeline/notification.js';
 
 /** Matches the DLQ redrive policy (infra/resources.yml): the delivery after which SQS gives up. */
 const MAX_RECEIVES = 3;
 /** Time kept back from the model for acting, auditing and notifying before Lambda's timeout. */
 const RESERVED_MS = 20_000;
+/** Time kept back from every Kubernetes request for releasing, recording and reporting a failure. */
+const CLEANUP_MS = 5_000;
 
-const config = loadConfig();
-const deps = workerDeps(config);
+// Built inside each invocation's handling, kept only once it succeeds whole (see depsOnDemand).
+const deps = depsOnDemand(() => workerDeps(loadConfig()));
 
 /**
- * SQS worker. Each message is one incident; failures are reported per message so SQS retries
- * only those (and moves them to the dead-letter queue after maxReceiveCount): nothing is lost.
+ * SQS worker. Each message is one incident or one verification re-check; failures are reported
+ * per message so SQS retries only those, and after the last delivery the message goes to the
+ * dead-letter queue, whose consumer (functions/dead-letter.ts) pages on-call: nothing is lost and
+ * nothing fails silently, whatever failed (a dependency, the cluster, the model, a bad message).
  */
 export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event, context) => {
-  const resolved = await deps;
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
-    if (isVerificationBody(record.body)) {
-      if (!(await handleVerification(record.body, record.messageId, resolved))) batchItemFailures.push({ itemIdentifier: record.messageId });
-      continue;
-    }
-    const parsed = parseIncident(record.body);
-    if (!parsed.ok) {
-      // Retrying cannot fix a malformed message; failing it sends it to the DLQ for a human.
-      log('error', 'invalid incident message', { messageId: record.messageId, error: parsed.error });
-      batchItemFailures.push({ itemIdentifier: record.messageId });
-      continue;
-    }
-    try {
-      const diagnoseDeadline = Date.now() + Math.max(1_000, context.getRemainingTimeInMillis() - RESERVED_MS);
-      const report = await remediate(parsed.incident, resolved, { diagnoseDeadline });
-      log('info', 'incident handled', { messageId: record.messageId, incidentId: report.incidentId, outcome: report.outcome });
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
-      log('error', receives >= MAX_RECEIVES ? 'incident failed for the last time; paging' : 'incident failed; will be retried', {
-        messageId: record.messageId,
-        incidentId: parsed.incident.id,
-        receives,
-        error: message,
-      });
-      // On the last delivery a human must hear about it: the DLQ alone pages nobody.
-      if (receives >= MAX_RECEIVES) {
-        await resolved.notifier.notify(buildFailurePage(parsed.incident, message, receives)).catch((notifyError: unknown) => {
-          log('error', 'failure page could not be sent', { incidentId: parsed.incident.id, error: String(notifyError) });
-        });
-      }
-      batchItemFailures.push({ itemIdentifier: record.messageId });
-    }
+    if (!(await handleRecord(record, context))) batchItemFailures.push({ itemIdentifier: record.messageId });
   }
   return { batchItemFailures };
 });
 
-function isVerificationBody(body: string): boolean {
+/** One message; false means "let SQS redeliver it" (and, after the last delivery, dead-letter it). */
+async function handleRecord(record: SQSRecord, context: Context): Promise<boolean> {
+  const message = parseQueueMessage(record.body);
+  if (message.kind === 'invalid') {
+    // Retrying cannot fix it; failing it sends it to the DLQ, whose consumer pages a human. No read, no write.
+    log('error', 'invalid queue message', { messageId: record.messageId, error: message.error });
+    return false;
+  }
+  const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
+  let resolved: Awaited<ReturnType<typeof deps>> | undefined;
   try {
-    return isVerificationMessage(JSON.parse(body));
-  } catch {
-    return false;
-  }
-}
-
-/** A delayed re-check of an action (lib/pipeline/verify.ts); false means "let SQS redeliver it". */
-async function handleVerification(body: string, messageId: string, resolved: Awaited<typeof deps>): Promise<boolean> {
-  const parsed = parseVerificationJob(JSON.parse(body));
-  if (!parsed.ok) {
-    log('error', 'invalid verification message', { messageId, error: parsed.error });
-    return false;
-  }
-  if (!resolved.verifications) {
-    log('error', 'verification message but no queue to re-check through', { messageId });
-    return false;
-  }
-  try {
-    const result = await verifyAction(parsed.job, { ...resolved, verifications: resolved.verifications, settings: resolved.settings });
-    log('info', 'verification', { messageId, incidentId: parsed.job.incident.id, result: result === 'duplicate' ? result : result.status });
+    resolved = await deps();
+    resolved.kubeConfig.setDeadline(Date.now() + context.getRemainingTimeInMillis() - CLEANUP_MS);
+    if (message.kind === 'verify') {
+      if (!resolved.verifications) throw new Error('verification message but no queue to re-check through (HEALER_QUEUE_URL)');
+      const result = await verifyAction(message.request, { ...resolved, verifications: resolved.verifications });
+      log('info', 'verification', { messageId: record.messageId, incidentId: message.request.incidentId, result: typeof result === 'string' ? result : result.status });
+      return true;
+    }
+    const diagnoseDeadline = Date.now() + Math.max(1_000, context.getRemainingTimeInMillis() - RESERVED_MS);
+    const report = await remediate(message.incident, resolved, { diagnoseDeadline });
+    log('info', 'incident handled', { messageId: record.messageId, incidentId: report.incidentId, outcome: report.outcome });
     return true;
   } catch (error) {
-    log('error', 'verification failed; will be retried', { messageId, incidentId: parsed.job.incident.id, error: error instanceof Error ? error.message : String(error) });
+    const text = error instanceof Error ? error.message : String(error);
+    const incidentId = incidentIdOf(message);
+    const last = receives >= MAX_RECEIVES;
+    log('error', last ? 'message failed for the last time; it goes to the dead-letter queue, which pages' : 'message failed; will be retried', {
+      messageId: record.messageId,
+      incidentId,
+      receives,
+      error: text,
+    });
+    // The dead-letter consumer's page names this error: record it where that consumer reads.
+    if (last && resolved && incidentId) {
+      const cluster = message.kind === 'incident' ? message.incident.cluster : resolved.settings.cluster;
+      await resolved.audit
+        .append({ incidentId, at: new Date().toISOString(), cluster, step: 'outcome', outcome: 'action-failed', detail: { [LAST_FAILURE]: text.slice(0, 2000), receives, messageId: record.messageId } })
+        .catch((auditError: unknown) => log('error', 'last failure not recorded', { incidentId, error: String(auditError) }));
+    }
     return false;
+  } finally {
+    resolved?.kubeConfig.setDeadline(undefined);
   }
 }

@@ -93,12 +93,12 @@ async function main(): Promise<void> {
     return Promise.resolve();
   });
   const verifications: VerificationScheduler = {
-    scheduleVerification(job, delaySeconds) {
+    scheduleVerification(request, delaySeconds) {
       const timer = setTimeout(() => {
         timers.delete(timer);
-        verifyAction(job, { ...deps, verifications, settings: deps.settings })
-          .then((result) => say(`verification of ${job.plan.summary}: ${result === 'duplicate' ? result : `${result.status}, ${result.detail}`}`))
-          .catch((error: unknown) => say(`verification of ${job.plan.summary} failed: ${String(error)}`));
+        verifyAction(request, { ...deps, verifications })
+          .then((result) => say(`verification of incident ${request.incidentId} (check ${request.attempt}): ${typeof result === 'string' ? result : `${result.status}, ${result.detail}`}`))
+          .catch((error: unknown) => say(`verification of incident ${request.incidentId} failed: ${String(error)}`));
       }, delaySeconds * 1000);
       timers.add(timer);
       return Promise.resolve();

@@ -9,11 +9,12 @@ import {
 import type { ActionResult } from '../domain/types.js';
 import type { ActionPlan } from '../actions/plan.js';
 import type { Observation } from '../actions/verify.js';
-import type { ClusterActor, Clock } from '../ports/index.js';
+import type { ClusterObserver, ClusterWriter, Clock } from '../ports/index.js';
 import { describeKubeError, isDisruptionBudgetRefusal, statusCodeOf } from './kube-errors.js';
 
 /**
- * The allowlisted actions against the real API, with the healer's scoped identity. Each runs as
+ * The allowlisted actions against the real API, with the healer's scoped identity. Only the write
+ * gate (lib/pipeline/write-gate.ts) is given this object as a writer. Each runs as
  * a server-side dry run first (admission, RBAC, PDBs and preconditions are checked by the API
  * server itself), then for real, pinned to the uid and resourceVersion the plan was made on.
  */
@@ -44,7 +45,7 @@ function refusalOf(error: unknown): string | undefined {
   return status === undefined ? undefined : REFUSALS[status];
 }
 
-export class KubernetesActor implements ClusterActor {
+export class KubernetesActor implements ClusterWriter, ClusterObserver {
   private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
   private readonly batch: BatchV1Api;
@@ -217,7 +218,7 @@ export class KubernetesActor implements ClusterActor {
    * Scale back to the count before, only while the Deployment still has exactly the count we set
    * (the read's resourceVersion pins the write). Other actions are not undone by the healer.
    */
-  async revert(plan: ActionPlan): Promise<ActionResult> {
+  async revert(plan: ActionPlan, opts: { dryRun: boolean }): Promise<ActionResult> {
     const base = { action: plan.action, target: plan.target };
     if (plan.action !== 'scale-deployment' || plan.fromReplicas === undefined) {
       return { ...base, ok: false, detail: `${plan.action} is not reverted by the healer` };
@@ -225,15 +226,20 @@ export class KubernetesActor implements ClusterActor {
     const namespace = plan.target.namespace ?? '';
     try {
       const scale = await this.apps.readNamespacedDeploymentScale({ name: plan.target.name, namespace });
+      if (plan.target.uid === undefined || scale.metadata?.uid !== plan.target.uid) {
+        return { ...base, ok: false, detail: 'not reverted: the Deployment was replaced since the healer scaled it' };
+      }
       if (scale.spec?.replicas !== plan.parameters['replicas']) {
         return { ...base, ok: false, detail: `not reverted: the replica count is now ${scale.spec?.replicas ?? '?'}, not the ${plan.parameters['replicas'] ?? '?'} the healer set` };
       }
       const reverted = await this.apps.replaceNamespacedDeploymentScale({
         name: plan.target.name,
         namespace,
+        dryRun: opts.dryRun ? 'All' : undefined,
         fieldManager: 'k8s-healer',
-        body: { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: plan.target.name, namespace, resourceVersion: scale.metadata?.resourceVersion }, spec: { replicas: plan.fromReplicas } },
+        body: { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: plan.target.name, namespace, resourceVersion: scale.metadata?.resourceVersion, uid: plan.target.uid }, spec: { replicas: plan.fromReplicas } },
       });
+      if (opts.dryRun) return { ...base, ok: true, detail: `server-side dry run of scaling back to ${plan.fromReplicas} accepted; not applied (dry-run mode)` };
       return { ...base, ok: true, detail: `scaled back to ${plan.fromReplicas}`, resourceVersion: reverted.metadata?.resourceVersion };
     } catch (error) {
       const refusal = refusalOf(error);

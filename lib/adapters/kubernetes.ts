@@ -29,7 +29,7 @@ import type {
   RolloutEvidence,
 } from '../domain/types.js';
 import { gitopsOwner, selectorMatches, summariseRollout } from '../evidence/workload.js';
-import type { ClusterReader, Clock, SnapshotRead } from '../ports/index.js';
+import type { ClusterReader, Clock, Placement, SnapshotRead } from '../ports/index.js';
 import {
   toDeploymentInfo,
   toEventInfo,
@@ -53,8 +53,32 @@ export interface KubernetesLimits {
   readonly eventsLimit: number;
 }
 
-export function loadKubeConfig(source: { kubeconfigYaml?: string }): KubeConfig {
-  const kc = new KubeConfig();
+/**
+ * A KubeConfig whose every request is abandoned after `timeoutMs`, and never later than the
+ * deadline set for the current invocation (the Lambda's remaining time): a hung API server then
+ * fails the request, and the worker still has time to release, record and page.
+ */
+export class BoundedKubeConfig extends KubeConfig {
+  private deadlineMs: number | undefined;
+
+  constructor(private readonly timeoutMs: number) {
+    super();
+  }
+
+  /** Epoch ms after which no request may run; undefined lifts it. */
+  setDeadline(deadlineMs: number | undefined): void {
+    this.deadlineMs = deadlineMs;
+  }
+
+  override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const left = this.deadlineMs === undefined ? this.timeoutMs : Math.min(this.timeoutMs, this.deadlineMs - Date.now());
+    context.setSignal(AbortSignal.timeout(Math.max(1, left)));
+  }
+}
+
+export function loadKubeConfig(source: { kubeconfigYaml?: string; requestTimeoutMs?: number }): BoundedKubeConfig {
+  const kc = new BoundedKubeConfig(source.requestTimeoutMs ?? 10_000);
   if (source.kubeconfigYaml) kc.loadFromString(source.kubeconfigYaml);
   else kc.loadFromDefault();
   return kc;
@@ -441,6 +465,14 @@ export class KubernetesCluster implements ClusterReader {
       cordoned: others.filter((n) => n.spec?.unschedulable === true).length,
       schedulableOthers: others.filter((n) => n.spec?.unschedulable !== true && ready(n)).length,
     };
+  }
+
+  /** Interim: from the full evidence read (the metadata-only read lands with the owner-chain walk). */
+  async placementOf(incident: Incident): Promise<Placement | undefined> {
+    const evidence = await this.gatherEvidence(incident);
+    if (!evidence.exists) return undefined;
+    const chainGaps = evidence.gaps.filter((g) => g.startsWith('owner chain incomplete'));
+    return { chain: evidence.ownerChain, optOut: evidence.optOut, namespaceOptOut: evidence.namespaceOptOut, complete: chainGaps.length === 0, gaps: chainGaps };
   }
 
   async ownerChainOf(incident: Incident): Promise<ObjectRef[] | undefined> {

@@ -5,7 +5,7 @@
  */
 import { SendMessageBatchCommand, SendMessageCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Incident } from '../domain/types.js';
-import type { VerificationJob } from '../domain/verification-schema.js';
+import type { VerificationRequest } from '../domain/verification-schema.js';
 import type { IncidentQueue, VerificationScheduler } from '../ports/index.js';
 import { sqsClient } from './aws-clients.js';
 import { mapWithConcurrency } from '../util/concurrency.js';
@@ -57,10 +57,10 @@ export class SqsIncidentQueue implements IncidentQueue, VerificationScheduler {
   }
 
   /** The same queue the worker reads: the message comes back to it after the delay (SQS caps it at 900 s). */
-  async scheduleVerification(job: VerificationJob, delaySeconds: number): Promise<void> {
+  async scheduleVerification(request: VerificationRequest, delaySeconds: number): Promise<void> {
     await this.client.send(new SendMessageCommand({
       QueueUrl: this.queueUrl,
-      MessageBody: JSON.stringify(job),
+      MessageBody: JSON.stringify(request),
       DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))),
     }));
   }

@@ -42,6 +42,8 @@ export const stateKeys = Object.freeze({
   owner: (key: string) => `owner#${key}`,
   /** A pending or used approval request (lib/approval). */
   approval: (id: string) => `approval#${id}`,
+  /** What the healer did for an incident (plan, target, counts), for verification and revert. */
+  acted: (incidentId: string, actionId: string) => `acted#${actionId}#${incidentId}`,
   /** One fixed window of one scope's action counter; the numeric fields come first, so the
    * scope may contain `#` without two keys ever colliding. */
   counter: (scope: string, windowSeconds: number, windowStartMs: number) => `count#${windowSeconds}#${windowStartMs}#${scope}`,

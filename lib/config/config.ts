@@ -100,7 +100,9 @@ const ConfigSchema = z.object({
   HEALER_APPROVAL_ACTIONS: csv([]).refine((list) => list.every((a) => (ACTION_IDS as readonly string[]).includes(a)), { message: `expected a comma-separated list of ${ACTION_IDS.join(', ')}` }),
   HEALER_VERIFY_DELAY_SECONDS: z.coerce.number().int().min(0).max(900).default(60),
   HEALER_APPROVAL_URL: z.string().url().optional(),
-  HEALER_APPROVAL_KEY: z.string().min(32, { message: 'the approval key must be at least 32 characters' }).optional(),
+  // Its length is checked where it is used (lib/wiring/acting.ts): a short key turns approval links
+  // off with a logged error, it does not stop the worker from handling incidents.
+  HEALER_APPROVAL_KEY: z.string().optional(),
   HEALER_APPROVAL_KEY_PARAM: z.string().optional(),
   HEALER_APPROVAL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
   // Diagnosis by Claude: investigation bounds, prices (USD/MTok JSON over lib/diagnose/cost.ts) and the daily budget.
@@ -118,6 +120,10 @@ const ConfigSchema = z.object({
     }),
   HEALER_MODEL_DAILY_BUDGET_USD: z.coerce.number().min(0).max(1_000_000).default(20),
   HEALER_MODEL_DAILY_BUDGET_TOKENS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).optional()),
+  /** Each Kubernetes API request is abandoned after this long (and never outlives the Lambda). */
+  HEALER_KUBE_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(1).max(120).default(10),
+  /** Protected and opted-out places page without evidence; true lets the model diagnose them (still never acting). */
+  HEALER_DIAGNOSE_PROTECTED: booleanFlag(false),
 });
 
 export type HealerConfig = Readonly<{
@@ -169,6 +175,8 @@ export type HealerConfig = Readonly<{
   modelPrices: ModelPrices;
   modelDailyBudgetUsd: number;
   modelDailyBudgetTokens: number | undefined;
+  kubeRequestTimeoutSeconds: number;
+  diagnoseProtected: boolean;
 }>;
 
 export class ConfigError extends Error {
@@ -239,5 +247,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     modelPrices: e.HEALER_MODEL_PRICES,
     modelDailyBudgetUsd: e.HEALER_MODEL_DAILY_BUDGET_USD,
     modelDailyBudgetTokens: e.HEALER_MODEL_DAILY_BUDGET_TOKENS,
+    kubeRequestTimeoutSeconds: e.HEALER_KUBE_REQUEST_TIMEOUT_SECONDS,
+    diagnoseProtected: e.HEALER_DIAGNOSE_PROTECTED,
   });
 }

@@ -85,6 +85,8 @@ export interface FallbackOptions {
   readonly reserveUsd?: number;
   /** Told when spend could not be recorded; the diagnosis stands regardless. */
   readonly onBudgetError?: (error: unknown) => void;
+  /** Why there is no model, for the audit and the page (default: no API key). */
+  readonly noModelReason?: string;
 }
 
 export function withRunbookFallback(primary: Diagnoser | undefined, runbook: Diagnoser, fallbackOptions: FallbackOptions = {}): Diagnoser {
@@ -104,7 +106,7 @@ export function withRunbookFallback(primary: Diagnoser | undefined, runbook: Dia
     async diagnose(incident: Incident, evidence: Evidence, options?: DiagnoseOptions): Promise<Diagnosis> {
       if (!primary) {
         const d = await runbook.diagnose(incident, evidence, options);
-        return { ...d, fallbackReason: 'no model configured (no API key); runbook rules only' };
+        return { ...d, fallbackReason: fallbackOptions.noModelReason ?? 'no model configured (no API key); runbook rules only' };
       }
       // The runbook is local and deterministic; run it first so the cross-check never waits on it.
       let rb: Diagnosis | undefined;

@@ -1,19 +1,17 @@
 import { z } from 'zod';
-import { ACTION_IDS, type Incident } from './types.js';
-import type { ActionPlan } from '../actions/plan.js';
-import { parseIncidentValue } from './incident-schema.js';
+import { ACTION_IDS } from './types.js';
 
 /**
  * A verification re-check, sent to the worker's own queue with a delay after an action, so the
- * Lambda never sleeps waiting for a rollout. Like an incident message it is an entry point and
- * is validated before anything is read.
+ * Lambda never sleeps waiting for a rollout. It carries ids only: what was done (plan, target,
+ * counts) is read back from the state table, where only the healer writes. A forged or replayed
+ * message can at most ask for a re-check of an action the healer really took.
  */
-export interface VerificationJob {
+export interface VerificationRequest {
   readonly type: 'verify';
-  readonly incident: Incident;
-  readonly plan: ActionPlan;
-  /** When the action was accepted (ISO): verification judges elapsed time from here. */
-  readonly actedAt: string;
+  readonly incidentId: string;
+  /** The random id the action was recorded under: unguessable, so a forged message finds nothing. */
+  readonly actionId: string;
   /** 1 for the first delayed check. */
   readonly attempt: number;
 }
@@ -21,6 +19,7 @@ export interface VerificationJob {
 const name = z.string().min(1).max(253);
 const ref = z.object({ kind: z.string().min(1).max(63), name, namespace: z.string().max(253).optional(), uid: z.string().max(64).optional() });
 
+/** A stored plan, checked again when read back (the table is the healer's, but a read is still input). */
 export const ActionPlanSchema = z.object({
   action: z.enum(ACTION_IDS),
   target: ref,
@@ -35,10 +34,16 @@ export function isVerificationMessage(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'verify';
 }
 
-export function parseVerificationJob(value: unknown): { ok: true; job: VerificationJob } | { ok: false; error: string } {
-  const shape = z.object({ type: z.literal('verify'), incident: z.unknown(), plan: ActionPlanSchema, actedAt: z.string().max(64), attempt: z.number().int().min(1).max(1000) }).safeParse(value);
-  if (!shape.success) return { ok: false, error: shape.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
-  const incident = parseIncidentValue(shape.data.incident);
-  if (!incident.ok) return { ok: false, error: `incident: ${incident.error}` };
-  return { ok: true, job: { type: 'verify', incident: incident.incident, plan: shape.data.plan, actedAt: shape.data.actedAt, attempt: shape.data.attempt } };
+const VerificationRequestSchema = z.strictObject({
+  type: z.literal('verify'),
+  incidentId: z.string().min(1).max(512),
+  actionId: z.string().regex(/^[0-9a-f]{32}$/),
+  attempt: z.number().int().min(1).max(1000),
+});
+
+/** Strict: a message with anything beyond the ids (an inline plan, say) is refused, not half-read. */
+export function parseVerificationRequest(value: unknown): { ok: true; request: VerificationRequest } | { ok: false; error: string } {
+  const shape = VerificationRequestSchema.safeParse(value);
+  if (!shape.success) return { ok: false, error: shape.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
+  return { ok: true, request: shape.data };
 }

@@ -73,20 +73,22 @@ export function buildNotification(input: {
   };
 }
 
-/** The page sent when the healer itself could not finish an incident (its last delivery failed). */
-export function buildFailurePage(incident: Incident, error: string, attempts: number): Notification {
-  const where = `${incident.subject.namespace}/${incident.subject.name}`;
+/**
+ * The short page for a protected or opted-out place: what was alerted and why the healer stays
+ * out. No cluster text (logs, events, annotations) was read for it, so none can be in it.
+ */
+export function buildShelteredPage(incident: Incident, reason: string): Notification {
+  const where = `${incident.subject.namespace ? `${incident.subject.namespace}/` : ''}${incident.subject.name}`;
   const body = [
-    `The healer could not process ${incident.symptom} on ${incident.subject.kind} ${where} (cluster ${incident.cluster}) after ${attempts} attempts.`,
-    'Nothing was changed in the cluster by this incident. It is in the dead-letter queue.',
-    `Last error: ${error}`,
+    `${incident.symptom} on ${incident.subject.kind} ${where} (cluster ${incident.cluster}).`,
+    `The healer does not handle it: ${reason}. No logs or events were read or sent; nothing was changed.`,
     `Incident ${incident.id} (${incident.source}${incident.alertname ? `, ${incident.alertname}` : ''})`,
   ].join('\n');
   return {
-    subject: `[k8s-healer] Healer failed, needs a human: ${incident.symptom} ${where}`,
-    body: truncateBytes(redact(body), 64 * 1024),
-    severity: 'critical',
-    outcome: 'action-failed',
+    subject: truncateBytes(redact(`[k8s-healer] Protected, needs a human: ${incident.symptom} ${where}`), 99),
+    body: truncateBytes(redact(body), 8 * 1024),
+    severity: 'warning',
+    outcome: 'paged',
     cluster: incident.cluster,
     namespace: incident.subject.namespace,
   };

@@ -8,7 +8,9 @@ import type {
   Notification,
   Outcome,
 } from '../domain/types.js';
-import type { AuditLog, ClusterActor, ClusterReader, Clock, Diagnoser, KillSwitch, Notifier, StateStore, VerificationScheduler } from '../ports/index.js';
+import type { ActionRecords, AuditLog, ClusterObserver, ClusterReader, Clock, Diagnoser, KillSwitch, Notifier, Placement, StateStore, VerificationScheduler } from '../ports/index.js';
+import { randomBytes } from 'node:crypto';
+import type { WriteGate } from './write-gate.js';
 import { ACTIONS, isActionId } from '../actions/catalog.js';
 import { planAction, type ActionPlan, type ScaleBounds } from '../actions/plan.js';
 import { judge } from '../actions/verify.js';
@@ -16,11 +18,15 @@ import type { ApprovalRequester } from './approval.js';
 import { cooldownKey, decide } from '../policy/policy.js';
 import { actionBudget, actionScopes } from '../policy/budget.js';
 import { injectionMarkersOf } from '../evidence/injection.js';
-import { buildNotification } from './notification.js';
+import { buildNotification, buildShelteredPage } from './notification.js';
 
 export interface RemediateDeps {
   readonly reader: ClusterReader;
-  readonly actor: ClusterActor;
+  /** Every write goes through the gate; the pipeline never holds a ClusterWriter. */
+  readonly gate: WriteGate;
+  readonly observer: ClusterObserver;
+  /** What was done, for verification and revert (the queue message carries only ids). */
+  readonly actionRecords: ActionRecords;
   readonly state: StateStore;
   readonly audit: AuditLog;
   readonly notifier: Notifier;
@@ -37,6 +43,8 @@ export interface RemediateDeps {
     readonly dryRun: boolean;
     readonly killSwitch: boolean;
     readonly deniedNamespaces: readonly string[];
+    /** Let the model diagnose protected and opted-out places (never acting); off by default. */
+    readonly diagnoseProtected?: boolean;
     readonly minConfidence: number;
     /** Overrides every action's own cooldown (lib/actions/catalog.ts) when set. */
     readonly cooldownSeconds?: number;
@@ -165,9 +173,15 @@ export async function decideAndAct(input: DecideInput, deps: RemediateDeps, audi
     await audit('approval', { refused: 'the target changed since the approval was requested', approved: input.approvedPlan, now: plan });
   } else if (decision.approvalRequired) {
     // Nothing changes now: a human approves this exact plan out of band, or nothing happens.
-    approvalLink = deps.approvals ? await deps.approvals.request(incident, diagnosis, plan, clock.now()) : undefined;
+    let unavailable = 'approval links are not configured (HEALER_APPROVAL_*)';
+    try {
+      approvalLink = deps.approvals ? await deps.approvals.request(incident, diagnosis, plan, clock.now()) : undefined;
+    } catch (error) {
+      // No link this time: the page still goes out, with the plan, for a human to act on.
+      unavailable = `the approval could not be stored: ${error instanceof Error ? error.message : String(error)}`;
+    }
     outcome = approvalLink ? 'awaiting-approval' : 'paged';
-    await audit('approval', approvalLink ? { requested: plan.summary, expires: 'see link' } : { requested: plan.summary, unavailable: 'approval links are not configured (HEALER_APPROVAL_*)' });
+    await audit('approval', approvalLink ? { requested: plan.summary, expires: 'see link' } : { requested: plan.summary, unavailable });
   } else if (!decision.dryRun && !(await deps.state.startCooldown(key, settings.cooldownSeconds ?? ACTIONS[plan.action].cooldownSeconds, clock.now()))) {
     // The cooldown is taken before acting: of two racing workers, only the one that starts it acts.
     outcome = 'no-action';
@@ -177,13 +191,26 @@ export async function decideAndAct(input: DecideInput, deps: RemediateDeps, audi
     outcome = 'paged';
     await audit('action', { skipped: 'a rate limit or the circuit breaker was reached by a concurrent action' });
   } else {
-    action = await deps.actor.execute(plan, { dryRun: decision.dryRun });
-    outcome = !action.ok ? 'action-failed' : decision.dryRun ? 'dry-run' : 'acted';
-    await audit('action', { ...action, plan });
-    if (action.ok && !decision.dryRun) action = await firstVerification(incident, plan, action, deps, audit);
+    const written = await deps.gate.write({ kind: 'act', incident, plan });
+    action = written.result;
+    outcome = !action.ok ? 'action-failed' : written.dryRun ? 'dry-run' : 'acted';
+    if (written.applied) action = await firstVerification(incident, plan, action, deps, audit);
   }
 
   return { decision, outcome, ...(plan ? { plan } : {}), ...(action ? { action } : {}), ...(approvalLink ? { approvalLink } : {}) };
+}
+
+/**
+ * Why nothing about this incident may leave the cluster, or null: a protected namespace, an
+ * opt-out on the namespace, the subject or any owner, or an opt-out that could not be read.
+ */
+export function shelteredBy(incident: Incident, placement: Placement | undefined, deniedNamespaces: readonly string[]): string | null {
+  if (deniedNamespaces.includes(incident.subject.namespace)) return `namespace ${incident.subject.namespace} is protected`;
+  if (!placement) return null; // gone: the evidence step reports it, with nothing to send
+  if (placement.namespaceOptOut) return `namespace ${incident.subject.namespace} opted out of healing, or could not be read`;
+  if (placement.optOut) return 'the subject or one of its owners opted out of healing';
+  if (!placement.complete) return `whether an owner opted out is unknown (${placement.gaps.join('; ') || 'owner chain incomplete'})`;
+  return null;
 }
 
 /** The same change on the same object version: what an approval is bound to. */
@@ -199,11 +226,24 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
   const { settings, clock } = deps;
   await audit('intake', { source: incident.source, symptom: incident.symptom, subject: incident.subject, alertname: incident.alertname });
 
+  // Where the subject sits, from metadata alone, before any log or event is read: a protected or
+  // opted-out place (or one whose opt-out cannot be known) gets a short page and sends nothing out.
+  const placement = await deps.reader.placementOf(incident);
+  const sheltered = shelteredBy(incident, placement, settings.deniedNamespaces);
+  if (sheltered && !settings.diagnoseProtected) {
+    await audit('decision', { allowed: false, deniedBy: 'protected-place', reason: sheltered, evidenceRead: false });
+    const page = buildShelteredPage(incident, sheltered);
+    await deps.notifier.notify(page);
+    await audit('notification', { subject: page.subject, severity: page.severity }, 'paged');
+    await audit('outcome', { outcome: 'paged' }, 'paged');
+    return { incidentId: incident.id, outcome: 'paged' };
+  }
+
   // A storm of pods of one workload is one incident: the first to claim the workload handles it,
   // the rest are recorded as grouped into it, with no second diagnosis and no second page.
-  const chain = await deps.reader.ownerChainOf(incident);
+  const chain = placement?.chain;
   const workload = chain?.[chain.length - 1];
-  if (chain && chain.length > 1 && workload) {
+  if (incident.subject.kind === 'Pod' && chain && chain.length > 1 && workload) {
     const ownerKey = [settings.cluster, workload.namespace ?? incident.subject.namespace, workload.kind, workload.name, incident.symptom].join('/');
     const claim = await deps.state.claimOwner(ownerKey, incident.id, settings.groupWindowSeconds, clock.now());
     if (!claim.claimed) {
@@ -232,6 +272,9 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
   return { incidentId: incident.id, outcome, decision, diagnosis, action, plan };
 }
 
+/** How long an action's record is kept for verification re-checks (well past any verify limit). */
+export const ACTION_RECORD_KEEP_SECONDS = 7 * 24 * 3600;
+
 /**
  * Looks once right after acting (an eviction or cordon is often done at once); anything not done
  * yet is re-checked later from a delayed queue message (lib/pipeline/verify.ts), never by sleeping.
@@ -239,7 +282,7 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
 async function firstVerification(incident: Incident, plan: ActionPlan, action: ActionResult, deps: RemediateDeps, audit: AuditFn): Promise<ActionResult> {
   const actedAt = deps.clock.now();
   try {
-    const judgement = judge(plan, await deps.actor.observe(plan), 0);
+    const judgement = judge(plan, await deps.observer.observe(plan), 0);
     if (judgement.status !== 'pending') {
       await audit('verification', { attempt: 0, ...judgement });
       return { ...action, verified: judgement.status === 'done', detail: `${action.detail}; ${judgement.detail}` };
@@ -248,7 +291,10 @@ async function firstVerification(incident: Incident, plan: ActionPlan, action: A
       await audit('verification', { attempt: 0, ...judgement, scheduled: false, reason: 'no verification queue configured' });
       return { ...action, detail: `${action.detail}; not verified yet: ${judgement.detail}` };
     }
-    await deps.verifications.scheduleVerification({ type: 'verify', incident, plan, actedAt: new Date(actedAt).toISOString(), attempt: 1 }, deps.settings.verifyDelaySeconds);
+    // The plan stays in the state table; the message names it by ids only.
+    const actionId = randomBytes(16).toString('hex');
+    await deps.actionRecords.put({ actionId, incident, plan, actedAt: new Date(actedAt).toISOString() }, ACTION_RECORD_KEEP_SECONDS, actedAt);
+    await deps.verifications.scheduleVerification({ type: 'verify', incidentId: incident.id, actionId, attempt: 1 }, deps.settings.verifyDelaySeconds);
     await audit('verification', { attempt: 0, ...judgement, scheduledInSeconds: deps.settings.verifyDelaySeconds });
     return { ...action, detail: `${action.detail}; verification re-checks in ${deps.settings.verifyDelaySeconds} s` };
   } catch (error) {

@@ -1,71 +1,95 @@
 import type { ActionResult, AuditEntry, Notification, Outcome } from '../domain/types.js';
-import type { VerificationJob } from '../domain/verification-schema.js';
-import type { AuditLog, ClusterActor, Clock, Notifier, StateStore, VerificationScheduler } from '../ports/index.js';
+import type { VerificationRequest } from '../domain/verification-schema.js';
+import type { ActedRecord, ActionRecords, AuditLog, ClusterObserver, Clock, Notifier, StateStore, VerificationScheduler } from '../ports/index.js';
 import { ACTIONS } from '../actions/catalog.js';
 import { judge, type Judgement } from '../actions/verify.js';
 import { redact } from '../evidence/redact.js';
 import { truncateBytes } from '../evidence/budget.js';
+import type { WriteGate } from './write-gate.js';
 
 export interface VerifyDeps {
-  readonly actor: ClusterActor;
+  readonly observer: ClusterObserver;
+  readonly gate: WriteGate;
+  readonly actionRecords: ActionRecords;
   readonly state: StateStore;
   readonly audit: AuditLog;
   readonly notifier: Notifier;
   readonly clock: Clock;
   readonly verifications: VerificationScheduler;
-  readonly settings: { readonly verifyDelaySeconds: number; readonly dedupWindowSeconds: number };
+  readonly settings: { readonly cluster: string; readonly verifyDelaySeconds: number; readonly dedupWindowSeconds: number };
 }
 
+/** The id audit entries of verification messages that name no action of the healer's are kept under. */
+export const UNMATCHED_VERIFICATIONS = 'verifications-unmatched';
+
+export type VerifyResult = Judgement | 'duplicate' | 'unknown-action';
+
 /**
- * One delayed re-check of an action (a queue message, see lib/domain/verification-schema.ts).
+ * One delayed re-check of an action. The message names the action by ids; what was done is read
+ * from the state table, so a forged or replayed message can at most re-check a real action.
  * Done: audited and on-call hears it worked. Pending: checked again later. Failed: audited,
- * reverted where the action is reversible and undoing it is the safe choice, and a human paged.
- * Redeliveries of the same check are no-ops (a conditional write per incident and attempt).
+ * reverted through the write gate where undoing is the safe choice, and a human paged.
+ * Redeliveries of the same check are no-ops; a check that fails part-way releases its mark, so
+ * the redelivery does the whole check again (a needed revert is never lost as a "duplicate").
  */
-export async function verifyAction(job: VerificationJob, deps: VerifyDeps): Promise<Judgement | 'duplicate'> {
-  const { incident, plan } = job;
+export async function verifyAction(request: VerificationRequest, deps: VerifyDeps): Promise<VerifyResult> {
   const now = deps.clock.now();
-  if (!(await deps.state.recordIfNew(`verify#${incident.id}#${job.attempt}`, deps.settings.dedupWindowSeconds, now))) return 'duplicate';
+  const record = await deps.actionRecords.get(request.incidentId, request.actionId);
+  if (!record) {
+    await deps.audit.append({
+      incidentId: UNMATCHED_VERIFICATIONS,
+      at: new Date(now).toISOString(),
+      cluster: deps.settings.cluster,
+      step: 'verification',
+      detail: { refused: 'no action of the healer has these ids', incidentId: request.incidentId.slice(0, 200), actionId: request.actionId, attempt: request.attempt },
+    });
+    return 'unknown-action';
+  }
+  const mark = `verify#${request.actionId}#${request.attempt}`;
+  if (!(await deps.state.recordIfNew(mark, deps.settings.dedupWindowSeconds, now))) return 'duplicate';
+  try {
+    return await checkOnce(record, request, deps, now);
+  } catch (error) {
+    // Let SQS redeliver: forget this attempt's mark so the retry is not taken for a duplicate.
+    await deps.state.forgetIncident(mark);
+    throw error;
+  }
+}
+
+async function checkOnce(record: ActedRecord, request: VerificationRequest, deps: VerifyDeps, now: number): Promise<Judgement> {
+  const { incident, plan } = record;
   const audit = (step: AuditEntry['step'], detail: Record<string, unknown>, outcome?: Outcome) =>
     deps.audit.append({ incidentId: incident.id, at: new Date(deps.clock.now()).toISOString(), cluster: incident.cluster, step, outcome, detail });
 
-  let judgement: Judgement;
-  try {
-    const elapsed = (now - Date.parse(job.actedAt)) / 1000;
-    judgement = judge(plan, await deps.actor.observe(plan), Number.isFinite(elapsed) ? elapsed : Number.POSITIVE_INFINITY);
-  } catch (error) {
-    // Let SQS redeliver: forget this attempt's mark so the retry is not taken for a duplicate.
-    await deps.state.forgetIncident(`verify#${incident.id}#${job.attempt}`);
-    throw error;
-  }
-  await audit('verification', { attempt: job.attempt, action: plan.action, target: plan.target, ...judgement });
+  const elapsed = (now - Date.parse(record.actedAt)) / 1000;
+  const judgement = judge(plan, await deps.observer.observe(plan), Number.isFinite(elapsed) ? elapsed : Number.POSITIVE_INFINITY);
+  await audit('verification', { attempt: request.attempt, action: plan.action, target: plan.target, ...judgement });
 
   if (judgement.status === 'pending') {
-    await deps.verifications.scheduleVerification({ ...job, attempt: job.attempt + 1 }, deps.settings.verifyDelaySeconds);
+    await deps.verifications.scheduleVerification({ ...request, attempt: request.attempt + 1 }, deps.settings.verifyDelaySeconds);
     return judgement;
   }
   let revert: ActionResult | undefined;
   // Undo only what is reversible and safe to undo: a scale-up whose new pods never became
   // available adds nothing but pending pods. A cordon stays: the node was not Ready.
   if (judgement.status === 'failed' && ACTIONS[plan.action].reversible && plan.action === 'scale-deployment') {
-    revert = await deps.actor.revert(plan);
-    await audit('action', { revert: true, ...revert });
+    revert = (await deps.gate.write({ kind: 'revert', incident, plan })).result;
   }
   const outcome: Outcome = judgement.status === 'done' ? 'acted' : 'action-failed';
-  await deps.notifier.notify(verificationNotice(job, judgement, revert, outcome));
-  await audit('outcome', { outcome, verified: judgement.status === 'done', attempt: job.attempt }, outcome);
+  await deps.notifier.notify(verificationNotice(record, request.attempt, judgement, revert, outcome));
+  await audit('outcome', { outcome, verified: judgement.status === 'done', attempt: request.attempt }, outcome);
   return judgement;
 }
 
-function verificationNotice(job: VerificationJob, judgement: Judgement, revert: ActionResult | undefined, outcome: Outcome): Notification {
-  const { incident, plan } = job;
+function verificationNotice(record: ActedRecord, attempt: number, judgement: Judgement, revert: ActionResult | undefined, outcome: Outcome): Notification {
+  const { incident, plan } = record;
   const where = incident.subject.namespace ? `${incident.subject.namespace}/${incident.subject.name}` : incident.subject.name;
   const ok = judgement.status === 'done';
   const lines = [
     `${ok ? 'Verified' : 'Fix did not work, needs a human'}: ${plan.summary} for ${incident.symptom} on ${incident.subject.kind} ${where} (cluster ${incident.cluster})`,
     `Verification: ${judgement.detail}`,
     revert ? `Revert: ${revert.ok ? 'done' : 'not done'}, ${revert.detail}` : '',
-    `Acted at ${job.actedAt}; check ${job.attempt}.`,
+    `Acted at ${record.actedAt}; check ${attempt}.`,
     `Incident ${incident.id}`,
   ].filter((l) => l !== '');
   return {

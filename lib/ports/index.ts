@@ -6,7 +6,7 @@ import type { ActionResult, AuditEntry, Diagnosis, Evidence, Incident, Notificat
 import type { ClusterSnapshot } from '../detect/snapshot.js';
 import type { ActionPlan } from '../actions/plan.js';
 import type { Observation } from '../actions/verify.js';
-import type { VerificationJob } from '../domain/verification-schema.js';
+import type { VerificationRequest } from '../domain/verification-schema.js';
 
 /** A snapshot and what could not be read into it: a list that failed stays undefined there and is named here. */
 export interface SnapshotRead {
@@ -20,23 +20,52 @@ export interface ClusterReader {
   /** The subject's controller chain (subject first), cheaply; undefined when the subject is gone. */
   ownerChainOf(incident: Incident): Promise<readonly ObjectRef[] | undefined>;
   /**
+   * Where the subject sits, from metadata alone (the subject, each controller owner, the
+   * namespace; no logs, events or lists): what the healer must know before any cluster text is
+   * read or any write is made. Undefined when the subject is gone.
+   */
+  placementOf(incident: Incident): Promise<Placement | undefined>;
+  /**
    * Lists what the detectors read, cluster-wide and paginated, keeping only the snapshot's small
    * subsets. Never throws for a list it may not read: that list is a gap and the rest is returned.
    */
   readSnapshot(): Promise<SnapshotRead>;
 }
 
-export interface ClusterActor {
+/** The subject, its owners and its namespace, as far as they could be read. */
+export interface Placement {
+  /** Subject first, then each controller owner up to the top. */
+  readonly chain: readonly ObjectRef[];
+  /** The subject or any owner carries the opt-out annotation or label. */
+  readonly optOut: boolean;
+  /** The namespace opted out, or could not be read (unknown counts as opted out). */
+  readonly namespaceOptOut: boolean;
+  /** Every owner up the chain was read; false means the opt-outs above are not known. */
+  readonly complete: boolean;
+  readonly gaps: readonly string[];
+}
+
+/**
+ * The only way to change the cluster. Implemented by the Kubernetes adapter and called only by
+ * the write gate (lib/pipeline/write-gate.ts), which checks every write first.
+ */
+export interface ClusterWriter {
   /**
    * Carries out a plan: always a server-side dry run first, then (unless dryRun) the change itself,
    * pinned to the plan's uid/resourceVersion. Never throws for a refusal (PDB 429, 409 conflict,
    * 403): that is a result with ok=false. Throws only when the cluster could not be reached.
    */
   execute(plan: ActionPlan, opts: { dryRun: boolean }): Promise<ActionResult>;
-  /** What verification needs to see about the plan's target now. */
+  /**
+   * Undoes a reversible action when the object still shows exactly our change; else says why not.
+   * With dryRun, only the server-side dry run of the undo is made.
+   */
+  revert(plan: ActionPlan, opts: { dryRun: boolean }): Promise<ActionResult>;
+}
+
+/** What verification reads about a plan's target; never writes. */
+export interface ClusterObserver {
   observe(plan: ActionPlan): Promise<Observation>;
-  /** Undoes a reversible action when the object still shows exactly our change; else says why not. */
-  revert(plan: ActionPlan): Promise<ActionResult>;
 }
 
 export interface StateStore {
@@ -84,7 +113,24 @@ export interface IncidentQueue {
 
 /** Sends a verification re-check to the worker's queue, delivered after a delay (SQS DelaySeconds, at most 900). */
 export interface VerificationScheduler {
-  scheduleVerification(job: VerificationJob, delaySeconds: number): Promise<void>;
+  scheduleVerification(request: VerificationRequest, delaySeconds: number): Promise<void>;
+}
+
+/** What the healer did for an incident, kept where only the healer writes: the queue carries just the id. */
+export interface ActedRecord {
+  /** Random, made when the action was taken; the verification message names it. */
+  readonly actionId: string;
+  readonly incident: Incident;
+  readonly plan: ActionPlan;
+  /** When the action was accepted (ISO): verification judges elapsed time from here. */
+  readonly actedAt: string;
+}
+
+export interface ActionRecords {
+  /** Keeps the record for `keepSeconds`; never overwrites one with the same ids. */
+  put(record: ActedRecord, keepSeconds: number, nowMs: number): Promise<void>;
+  /** The record, or undefined when there is none (never acted, forged ids, or expired). Throws when it cannot tell. */
+  get(incidentId: string, actionId: string): Promise<ActedRecord | undefined>;
 }
 
 /** A request for a human's approval of one exact plan, as stored until it is used or expires. */

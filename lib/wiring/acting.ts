@@ -1,9 +1,10 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ConfigError, type HealerConfig } from '../config/config.js';
-import { KubernetesCluster, loadKubeConfig } from '../adapters/kubernetes.js';
+import type { HealerConfig } from '../config/config.js';
+import { KubernetesCluster, loadKubeConfig, type BoundedKubeConfig } from '../adapters/kubernetes.js';
+import { DynamoActionRecords } from '../adapters/dynamo-action-records.js';
+import { WriteGate } from '../pipeline/write-gate.js';
 import { DynamoAuditLog } from '../adapters/dynamo-audit-log.js';
-import { SnsNotifier } from '../adapters/sns-notifier.js';
-import { ConsoleNotifier } from '../adapters/console-notifier.js';
+import { notifierFrom } from './notifier.js';
 import { systemClock, type Diagnoser, type Notifier } from '../ports/index.js';
 import type { RemediateDeps } from '../pipeline/remediate.js';
 import { KubernetesActor } from '../adapters/kubernetes-actions.js';
@@ -15,7 +16,15 @@ import type { ApprovalStore, VerificationScheduler } from '../ports/index.js';
 import { secretFrom, stateStore } from './common.js';
 import { log } from './middleware.js';
 
-export type ActingDeps = RemediateDeps & { cluster: KubernetesCluster; actor: KubernetesActor; approvalStore: ApprovalStore; approvalKey: Uint8Array | undefined };
+export type ActingDeps = RemediateDeps & {
+  cluster: KubernetesCluster;
+  kubeConfig: BoundedKubeConfig;
+  approvalStore: ApprovalStore;
+  approvalKey: Uint8Array | undefined;
+  /** Parts that could not be set up this time (a secret unreadable, say): the deps work without
+   * them, and are built again on the next invocation instead of being cached. */
+  degraded: readonly string[];
+};
 
 /**
  * Everything that reads, decides, acts, audits and notifies, from configuration: the one place
@@ -24,32 +33,48 @@ export type ActingDeps = RemediateDeps & { cluster: KubernetesCluster; actor: Ku
  */
 export async function actingDeps(
   config: HealerConfig,
-  make: { diagnoser: (kubeConfig: KubeConfig) => Diagnoser | Promise<Diagnoser>; notifier?: Notifier; verifications?: VerificationScheduler },
+  make: { diagnoser: (kubeConfig: KubeConfig, degraded: string[]) => Diagnoser | Promise<Diagnoser>; notifier?: Notifier; verifications?: VerificationScheduler },
 ): Promise<ActingDeps> {
+  const degraded: string[] = [];
   const kubeconfigYaml = config.kubeconfigParam ? await secretFrom(undefined, config.kubeconfigParam, 'kubeconfig') : undefined;
-  const kubeConfig = loadKubeConfig({ kubeconfigYaml });
+  const kubeConfig = loadKubeConfig({ ...(kubeconfigYaml ? { kubeconfigYaml } : {}), requestTimeoutMs: config.kubeRequestTimeoutSeconds * 1000 });
   const cluster = new KubernetesCluster(kubeConfig, config, systemClock);
+  // The actor writes; only the gate holds it as a writer. Everyone else gets it as an observer.
   const actor = new KubernetesActor(kubeConfig, systemClock);
   const approvalStore = new DynamoApprovalStore({ tableName: config.stateTable });
-  const approvalKey = await approvalKeyFrom(config);
+  const approvalKey = await approvalKeyFrom(config, degraded);
+  const audit = new DynamoAuditLog({ tableName: config.auditTable });
+  const killSwitch = config.killSwitchParam ? new SsmKillSwitch({ parameterName: config.killSwitchParam }) : undefined;
   // Links need both the key and the endpoint; without them an approval-needing action pages without a link.
   const approvals = approvalKey && config.approvalUrl
     ? new SignedApprovals(approvalStore, { key: approvalKey, baseUrl: config.approvalUrl, ttlSeconds: config.approvalTtlSeconds })
     : undefined;
   const verifications = make.verifications ?? (config.queueUrl ? new SqsIncidentQueue({ queueUrl: config.queueUrl }) : undefined);
-  const diagnoser = await make.diagnoser(kubeConfig);
-  const notifier = make.notifier ?? (config.topicArn ? new SnsNotifier({ topicArn: config.topicArn }) : new ConsoleNotifier());
+  const diagnoser = await make.diagnoser(kubeConfig, degraded);
+  const notifier = make.notifier ?? notifierFrom(config);
+  const gate = new WriteGate({
+    writer: actor,
+    reader: cluster,
+    audit,
+    clock: systemClock,
+    ...(killSwitch ? { killSwitch } : {}),
+    settings: { cluster: config.clusterName, killSwitch: config.killSwitch, dryRun: config.dryRun, deniedNamespaces: config.deniedNamespaces },
+  });
   return {
     cluster,
-    actor,
+    kubeConfig,
+    gate,
+    observer: actor,
+    actionRecords: new DynamoActionRecords({ tableName: config.stateTable }),
     approvalStore,
     approvalKey,
+    degraded,
     ...(approvals ? { approvals } : {}),
     ...(verifications ? { verifications } : {}),
-    ...(config.killSwitchParam ? { killSwitch: new SsmKillSwitch({ parameterName: config.killSwitchParam }) } : {}),
+    ...(killSwitch ? { killSwitch } : {}),
     reader: cluster,
     state: stateStore(config),
-    audit: new DynamoAuditLog({ tableName: config.auditTable }),
+    audit,
     notifier,
     diagnoser,
     clock: systemClock,
@@ -58,6 +83,7 @@ export async function actingDeps(
       dryRun: config.dryRun,
       killSwitch: config.killSwitch,
       deniedNamespaces: config.deniedNamespaces,
+      diagnoseProtected: config.diagnoseProtected,
       minConfidence: config.minConfidence,
       cooldownSeconds: config.cooldownSeconds,
       lockSeconds: config.lockSeconds,
@@ -77,19 +103,25 @@ export async function actingDeps(
 
 /**
  * The approval HMAC key from the environment or SSM; undefined when neither is configured. An
- * unreadable parameter is logged and treated as "not configured": healing goes on, and actions
- * that need approval page without a link, rather than every incident failing at cold start.
+ * unreadable or too short key is logged and named in `degraded`: healing goes on, actions that
+ * need approval page without a link, and the next invocation reads the key again.
  */
-async function approvalKeyFrom(config: HealerConfig): Promise<Uint8Array | undefined> {
+async function approvalKeyFrom(config: HealerConfig, degraded: string[]): Promise<Uint8Array | undefined> {
   if (!config.approvalKey && !config.approvalKeyParam) return undefined;
   let key: string;
   try {
     key = await secretFrom(config.approvalKey, config.approvalKeyParam, 'the approval key');
   } catch (error) {
-    log('error', 'approval key unreadable; approval links are off', { param: config.approvalKeyParam, error: error instanceof Error ? error.message : String(error) });
+    const reason = `approval key unreadable: ${error instanceof Error ? error.message : String(error)}`;
+    log('error', 'approval key unreadable; approval links are off', { param: config.approvalKeyParam, error: reason });
+    degraded.push(reason);
     return undefined;
   }
   const bytes = Buffer.from(key, 'utf8');
-  if (bytes.length < 32) throw new ConfigError('the approval key must be at least 32 bytes');
+  if (bytes.length < 32) {
+    log('error', 'approval key shorter than 32 bytes; approval links are off', { param: config.approvalKeyParam });
+    degraded.push('approval key shorter than 32 bytes');
+    return undefined;
+  }
   return bytes;
 }

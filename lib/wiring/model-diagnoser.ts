@@ -6,6 +6,7 @@ import { KubernetesInvestigator } from '../adapters/kubernetes-investigator.js';
 import { withRunbookFallback } from '../diagnose/fallback.js';
 import { runbookDiagnoser } from '../diagnose/runbook.js';
 import type { Diagnoser } from '../ports/index.js';
+import { priceOf } from '../diagnose/cost.js';
 import { log } from './middleware.js';
 
 /**
@@ -13,6 +14,13 @@ import { log } from './middleware.js';
  * behind the runbook fallback and the daily model budget; the runbook alone without an API key.
  */
 export function modelDiagnoserFromConfig(config: HealerConfig, deps: { readonly apiKey: string | undefined; readonly kubeConfig: KubeConfig }): Diagnoser {
+  // A model without a price would record $0 and the dollar budget would never close: without a
+  // token budget to bound it instead, such a model is not asked at all (fail closed).
+  const unpriced = unpricedWithoutTokenBudget(config);
+  if (deps.apiKey && unpriced) {
+    log('warn', 'model has no price and no token budget is set; runbook only', { model: config.model });
+    return withRunbookFallback(undefined, runbookDiagnoser, { noModelReason: unpriced });
+  }
   const model = anthropicDiagnoserFromConfig(config, {
     ...(deps.apiKey ? { apiKey: deps.apiKey } : {}),
     ...(config.modelMaxSteps > 1 ? { investigator: new KubernetesInvestigator(deps.kubeConfig) } : {}),
@@ -28,4 +36,10 @@ export function modelDiagnoserFromConfig(config: HealerConfig, deps: { readonly 
     budget,
     onBudgetError: (error) => log('warn', 'model spend not recorded in the daily budget', { error: error instanceof Error ? error.message : String(error) }),
   });
+}
+
+/** Why the configured model may not be asked for lack of a price, or undefined when it may. Pure. */
+export function unpricedWithoutTokenBudget(config: Pick<HealerConfig, 'model' | 'modelPrices' | 'modelDailyBudgetTokens'>): string | undefined {
+  if (priceOf(config.model, config.modelPrices) !== undefined || config.modelDailyBudgetTokens !== undefined) return undefined;
+  return `model ${config.model} has no price on file (HEALER_MODEL_PRICES) and no token budget is set (HEALER_MODEL_DAILY_BUDGET_TOKENS): its spend could not be bounded, runbook rules only`;
 }

@@ -140,8 +140,8 @@ describe.skipIf(!available || !kwokHere)('allowlisted actions on the control pla
       const j = judge(plan, await actor.observe(plan), 0);
       return j.status === 'done' ? j : undefined;
     }, { what: 'two available replicas', timeoutMs: 45_000 });
-    const reverted = await actor.revert(plan);
-    const secondRevert = await actor.revert(plan);
+    const reverted = await actor.revert(plan, { dryRun: false });
+    const secondRevert = await actor.revert(plan, { dryRun: false });
 
     // Assess
     expect(result.ok).toBe(true);

@@ -6,16 +6,23 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { startHealerEnv, type HealerEnv } from '../support/healer-env.js';
 import { freePort } from '../support/process.js';
 import { localContext } from '../../lib/local/http-api.js';
-import { anIncident } from '../fixtures/builders.js';
+import { randomBytes } from 'node:crypto';
+import { anIncident, evidenceFor } from '../fixtures/builders.js';
+import { DynamoAuditLog } from '../../lib/adapters/dynamo-audit-log.js';
+import { UNMATCHED_VERIFICATIONS } from '../../lib/pipeline/verify.js';
+import { loadConfig } from '../../lib/config/config.js';
+import { depsOnDemand, workerDeps } from '../../lib/wiring/worker.js';
 
 /**
  * The remediate Lambda handler's failure paths, on DynamoDB Local and moto: a malformed message
- * goes back to SQS (and so to the DLQ), an unreachable cluster is retried, and the last delivery
- * pages on-call instead of vanishing into the DLQ. The "unreachable cluster" is a real kubeconfig
- * pointing at a port nobody listens on.
+ * goes back to SQS (and so to the DLQ), an unreachable cluster is retried, and every message that
+ * reaches the DLQ pages on-call through the dead-letter consumer, with the worker's last error.
+ * The "unreachable cluster" is a real kubeconfig pointing at a port nobody listens on.
  */
 let env: HealerEnv;
-let handler: (event: SQSEvent, context: ReturnType<typeof localContext>) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
+type SqsHandler = (event: SQSEvent, context: ReturnType<typeof localContext>) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
+let handler: SqsHandler;
+let deadLetters: SqsHandler;
 
 function record(body: string, receives: number, id = `m-${receives}-${Math.random()}`): SQSRecord {
   return {
@@ -43,6 +50,7 @@ beforeAll(async () => {
   ].join('\n'));
   env = await startHealerEnv({ KUBECONFIG: kubeconfig, HEALER_DRY_RUN: 'false' });
   ({ handler } = await import('../../functions/remediate.js'));
+  ({ handler: deadLetters } = await import('../../functions/dead-letter.js'));
 });
 
 afterAll(async () => {
@@ -59,17 +67,30 @@ describe('remediate handler', () => {
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'bad-1' }]);
   });
 
-  it('returns a malformed verification message as failed (to the DLQ), without touching the cluster', async () => {
-    // Prepare: shaped like a re-check, but its plan names an action outside the allowlist, and one lacks its incident.
+  it('refuses a verification message that carries its own plan (to the DLQ), without touching the cluster', async () => {
+    // Prepare: the old, trusting shape: a plan inline that would scale kube-system/coredns to 0.
     const incident = anIncident({ id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa4' });
-    const plan = { action: 'delete-namespace', target: { kind: 'Namespace', name: 'shop' }, parameters: {}, summary: 'x' };
-    const forged = record(JSON.stringify({ type: 'verify', incident, plan, actedAt: new Date().toISOString(), attempt: 1 }), 1, 'verify-bad-action');
-    const headless = record(JSON.stringify({ type: 'verify', plan: { ...plan, action: 'evict-pod' }, actedAt: 'now', attempt: 1 }), 1, 'verify-no-incident');
+    const plan = { action: 'scale-deployment', target: { kind: 'Deployment', name: 'coredns', namespace: 'kube-system', uid: 'u' }, parameters: { replicas: 5 }, fromReplicas: 0, summary: 'x' };
+    const inline = record(JSON.stringify({ type: 'verify', incident, plan, actedAt: new Date().toISOString(), attempt: 1 }), 1, 'verify-inline-plan');
+    const extra = record(JSON.stringify({ type: 'verify', incidentId: incident.id, actionId: 'a'.repeat(32), attempt: 1, plan }), 1, 'verify-extra-field');
     // Act (the cluster is unreachable: a read would fail the message for another reason, and be retried)
-    const result = await handler({ Records: [forged, headless] }, localContext('remediate', 60_000));
+    const result = await handler({ Records: [inline, extra] }, localContext('remediate', 60_000));
     // Assess
-    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'verify-bad-action' }, { itemIdentifier: 'verify-no-incident' }]);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'verify-inline-plan' }, { itemIdentifier: 'verify-extra-field' }]);
     expect(await env.inbox.receive(1, 1_500)).toHaveLength(0);
+  });
+
+  it('answers a forged verification message naming no action of the healer with nothing but an audit entry', async () => {
+    // Prepare: well-formed ids, but no action was ever recorded under them.
+    const forged = record(JSON.stringify({ type: 'verify', incidentId: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa5', actionId: randomBytes(16).toString('hex'), attempt: 1 }), 1, 'verify-forged');
+    // Act
+    const result = await handler({ Records: [forged] }, localContext('remediate', 60_000));
+    // Assess: consumed (no retry loop), no page, no cluster read (it would have failed), audited.
+    expect(result.batchItemFailures).toEqual([]);
+    expect(await env.inbox.receive(1, 1_500)).toHaveLength(0);
+    const audit = new DynamoAuditLog({ tableName: env.tables.audit });
+    const entries = await audit.listForIncident(UNMATCHED_VERIFICATIONS);
+    expect(entries.some((e) => e.detail['refused'] === 'no action of the healer has these ids' && e.detail['incidentId'] === 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa5')).toBe(true);
   });
 
   it('retries when the cluster is unreachable, without paging before the last delivery', async () => {
@@ -82,7 +103,7 @@ describe('remediate handler', () => {
     expect(await env.inbox.receive(1, 1_500)).toHaveLength(0);
   });
 
-  it('pages for an incident about a kind it has no fix for (a StatefulSet), without reading the cluster', async () => {
+  it('retries an incident about a kind it has no fix for while it cannot read where the subject sits', async () => {
     // Prepare: what KubeStatefulSetReplicasMismatch becomes at intake (the cluster is unreachable here).
     const incident = anIncident({
       id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa3',
@@ -91,28 +112,64 @@ describe('remediate handler', () => {
       alertname: 'KubeStatefulSetReplicasMismatch',
     });
     // Act
-    const result = await handler({ Records: [record(JSON.stringify(incident), 1, 'deploy')] }, localContext('remediate', 60_000));
-    // Assess
-    expect(result.batchItemFailures).toEqual([]);
-    const [page] = await env.inbox.receive(1, 10_000);
-    expect(page?.attributes).toMatchObject({ outcome: 'paged', severity: 'critical' });
-    expect(page?.subject).toContain('StatefulSetUnavailable');
-    expect(page?.message).toContain('no automated handling for StatefulSet incidents');
+    const result = await handler({ Records: [record(JSON.stringify(incident), 1, 'sts')] }, localContext('remediate', 60_000));
+    // Assess: whether the place opted out is unknown, so nothing is sent out yet; SQS redelivers.
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'sts' }]);
+    expect(await env.inbox.receive(1, 1_500)).toHaveLength(0);
   });
 
-  it('pages on-call when the last delivery fails, and leaves the lock free for a redrive', async () => {
+  it('pages on-call for every dead letter, with the incident id and the worker\'s last error; the lock stays free for a redrive', async () => {
     // Prepare
     const incident = anIncident({ id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2' });
-    // Act
-    const result = await handler({ Records: [record(JSON.stringify(incident), 3, 'last')] }, localContext('remediate', 60_000));
+    const last = record(JSON.stringify(incident), 3, 'last');
+    // Act: the last delivery fails, SQS would move it to the DLQ, and the DLQ consumer gets it.
+    const result = await handler({ Records: [last] }, localContext('remediate', 60_000));
+    const consumed = await deadLetters({ Records: [last] }, localContext('dead-letter', 30_000));
     // Assess
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'last' }]);
-    const [page] = await env.inbox.receive(1, 10_000);
+    expect(consumed.batchItemFailures).toEqual([]);
+    const page = (await env.inbox.receive(5, 5_000)).find((p) => p.message.includes(incident.id));
     expect(page?.attributes).toMatchObject({ severity: 'critical', outcome: 'action-failed' });
-    expect(page?.message).toContain('could not process');
+    expect(page?.message).toContain('dead-letter queue');
     expect(page?.message).toContain(incident.id);
+    expect(page?.message).toMatch(/Last error: .*(ECONNREFUSED|fetch failed|connect)/i);
     // A redrive from the DLQ must be able to take the incident again.
     const again = await handler({ Records: [record(JSON.stringify(incident), 1, 'redrive')] }, localContext('remediate', 60_000));
     expect(again.batchItemFailures).toEqual([{ itemIdentifier: 'redrive' }]);
+  });
+
+  it('pages for a dead letter it cannot even read, showing the body only redacted and bounded', async () => {
+    // Prepare
+    const garbage = record(`not json password=hunter2hunter2 ${'x'.repeat(5_000)}`, 3, 'garbage');
+    // Act
+    const consumed = await deadLetters({ Records: [garbage] }, localContext('dead-letter', 30_000));
+    // Assess
+    expect(consumed.batchItemFailures).toEqual([]);
+    const page = (await env.inbox.receive(5, 5_000)).find((p) => p.message.includes('Message garbage'));
+    expect(page?.subject).toContain('unreadable message');
+    expect(page?.message).toContain('garbage');
+    expect(page?.message).not.toContain('hunter2hunter2');
+    expect(page!.message.length).toBeLessThan(2_000);
+  });
+
+  it('works without the optional model key: a missing parameter means runbook diagnosis, rebuilt on the next call', async () => {
+    // Prepare: the key's parameter is named but does not exist in SSM (moto); an approval key too short.
+    const config = loadConfig({ ...process.env, HEALER_ANTHROPIC_KEY_PARAM: '/healer/missing-model-key', HEALER_APPROVAL_KEY: 'short', HEALER_APPROVAL_URL: 'https://example.invalid/approve' });
+    let builds = 0;
+    const deps = depsOnDemand(async () => {
+      builds += 1;
+      return workerDeps(config);
+    });
+    // Act
+    const first = await deps();
+    const second = await deps();
+    const diagnosis = await first.diagnoser.diagnose(anIncident(), evidenceFor(anIncident()));
+    // Assess
+    expect(first.degraded.join('; ')).toMatch(/model key unreadable/);
+    expect(first.degraded.join('; ')).toMatch(/approval key shorter than 32 bytes/);
+    expect(first.approvals).toBeUndefined();
+    expect(diagnosis.diagnoser).toBe('runbook');
+    expect(second).not.toBe(first);
+    expect(builds).toBe(2);
   });
 });

@@ -1,0 +1,168 @@
+import type { ActionResult, AuditEntry, Incident } from '../domain/types.js';
+import type { ActionPlan } from '../actions/plan.js';
+import { ACTIONS, isActionId } from '../actions/catalog.js';
+import type { AuditLog, ClusterReader, ClusterWriter, Clock, KillSwitch, Placement } from '../ports/index.js';
+
+/**
+ * The one door to the cluster. Every write the healer makes (an action, an approved action, a
+ * revert) passes here; nothing else holds a ClusterWriter. The gate does not trust its caller:
+ * it reads the kill switch and the target's placement itself, checks them with the pure rules
+ * below (ordered, all evaluated, a throw denies), runs the write as a server-side dry run when
+ * the healer is in dry-run mode, and audits the request, every verdict and the result.
+ */
+
+export type WriteKind = 'act' | 'revert';
+
+export interface WriteRequest {
+  readonly kind: WriteKind;
+  readonly incident: Incident;
+  readonly plan: ActionPlan;
+}
+
+export interface GateSettings {
+  readonly cluster: string;
+  /** The deploy-time kill switch (HEALER_KILL_SWITCH); the runtime one is a port. */
+  readonly killSwitch: boolean;
+  readonly dryRun: boolean;
+  readonly deniedNamespaces: readonly string[];
+}
+
+export interface WriteGateDeps {
+  readonly writer: ClusterWriter;
+  readonly reader: Pick<ClusterReader, 'placementOf'>;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+  readonly killSwitch?: KillSwitch;
+  readonly settings: GateSettings;
+}
+
+/** What the gate read before deciding. */
+export interface GateFacts {
+  /** True when engaged, or when it could not be read. */
+  readonly killSwitch: boolean;
+  /** Why the runtime kill switch could not be read, when it could not. */
+  readonly killSwitchError?: string;
+  /** The target's own placement (the target, its owners, its namespace); undefined when it is gone. */
+  readonly placement: Placement | undefined;
+}
+
+export type GateRule = (request: WriteRequest, facts: GateFacts, settings: GateSettings) => string | null;
+
+const sameRef = (a: { kind: string; name: string; namespace?: string | undefined }, b: { kind: string; name: string; namespace?: string | undefined }) =>
+  a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
+
+export const GATE_RULES: readonly (readonly [string, GateRule])[] = [
+  ['kill-switch', (_r, facts, s) => (s.killSwitch || facts.killSwitch ? 'the kill switch is on' : null)],
+  ['same-cluster', (r, _f, s) => (r.incident.cluster === s.cluster ? null : `incident is for cluster ${r.incident.cluster}, this healer serves ${s.cluster}`)],
+  ['allowlisted', (r) => {
+    if (!isActionId(r.plan.action)) return `action "${String(r.plan.action)}" is not allowlisted`;
+    const spec = ACTIONS[r.plan.action];
+    return spec.targetKinds.includes(r.plan.target.kind) ? null : `${r.plan.action} cannot write a ${r.plan.target.kind}`;
+  }],
+  ['protected-namespace', (r, _f, s) => {
+    const namespaces = [r.plan.target.namespace, r.incident.subject.namespace].filter((n): n is string => n !== undefined && n !== '');
+    const hit = namespaces.find((n) => s.deniedNamespaces.includes(n));
+    return hit === undefined ? null : `namespace ${hit} is protected`;
+  }],
+  ['target-exists', (_r, facts) => (facts.placement ? null : 'the target no longer exists')],
+  ['placement-known', (_r, facts) =>
+    !facts.placement || facts.placement.complete ? null : `the target's owners could not all be read: ${facts.placement.gaps.join('; ') || 'owner chain incomplete'}`],
+  ['not-opted-out', (_r, facts) => {
+    if (!facts.placement) return null;
+    if (facts.placement.namespaceOptOut) return 'the namespace opted out of healing (or could not be read)';
+    return facts.placement.optOut ? 'the target or an owner opted out of healing' : null;
+  }],
+  ['pinned', (r, facts) => {
+    // The write must name the very object the gate just read: same uid, and a version for patches.
+    const uid = r.plan.target.uid;
+    if (!uid) return 'the plan is not pinned to a uid';
+    const live = facts.placement?.chain[0];
+    if (live && (!sameRef(live, r.plan.target) || live.uid !== uid)) return `the target is now a different object (uid ${live.uid ?? 'unknown'}, plan ${uid})`;
+    const needsVersion = r.plan.action === 'rollout-restart' || r.plan.action === 'scale-deployment' || r.plan.action === 'cordon-node';
+    return needsVersion && !r.plan.resourceVersion ? 'the plan is not pinned to a resourceVersion' : null;
+  }],
+  ['revert-bounds', (r) => {
+    if (r.kind !== 'revert') return null;
+    // Only a scale is undone, and only back to what stood before, below the healer's own count.
+    if (r.plan.action !== 'scale-deployment' || !ACTIONS[r.plan.action].reversible) return `${r.plan.action} is not reverted by the healer`;
+    const before = r.plan.fromReplicas;
+    const ours = r.plan.parameters['replicas'];
+    if (before === undefined || ours === undefined || !Number.isInteger(before) || !Number.isInteger(ours)) return 'the counts before and after the healer\'s change are unknown';
+    return before >= 1 && before < ours ? null : `a revert from ${ours} to ${before} is outside what the healer changed`;
+  }],
+];
+
+export interface GateVerdict {
+  readonly allowed: boolean;
+  readonly verdicts: readonly { readonly rule: string; readonly reason: string | null }[];
+  readonly deniedBy?: string;
+  readonly reason?: string;
+}
+
+/** Pure: every rule, in order; the first reason denies; a rule that throws denies. */
+export function judgeWrite(request: WriteRequest, facts: GateFacts, settings: GateSettings, rules = GATE_RULES): GateVerdict {
+  const verdicts = rules.map(([rule, check]) => {
+    try {
+      const reason = check(request, facts, settings);
+      return { rule, reason: typeof reason === 'string' || reason === null ? reason : `rule returned ${typeof reason}` };
+    } catch (error) {
+      return { rule, reason: `rule failed: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  });
+  const denial = verdicts.find((v) => v.reason !== null);
+  if (rules.length === 0) return { allowed: false, verdicts, deniedBy: 'no-rules', reason: 'no gate rules' };
+  return denial ? { allowed: false, verdicts, deniedBy: denial.rule, reason: denial.reason ?? undefined } : { allowed: true, verdicts };
+}
+
+export interface GateResult {
+  readonly result: ActionResult;
+  /** True when the write was made for real (not refused, not a dry run). */
+  readonly applied: boolean;
+  readonly dryRun: boolean;
+  readonly verdict: GateVerdict;
+}
+
+/** The gate as the pipeline holds it: the writer stays inside. */
+export class WriteGate {
+  constructor(private readonly deps: WriteGateDeps) {}
+
+  write(request: WriteRequest): Promise<GateResult> {
+    return gatedWrite(request, this.deps);
+  }
+}
+
+/**
+ * Checks one write and, when every rule passes, makes it (a server-side dry run in dry-run mode).
+ * A refusal is a result, never a throw; an unreachable cluster or audit log throws.
+ */
+export async function gatedWrite(request: WriteRequest, deps: WriteGateDeps): Promise<GateResult> {
+  const { plan, incident } = request;
+  const facts: GateFacts = {
+    ...(await runtimeKillSwitch(deps.killSwitch)),
+    // The target's own placement: for a Deployment that is the Deployment and what owns it.
+    placement: await deps.reader.placementOf({ ...incident, subject: { kind: plan.target.kind, name: plan.target.name, namespace: plan.target.namespace ?? '' } }),
+  };
+  const verdict = judgeWrite(request, facts, deps.settings);
+  const dryRun = deps.settings.dryRun;
+  const audit = (detail: Record<string, unknown>, outcome?: AuditEntry['outcome']) =>
+    deps.audit.append({ incidentId: incident.id, at: new Date(deps.clock.now()).toISOString(), cluster: incident.cluster, step: 'action', outcome, detail });
+
+  if (!verdict.allowed) {
+    const result: ActionResult = { action: plan.action, target: plan.target, ok: false, detail: `refused by the write gate (${verdict.deniedBy}): ${verdict.reason}` };
+    await audit({ gate: request.kind, plan, allowed: false, deniedBy: verdict.deniedBy, reason: verdict.reason, verdicts: verdict.verdicts, ...(facts.killSwitchError ? { killSwitchUnreadable: facts.killSwitchError } : {}) });
+    return { result, applied: false, dryRun, verdict };
+  }
+  const result = request.kind === 'act' ? await deps.writer.execute(plan, { dryRun }) : await deps.writer.revert(plan, { dryRun });
+  await audit({ gate: request.kind, plan, allowed: true, dryRun, verdicts: verdict.verdicts, ...result });
+  return { result, applied: result.ok && !dryRun, dryRun, verdict };
+}
+
+/** Fails closed: a switch that cannot be read counts as engaged. */
+async function runtimeKillSwitch(killSwitch: KillSwitch | undefined): Promise<Pick<GateFacts, 'killSwitch' | 'killSwitchError'>> {
+  if (!killSwitch) return { killSwitch: false };
+  try {
+    return { killSwitch: await killSwitch.engaged() };
+  } catch (error) {
+    return { killSwitch: true, killSwitchError: error instanceof Error ? error.message : String(error) };
+  }
+}
