@@ -325,7 +325,10 @@ describe.skipIf(!available)('SCENARIOS.md on the control plane: the alert path',
     await alert({ alertname: 'KubePodCrashLooping', namespace, pod: row19, container: 'legacy' });
     const id = podId(namespace, row19);
     expect(await outcomeOf(id)).toBe('paged');
-    expect((await auditOf(id)).find((e) => e.step === 'decision')?.detail).toMatchObject({ allowed: false, deniedBy: 'not-opted-out' });
+    // Opted out: a short page from metadata alone; no log or event was read, so none was sent out.
+    const trail = await auditOf(id);
+    expect(trail.find((e) => e.step === 'decision')?.detail).toMatchObject({ allowed: false, deniedBy: 'protected-place', evidenceRead: false });
+    expect(trail.map((e) => e.step)).not.toContain('evidence');
   });
 });
 
@@ -412,7 +415,7 @@ describe.skipIf(!available)('SCENARIOS.md on the control plane: the scan path', 
 
   it.each([
     ['17, instructions in the logs', '17', 'gateway', 'no-instructions-in-cluster-text'],
-    ['19, an opted-out namespace', '19', 'legacy', 'not-opted-out'],
+    ['19, an opted-out namespace (short page, nothing read)', '19', 'legacy', 'protected-place'],
   ] as const)('row %s: found, not acted on, paged', async (_name, row, app, deniedBy) => {
     const namespace = ns('s', row);
     const [pod] = await listPods(cluster.adminKubeconfigPath, namespace, { app });
