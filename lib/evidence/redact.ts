@@ -2,9 +2,11 @@
  * The one redaction step. Every piece of cluster text that leaves the cluster (model request,
  * notification, audit entry) passes through here, so a secret masked here is masked everywhere.
  *
- * Order: PEM blocks, token shapes with known prefixes, webhook URLs, free-text bearer/basic
- * credentials, long high-entropy tokens, CLI flags, URL and DSN credentials, and last secrets
- * named by their key (key=value, JSON, YAML, headers, cookies).
+ * Order: PEM blocks (wrapped headers too) and PuTTY keys, token shapes with known prefixes,
+ * webhook URLs, free-text bearer/basic credentials, long high-entropy tokens, CLI flags (also as
+ * neighbouring list items of a pod spec), program-specific command lines, SQL and protocol
+ * passwords, URL and DSN credentials, XML elements, secrets named by their key (key=value, JSON,
+ * YAML, headers, cookies, header dumps), name/value pairs (a pod's env), and command lines again.
  *
  * Linear time: every regex starts with a literal, or at the start of a token (a lookbehind of, or
  * a consumed character outside, its own token class), so a run of characters is entered once;
@@ -20,18 +22,21 @@ const LEADING_MARKER = /^\[REDACTED\](?:\([a-z0-9-]{1,20}\))?/;
 
 /**
  * A value an earlier rule already masked: markers, then nothing or what follows a masked URL
- * password or PEM block (@host, /path, \n) or the quote that closed a masked value. Anything else
- * after a marker is masked again.
+ * password or PEM block (@host, /path, \n), and with `quoteAfter` the quote that closed a masked
+ * value inside a header. Anything else after a marker is masked again.
  * `complete` is false when only the start of the value is known.
  */
-function alreadyRedacted(value: string, complete = true): boolean {
+function alreadyRedacted(value: string, complete = true, quoteAfter = false): boolean {
   let rest = value;
   let markers = 0;
   for (let m = LEADING_MARKER.exec(rest); m !== null; m = LEADING_MARKER.exec(rest)) {
     rest = rest.slice(m[0].length);
     markers++;
+    // Markers separated by blanks ("[REDACTED] [REDACTED]") are still only markers.
+    const gap = /^[ \t]+(?=\[REDACTED\])/.exec(rest);
+    if (gap) rest = rest.slice(gap[0].length);
   }
-  return markers > 0 && (rest === '' ? complete : /^[@/\\"']/.test(rest));
+  return markers > 0 && (rest === '' ? complete : (quoteAfter ? /^[@/\\"']/ : /^[@/\\]/).test(rest));
 }
 
 type Rule = (text: string) => string;
@@ -296,7 +301,10 @@ const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
  * cache_key 16, and a UUID under it is an idempotency or cache key, not a credential.
  */
 function credentialLike(value: string, bareKey: boolean): boolean {
-  if (value.length < (bareKey ? 6 : 16) || !/^[A-Za-z0-9+/=_.~-]+$/.test(value)) return false;
+  // A bare key's value may hold symbols (password-like); a longer name's value with # or : is an
+  // identifier (partition_key=eu-west-1#2026-11-25, cache_key=orders:42).
+  const chars = bareKey ? /^[A-Za-z0-9+/=_.~!*%#$^@&-]+$/ : /^[A-Za-z0-9+/=_.~-]+$/;
+  if (value.length < (bareKey ? 6 : 16) || !chars.test(value)) return false;
   if (UUID.test(value)) return bareKey;
   if (!/[A-Za-z]/.test(value)) return false;
   if (value.replace(/=+$/, '').split(/[._/-]/).every((part) => part === '' || IDENTIFIER_PART.test(part))) return false;
@@ -380,13 +388,15 @@ function readValue(text: string, pos: number, kind: KeyKind, limit: number): Val
   }
   // ODBC quotes a value containing ; in braces: PWD={p@ss;word}. Not "{" followed by a quote,
   // space or bracket, which opens a structure or a template.
-  if (q === '{' && i === pos && !/["'\\\s{}[\]]/.test(text[i + 1] ?? ' ')) {
+  // The closing brace is looked for within the same window whatever the limit, so every read of
+  // the value agrees; a longer braced value is read as an ordinary one.
+  if (q === '{' && i === pos && (kind === 'secret' || kind === 'weak') && !/["'\\\s{}[\]]/.test(text[i + 1] ?? ' ')) {
+    const braceMax = Math.min(text.length, pos + VALUE_WINDOW);
     let j = i + 1;
-    while (j < max && text[j] !== '}' && text[j] !== '\n' && text[j] !== '\r') j++;
+    while (j < braceMax && text[j] !== '}' && text[j] !== '\n' && text[j] !== '\r') j++;
     // Only when the brace ends the value: text glued after it would make a second pass differ.
     const ends = j + 1 >= text.length || isStop(VALUE_END, text.charCodeAt(j + 1));
-    if (j < max && text[j] === '}' && ends) return { start: i, end: j + 1, quoted: false, complete: true };
-    if (j >= max && max < text.length) return { start: i, end: j, quoted: false, complete: false };
+    if (j < braceMax && text[j] === '}' && ends) return { start: i, end: j + 1, quoted: false, complete: true };
   }
   const stop = kind === 'secret' || kind === 'weak' ? VALUE_END : HEADER_VALUE_END;
   let j = i;
@@ -421,17 +431,18 @@ function maskHeaderValue(kind: KeyKind, value: string): string {
   if (kind === 'authorization') {
     // Keep the scheme (Bearer, Basic, AWS4-HMAC-SHA256): it helps diagnosis and is not secret.
     const m = /^([A-Za-z][A-Za-z0-9-]{0,30})([ \t]{1,8})(\S[^]*)$/.exec(value);
-    if (m?.[3] !== undefined) return alreadyRedacted(m[3]) ? value : `${m[1]}${m[2]}${REDACTED}`;
+    if (m?.[3] !== undefined) return alreadyRedacted(m[3], true, true) ? value : `${m[1]}${m[2]}${REDACTED}`;
     return REDACTED;
   }
   if (kind === 'secret' || kind === 'weak') return REDACTED;
   // Cookie: every value; Set-Cookie: the first pair only (Path, Expires… are attributes).
   let first = true;
-  const masked = value.replace(/([^\s=;]{1,256})=([^;]*)/g, (pair: string, name: string, v: string) => {
+  // A cookie's name has no quotes: a quote belongs to the text the header was read from.
+  const masked = value.replace(/([^\s=;"']{1,256})=([^;]*)/g, (pair: string, name: string, v: string) => {
     if (kind === 'set-cookie' && !first) return pair;
     first = false;
     const trimmed = v.trim();
-    return trimmed === '' || alreadyRedacted(trimmed) ? pair : `${name}=${REDACTED}`;
+    return trimmed === '' || alreadyRedacted(trimmed, true, true) ? pair : `${name}=${REDACTED}`;
   });
   return first ? REDACTED : masked;
 }
@@ -457,10 +468,12 @@ function maskNamedSecrets(text: string): string {
     const sepEnd = KEY.lastIndex;
     // Let the separator (never a key character) be the lead of the next key.
     KEY.lastIndex = sepEnd - 1;
-    const key = m[2] ?? '';
+    // After an escaped newline or tab in JSON text ("…\\nAuthorization: …"), the n or t is not the key's.
+    const raw = m[2] ?? '';
+    const key = m[1] === '\\' && /^[nrt][A-Za-z_]/.test(raw) ? raw.slice(1) : raw;
     const kind = classifyKey(key);
     if (kind === null) continue;
-    const value = decide(text, m, kind, sepEnd);
+    const value = decide(text, m, key, kind, sepEnd);
     if (value === null) continue;
     out += text.slice(last, value.start) + value.replacement;
     last = value.end;
@@ -525,13 +538,16 @@ function maskList(text: string, pos: number, kind: KeyKind, bareKey: boolean): R
   }
   if (text[j] !== ']') return undefined;
   const inner = text.slice(i, j);
+  // Only plain header values ([Bearer …], [s3cr3t], [a=b; c=d] for cookies): text with quotes,
+  // braces, colons or inner = holds other keys, and masking those would change where this ] is.
+  const cookie = kind === 'cookie' || kind === 'set-cookie';
+  if (/["'{}:]/.test(inner) || (!cookie && /=(?!=*$)/.test(inner))) return undefined;
   return { start: i, end: j, replacement: maskedValue(kind, inner, bareKey) };
 }
 
 /** What to replace after one secret-named key, or null to keep the value. */
-function decide(text: string, m: RegExpExecArray, kind: KeyKind, sepEnd: number): Replacement | null {
-  const keyStart = m.index + (m[1] ?? '').length;
-  const key = m[2] ?? '';
+function decide(text: string, m: RegExpExecArray, key: string, kind: KeyKind, sepEnd: number): Replacement | null {
+  const keyStart = m.index + (m[1] ?? '').length + (m[2] ?? '').length - key.length;
   const bareKey = isBareKey(key);
   const list = maskList(text, sepEnd, kind, bareKey);
   if (list !== undefined) return list;
@@ -895,10 +911,13 @@ function maskSqlPasswords(text: string): string {
   const edits: Replacement[] = [];
   SQL_PASSWORD.lastIndex = 0;
   for (let m = SQL_PASSWORD.exec(text); m !== null; m = SQL_PASSWORD.exec(text)) {
-    const v = readValue(text, SQL_PASSWORD.lastIndex, 'secret', Infinity);
-    const value = text.slice(v.start, v.end);
-    if (value !== '' && !alreadyRedacted(value) && !PLACEHOLDER.test(value)) edits.push({ start: v.start, end: v.end, replacement: REDACTED });
-    SQL_PASSWORD.lastIndex = Math.max(SQL_PASSWORD.lastIndex, v.end);
+    // Decided on a window; only a value that is masked is read whole and consumed.
+    const w = readValue(text, SQL_PASSWORD.lastIndex, 'secret', VALUE_WINDOW);
+    const head = text.slice(w.start, w.end);
+    if (head === '' || alreadyRedacted(head, w.complete) || (w.complete && PLACEHOLDER.test(head))) continue;
+    const v = w.complete ? w : readValue(text, SQL_PASSWORD.lastIndex, 'secret', Infinity);
+    edits.push({ start: v.start, end: v.end, replacement: REDACTED });
+    SQL_PASSWORD.lastIndex = v.end;
   }
   return applyEdits(text, edits);
 }
@@ -1067,8 +1086,8 @@ const RULES: readonly Rule[] = [
   maskFlags,
   maskListNeighbours(LIST_PAIR),
   maskListNeighbours(YAML_LIST_PAIR),
+  // Before the names (password: mysql -pX would hide mysql) and again last (see there).
   maskCommandLines,
-  maskNetrc,
   maskSqlPasswords,
   regexRule(AUTH_COMMAND, maskAuthCommand),
   regexRule(AUTH_QUOTED, maskAuthQuoted),
@@ -1085,6 +1104,10 @@ const RULES: readonly Rule[] = [
   regexRule(XML_ELEMENT, maskXmlElement),
   maskNamedSecrets,
   maskNamedPairs,
+  // Last: their windows (words up to a ; | & or a line end) must not change after they have run,
+  // so a second pass finds nothing the first did not.
+  maskCommandLines,
+  maskNetrc,
 ];
 
 /** Masks every secret shape we know. Idempotent: redact(redact(x)) === redact(x). */
