@@ -815,7 +815,15 @@ function maskCommandLines(text: string): string {
   for (let m = COMMAND_WORD.exec(text); m !== null; m = COMMAND_WORD.exec(text)) {
     const spec = COMMANDS[m[1] ?? ''];
     if (spec === undefined) continue;
-    const words = commandWords(text, COMMAND_WORD.lastIndex);
+    // The program quoted as a list item ("mysql","-pX"): its closing quote is not a word's opening one.
+    let from = COMMAND_WORD.lastIndex;
+    const lead = m[0].length > (m[1] ?? '').length ? m[0][0] : '';
+    if (lead === '"' || lead === "'") {
+      let q = from;
+      while (text[q] === '\\' && q - from < 3) q++;
+      if (text[q] === lead) from = q + 1;
+    }
+    const words = commandWords(text, from);
     const strings = words.map((w) => text.slice(w.start, w.end));
     const first = spec.after === undefined ? 0 : strings.indexOf(spec.after) + 1;
     if (first === 0 && spec.after !== undefined) continue;
