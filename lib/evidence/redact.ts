@@ -289,16 +289,19 @@ function classifyKey(key: string): KeyKind | null {
 
 const isBareKey = (key: string): boolean => /^-{0,2}key$/i.test(key);
 
-// A word an identifier is made of: lower, upper or capitalised letters, or a short alphanumeric
-// (k8s, e2e, az1, v2) or number.
-const IDENTIFIER_PART = /^(?:[a-z]+|[A-Z]+|[A-Z][a-z]+|(?=[a-z0-9]{1,5}$)[a-z]*[0-9]?[a-z]*[0-9]?[a-z]*|[0-9]{1,4})$/;
+// A word an identifier is made of: lower, upper, capitalised, camelCase or CamelCase letters, or a
+// short alphanumeric (k8s, e2e, az1, v2) or number.
+const IDENTIFIER_PART =
+  /^(?:[a-z]+(?:[A-Z][a-z]+)*|[A-Z]+|(?:[A-Z][a-z]+)+|(?=[a-z0-9]{1,5}$)[a-z]*[0-9]?[a-z]*[0-9]?[a-z]*|[0-9]{1,4})$/;
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /**
  * Whether a value under a weak name is a credential rather than an identifier: token characters
  * only, and not made of identifier words (tls.crt, node.kubernetes.io/unreachable, DB_PASSWORD,
- * k8s-app, uploads/2026/11/a.png). A bare "key" takes 6 characters and more; a longer name such as
- * cache_key 16, and a UUID under it is an idempotency or cache key, not a credential.
+ * k8s-app, uploads/2026/11/a.png). A bare "key" takes 6 characters and more. A longer name such
+ * as cache_key or ownerKey takes a random-looking run of 12 or more between separators (an object
+ * path like local/shop/ReplicaSet/web-7d4b9c has none), and a UUID under it is an idempotency or
+ * cache key, not a credential.
  */
 function credentialLike(value: string, bareKey: boolean): boolean {
   // A bare key's value may hold symbols (password-like); a longer name's value with # or : is an
@@ -307,9 +310,12 @@ function credentialLike(value: string, bareKey: boolean): boolean {
   if (value.length < (bareKey ? 6 : 16) || !chars.test(value)) return false;
   if (UUID.test(value)) return bareKey;
   if (!/[A-Za-z]/.test(value)) return false;
-  if (value.replace(/=+$/, '').split(/[._/-]/).every((part) => part === '' || IDENTIFIER_PART.test(part))) return false;
-  // Letters only: a credential when long and random-looking (a 24-letter mixed-case key).
-  return /[0-9]/.test(value) || (value.length >= 20 && /[A-Z]/.test(value) && /[a-z]/.test(value) && shannonBitsPerChar(value) >= 3.5);
+  const parts = value.replace(/=+$/, '').split(/[._/-]/).filter((part) => part !== '' && !IDENTIFIER_PART.test(part));
+  if (parts.length === 0) return false;
+  const random = (part: string): boolean =>
+    /[0-9]/.test(part) || (part.length >= 20 && /[A-Z]/.test(part) && /[a-z]/.test(part) && shannonBitsPerChar(part) >= 3.5);
+  if (bareKey) return random(value);
+  return parts.some((part) => part.length >= 12 && random(part));
 }
 
 // Values that say nothing about a secret and are worth keeping: "(using password: YES)", token: null.
