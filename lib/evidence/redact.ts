@@ -2,7 +2,8 @@
  * The one redaction step. Every piece of cluster text that leaves the cluster (model request,
  * notification, audit entry) passes through here, so a secret masked here is masked everywhere.
  *
- * Order: PEM blocks (wrapped headers too) and PuTTY keys, token shapes with known prefixes,
+ * Order: the decoded text of JSON string literals with escapes (through all the rules below),
+ * PEM blocks (wrapped headers too) and PuTTY keys, token shapes with known prefixes,
  * webhook URLs, free-text bearer/basic credentials, long high-entropy tokens, CLI flags (also as
  * neighbouring list items of a pod spec), program-specific command lines, SQL and protocol
  * passwords, URL and DSN credentials, XML elements, secrets named by their key (key=value, JSON,
@@ -161,7 +162,8 @@ function maskShapes(text: string): string {
 // Microsoft Entra ID (Azure AD) client secrets: three characters, a digit, "Q~", 31-34 more. The ~
 // and . in them split the token for the entropy rule, so they get their own shape, looked for only
 // where the literal Q~ occurs.
-const ENTRA_SECRET = /(^|[^A-Za-z0-9_~.-])([A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34})(?![A-Za-z0-9_~.-])/g;
+// A marker next to it counts as more of the run, as the text it replaced did (idempotence).
+const ENTRA_SECRET = /(^|[^A-Za-z0-9_~.\-\])])([A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34})(?![A-Za-z0-9_~.[-])/g;
 
 function maskEntraSecrets(text: string): string {
   return text.includes('Q~') ? text.replace(ENTRA_SECRET, (_m, lead: string) => `${lead}${tag('entra')}`) : text;
@@ -416,6 +418,12 @@ function readValue(text: string, pos: number, kind: KeyKind, limit: number): Val
     while (close < max && text[close] !== c && text[close] !== '\n') close++;
     // The window ended inside the nested value: the value goes on (Digest response="…" at the end).
     if (close >= max && max < text.length) return { start: i, end: close, quoted: false, complete: false };
+    // A header owns the rest of its line: a quote that never closes does not end it (the closing
+    // quote may be gone with a value masked before).
+    if (stop === HEADER_VALUE_END && (close >= max || text[close] !== c)) {
+      j = close;
+      break;
+    }
     if (close >= max || text[close] !== c) break;
     j = close + 1;
   }
@@ -893,14 +901,15 @@ function applyEdits(text: string, edits: readonly Replacement[]): string {
 }
 
 // .netrc: "machine host login bob password hunter2", on one line or several.
-const NETRC = /(?<![A-Za-z0-9_.-])(?:machine[ \t]+[^\s]{1,253}|default)(?=[ \t\r\n]+(?:login|account|password|passwd|macdef)[ \t])/g;
+const NETRC = /(?<![A-Za-z0-9_.-])(?:machine[ \t]+[^\s"'\\]{1,253}|default)(?=[ \t\r\n]+(?:login|account|password|passwd|macdef)[ \t])/g;
 
 function maskNetrc(text: string): string {
   const edits: Replacement[] = [];
   NETRC.lastIndex = 0;
   for (let m = NETRC.exec(text); m !== null; m = NETRC.exec(text)) {
     // Up to 8 words after the machine, stopping at the next machine entry.
-    const re = /[ \t\r\n]+([^\s]{1,512})/y;
+    // Words end at quotes and backslashes too: a .netrc shown inside a JSON string keeps its closing quote.
+    const re = /[ \t\r\n]+([^\s"'\\]{1,512})/y;
     re.lastIndex = NETRC.lastIndex;
     for (let n = 0, w = re.exec(text); w !== null && n < 8; n++, w = re.exec(text)) {
       const word = w[1] ?? '';
@@ -1079,6 +1088,31 @@ function maskHighEntropy(text: string): string {
   );
 }
 
+// --- text inside JSON strings ---------------------------------------------------------------------
+
+// A JSON string literal with escapes in it. Multi-line text logged by a JSON logger or shown as a
+// JSON value (a config dump, a YAML list of args, a .netrc, a wrapped PEM header, a header dump
+// with quotes) loses its lines and quotes to \n and \"; the rules that read lines and quotes see
+// it decoded here, and a changed literal is written back encoded. Only literals that hold an
+// escape; < and > are written back escaped so a changed literal cannot open a delimiter.
+const JSON_STRING = /"(?:[^"\\\r\n]|\\.)*"/g;
+
+function maskJsonStrings(text: string): string {
+  if (!text.includes('\\')) return text;
+  return text.replace(JSON_STRING, (literal: string) => {
+    if (!literal.includes('\\')) return literal;
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(literal);
+    } catch {
+      return literal;
+    }
+    if (typeof decoded !== 'string') return literal;
+    const masked = redact(decoded);
+    return masked === decoded ? literal : JSON.stringify(masked).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
+  });
+}
+
 // --- the pipeline -------------------------------------------------------------------------------
 
 // Idempotence rests on the order: no rule may create a match for an earlier one. Markers start
@@ -1087,6 +1121,9 @@ function maskHighEntropy(text: string): string {
 // it; named values end at characters no earlier rule's tokens contain, so names come last, and
 // name/value pairs, which read names the rules before them leave alone, after them.
 const RULES: readonly Rule[] = [
+  // First: the decoded text of JSON strings goes through all the rules, before any of them can
+  // break the structure (a header value cut at its first \").
+  maskJsonStrings,
   regexRule(PEM, () => tag('pem')),
   regexRule(PEM_BASE64, () => tag('pem')),
   maskPuttyKeys,
