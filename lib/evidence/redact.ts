@@ -559,6 +559,51 @@ function maskList(text: string, pos: number, kind: KeyKind, bareKey: boolean): R
   return { start: i, end: j, replacement: maskedValue(kind, inner, bareKey) };
 }
 
+/** Indentation of the line a position is on (spaces, tabs and YAML list dashes). */
+function lineIndent(text: string, pos: number): number {
+  const lineStart = text.lastIndexOf('\n', pos - 1) + 1;
+  let i = lineStart;
+  while (i < pos && (text[i] === ' ' || text[i] === '\t' || text[i] === '-')) i++;
+  return i - lineStart;
+}
+
+const YAML_BLOCK_INDICATOR = /^[|>][-+]?[0-9]?$/;
+
+/**
+ * A YAML block scalar after a secret name (password: |, value: >-): its lines, those indented
+ * deeper than the key's, become one marker line. Undefined when the value is no block indicator
+ * or the block is empty; null when it is masked already.
+ */
+function maskYamlBlock(text: string, keyStart: number, value: Value): Replacement | null | undefined {
+  if (!YAML_BLOCK_INDICATOR.test(text.slice(value.start, value.end))) return undefined;
+  let i = value.end;
+  while (text[i] === ' ' || text[i] === '\t') i++;
+  if (text[i] === '\r') i++;
+  if (text[i] !== '\n') return undefined;
+  const start = i;
+  const keyIndent = lineIndent(text, keyStart);
+  let end = start;
+  let indent = -1;
+  // At most 512 lines: a longer block is masked that far (bounded work per key).
+  for (let line = start + 1, n = 0; line <= text.length && n < 512; n++) {
+    const nl = text.indexOf('\n', line);
+    const lineEnd = nl < 0 ? text.length : nl;
+    const content = text.slice(line, lineEnd);
+    const own = content.length - content.trimStart().length;
+    if (content.trim() !== '') {
+      if (own <= keyIndent) break;
+      if (indent < 0) indent = own;
+    }
+    end = lineEnd;
+    if (nl < 0) break;
+    line = nl + 1;
+  }
+  if (indent < 0) return undefined;
+  const body = text.slice(start, end).trim();
+  if (alreadyRedacted(body)) return null;
+  return { start, end, replacement: `\n${' '.repeat(indent)}${REDACTED}` };
+}
+
 /** What to replace after one secret-named key, or null to keep the value. */
 function decide(text: string, m: RegExpExecArray, key: string, kind: KeyKind, sepEnd: number): Replacement | null {
   const keyStart = m.index + (m[1] ?? '').length + (m[2] ?? '').length - key.length;
@@ -579,6 +624,10 @@ function decide(text: string, m: RegExpExecArray, key: string, kind: KeyKind, se
     return { start: v.start, end: v.end, replacement: masked };
   }
 
+  if (!w.quoted && w.complete) {
+    const block = maskYamlBlock(text, keyStart, w);
+    if (block !== undefined) return block;
+  }
   if (!w.quoted && valueIsNextKey(head, w.complete ? text.slice(w.end, w.end + 6) : '')) return null;
   const closingQuote = m[3] ?? '';
   const colon = m[5] !== undefined;
@@ -725,6 +774,26 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   curl: { flags: { '-u': 'user:', '--user': 'user:', '-U': 'user:', '--proxy-user': 'user:' } },
   smbclient: { flags: { '-U': 'user%', '--user': 'user%' } },
   docker: LOGIN, podman: LOGIN, nerdctl: LOGIN, buildah: LOGIN, skopeo: LOGIN, helm: LOGIN, oras: LOGIN, crane: LOGIN,
+  az: LOGIN, oc: LOGIN, cf: LOGIN,
+  // mc alias set NAME URL ACCESS_KEY SECRET_KEY (also the older mc config host add).
+  mc: {
+    flags: {},
+    positional: (words) => {
+      const i = words.findIndex((w, j) => (w === 'set' && words[j - 1] === 'alias') || (w === 'add' && words[j - 1] === 'host'));
+      if (i < 0) return undefined;
+      const args = words.map((w, j) => [w, j] as const).filter(([w, j]) => j > i && !w.startsWith('-'));
+      return args[3]?.[1];
+    },
+  },
+  // aws configure set aws_secret_access_key VALUE: the value after a secret-named setting.
+  aws: {
+    flags: {},
+    positional: (words) => {
+      const i = words.findIndex((w, j) => w === 'set' && words[j - 1] === 'configure');
+      const name = words[i + 1];
+      return i >= 0 && name !== undefined && classifyKey(name) !== null && words[i + 2] !== undefined ? i + 2 : undefined;
+    },
+  },
   zip: { flags: { '-P': 'next' } }, unzip: { flags: { '-P': 'next' } },
   '7z': { flags: { '-p': 'glued' } }, '7za': { flags: { '-p': 'glued' } }, '7zz': { flags: { '-p': 'glued' } },
   openssl: { flags: { '-k': 'next' } },
@@ -873,7 +942,8 @@ function maskCommandLines(text: string): string {
       }
     }
     const at = spec.positional?.(strings.slice(first));
-    const target = at === undefined ? undefined : words[first + at];
+    // A word that starts with - is a flag, never a positional value.
+    const target = at === undefined || (strings[first + at] ?? '-').startsWith('-') ? undefined : words[first + at];
     if (target !== undefined) {
       const word = text.slice(target.start, target.end);
       if (spec === ORACLE) {
@@ -956,14 +1026,14 @@ function maskAuthCommand(match: string, args: string): string {
   const words = args.trim().split(/[ \t]+/);
   const secret = words.at(-1) ?? '';
   if (words.length === 1 && SASL_MECHANISM.test(secret)) return match;
-  if (alreadyRedacted(secret) || PLACEHOLDER.test(secret) || (words.length === 1 && /^[A-Za-z]{1,10}$/.test(secret))) return match;
+  if (words.some((w) => w.includes(REDACTED)) || PLACEHOLDER.test(secret) || (words.length === 1 && /^[A-Za-z]{1,10}$/.test(secret))) return match;
   return `${match.slice(0, match.length - secret.length)}${REDACTED}`;
 }
 
 function maskAuthQuoted(match: string, args: string): string {
   const last = /"([^"\n]*)"$/.exec(args);
   const secret = last?.[1] ?? '';
-  if (secret === '' || alreadyRedacted(secret)) return match;
+  if (secret === '' || args.includes(REDACTED)) return match;
   return `${match.slice(0, match.length - secret.length - 1)}${REDACTED}"`;
 }
 
@@ -1039,7 +1109,9 @@ function maskNamedPairs(text: string): string {
     if (head === '' || head === '{' || head === '[' || alreadyRedacted(head, w.complete)) continue;
     const v = w.complete ? w : readValue(text, sepEnd, 'secret', Infinity);
     if (name !== undefined && name.record === record && line - name.line <= 3) {
-      pairs(name.kind, name.bare, v);
+      const block = name.kind === null || w.quoted ? undefined : maskYamlBlock(text, m.index + (m[1] ?? '').length, w);
+      if (block) edits.push(block);
+      else if (block === undefined) pairs(name.kind, name.bare, v);
       pending = undefined;
     } else pending = { v, line, record };
     name = undefined;
@@ -1139,9 +1211,8 @@ const RULES: readonly Rule[] = [
   maskListNeighbours(YAML_LIST_PAIR),
   // Before the names (password: mysql -pX would hide mysql) and again last (see there).
   maskCommandLines,
+  maskNetrc,
   maskSqlPasswords,
-  regexRule(AUTH_COMMAND, maskAuthCommand),
-  regexRule(AUTH_QUOTED, maskAuthQuoted),
   regexRule(REDIS_DIRECTIVE, (m, name: string, sep: string, value: string) =>
     alreadyRedacted(value) || PLACEHOLDER.test(value) ? m : `${name}${sep}${REDACTED}`,
   ),
@@ -1159,6 +1230,9 @@ const RULES: readonly Rule[] = [
   // so a second pass finds nothing the first did not.
   maskCommandLines,
   maskNetrc,
+  // After the names: whether AUTH ends its line depends on values they mask.
+  regexRule(AUTH_COMMAND, maskAuthCommand),
+  regexRule(AUTH_QUOTED, maskAuthQuoted),
 ];
 
 /** Masks every secret shape we know. Idempotent: redact(redact(x)) === redact(x). */
