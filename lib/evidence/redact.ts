@@ -1167,22 +1167,53 @@ function maskHighEntropy(text: string): string {
 // with quotes) loses its lines and quotes to \n and \"; the rules that read lines and quotes see
 // it decoded here, and a changed literal is written back encoded. Only literals that hold an
 // escape; < and > are written back escaped so a changed literal cannot open a delimiter.
-const JSON_STRING = /"(?:[^"\\\r\n]|\\.)*"/g;
-
 function maskJsonStrings(text: string): string {
   if (!text.includes('\\')) return text;
-  return text.replace(JSON_STRING, (literal: string) => {
-    if (!literal.includes('\\')) return literal;
-    let decoded: unknown;
-    try {
-      decoded = JSON.parse(literal);
-    } catch {
-      return literal;
+  let out = '';
+  let last = 0;
+  for (let i = text.indexOf('"'); i >= 0; ) {
+    let j = i + 1;
+    let escaped = false;
+    for (; j < text.length; j++) {
+      const c = text[j];
+      if (c === '\n' || c === '\r' || c === '"') break;
+      if (c === '\\') {
+        const next = text[j + 1];
+        if (next === undefined || next === '\n' || next === '\r') break;
+        escaped = true;
+        j++;
+      }
     }
-    if (typeof decoded !== 'string') return literal;
-    const masked = redact(decoded);
-    return masked === decoded ? literal : JSON.stringify(masked).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
-  });
+    if (text[j] !== '"') {
+      // Unclosed: every later quote on this line is escaped in the same reading, so none opens a
+      // literal either. Go on at the next line (linear: each line is read once).
+      const nl = text.indexOf('\n', j);
+      i = nl < 0 ? -1 : text.indexOf('"', nl);
+      continue;
+    }
+    if (escaped) {
+      const literal = text.slice(i, j + 1);
+      const masked = maskJsonLiteral(literal);
+      if (masked !== literal) {
+        out += text.slice(last, i) + masked;
+        last = j + 1;
+      }
+    }
+    i = text.indexOf('"', j + 1);
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
+
+function maskJsonLiteral(literal: string): string {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(literal);
+  } catch {
+    return literal;
+  }
+  if (typeof decoded !== 'string') return literal;
+  const masked = redact(decoded);
+  return masked === decoded ? literal : JSON.stringify(masked).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
 }
 
 // --- the pipeline -------------------------------------------------------------------------------

@@ -305,6 +305,7 @@ describe('redact: properties', () => {
       'password=', 'password: ', '"password":"', 'Authorization: ', 'x-api-key:[', '"X-Api-Key":["', 'key=', '-----BEGIN ', 'BEGIN RSA\n',
       '://', 'a:b/', 'a:b@', '--db-password ', '["--token","', '- --token\n- ', 'mysql -p', 'redis-cli -a ', 'curl -u a:', 'machine h password ',
       "PASSWORD '", '<password>', 'AUTH ', '- name: DB_PASSWORD\n  value: ', '"name":"TOKEN","value":"', '{', '[', 'Q~', 'Private-Lines: 9\n',
+      '"a\\n', '"\\"', '\\\\\\"', 'password: |\n  ', '  value: |-\n    x\n', 'mc alias set ', 'PWD={', 'map[Authorization:[',
     );
     const filler = fc.constantFrom('', 'x', ' ', '"', '\n', 'Xk2pQ9vL');
     const time = (text: string): number => {
