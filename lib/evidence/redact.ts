@@ -351,7 +351,7 @@ const VALUE_END = stopTable(',;&"\'`\\', true);
 const HEADER_VALUE_END = stopTable('\r\n"\'\\', false);
 // Non-ASCII whitespace ends a value too.
 const isStop = (table: Uint8Array, code: number): boolean =>
-  code < 128 ? table[code] === 1 : table === VALUE_END && /\s/.test(String.fromCharCode(code));
+  code < 128 ? table[code] === 1 : table !== HEADER_VALUE_END && /\s/.test(String.fromCharCode(code));
 
 interface Value {
   readonly start: number;
@@ -458,7 +458,9 @@ function maskHeaderValue(kind: KeyKind, value: string): string {
     const trimmed = v.trim();
     return trimmed === '' || alreadyRedacted(trimmed, true, true) ? pair : `${name}=${REDACTED}`;
   });
-  return first ? REDACTED : masked;
+  // No name=value pair: the whole value, unless a rule after this one masked in it already (an
+  // empty pair's name, AUTH's word): masking again would make a second pass differ.
+  return first && !value.includes(REDACTED) ? REDACTED : masked;
 }
 
 const LEADING_KEY = /^[^A-Za-z0-9_.-]{0,8}(-{0,2}[A-Za-z_][A-Za-z0-9_.-]{0,79})(?:(=|:(?!\/\/))|$)/;
@@ -826,7 +828,7 @@ const COMMAND_WORD = new RegExp(
   'g',
 );
 
-const WORD_END = /[\s,;&|()`<>{}"'\\[\]]/;
+const WORD_END = stopTable(',;&|()`<>{}"\'\\[]', true);
 
 interface Word {
   readonly start: number;
@@ -839,7 +841,8 @@ interface Word {
  * newlines followed by a quote or a "- "). Ends at ; & | ( ) ` < >, at a newline that does not
  * continue the list, or after 48 words.
  */
-function commandWords(text: string, from: number): Word[] {
+function commandWords(text: string, from: number, stopAfter?: string, unlessAfter?: string): Word[] {
+  let stop = stopAfter;
   const words: Word[] = [];
   let i = from;
   let prev = '';
@@ -884,10 +887,13 @@ function commandWords(text: string, from: number): Word[] {
       continue;
     }
     let j = i + 1;
-    while (j < text.length && j - i < 512 && !WORD_END.test(text[j] ?? ' ')) j++;
+    while (j < text.length && j - i < 512 && !isStop(WORD_END, text.charCodeAt(j))) j++;
     words.push({ start: i, end: j });
     prev = text[j - 1] ?? '';
     i = j;
+    const length = j - (words[words.length - 1]?.start ?? j);
+    if (unlessAfter !== undefined && length === unlessAfter.length && text.startsWith(unlessAfter, j - length)) stop = undefined;
+    if (stop !== undefined && length === stop.length && text.startsWith(stop, j - length)) break;
   }
   return words;
 }
@@ -906,7 +912,10 @@ function maskCommandLines(text: string): string {
       while (text[q] === '\\' && q - from < 3) q++;
       if (text[q] === lead) from = q + 1;
     }
-    const words = commandWords(text, from);
+    // The same program again starts its own line of words (found next): this one stops there,
+    // the repeated word kept in case it is a flag's value. Keeps "curl curl curl …" cheap.
+    // (docker login -u docker -p …: after its login word, a repeat may be a value, so it does not stop.)
+    const words = commandWords(text, from, m[1], spec.after);
     const strings = words.map((w) => text.slice(w.start, w.end));
     const first = spec.after === undefined ? 0 : strings.indexOf(spec.after) + 1;
     if (first === 0 && spec.after !== undefined) continue;
@@ -1018,8 +1027,10 @@ function maskSqlPasswords(text: string): string {
 // Protocol traces: SMTP "AUTH PLAIN <base64>", Redis "AUTH [user] password" at the end of a line,
 // and redis-cli MONITOR's "auth" "password". The upper-case command with one or two words and
 // nothing after them is not prose ("AUTH failed for user bob" is left alone).
-const AUTH_COMMAND = /(?<![A-Za-z0-9_-])AUTH((?:[ \t]+[^\s"'`]{1,512}){1,2})(?=[ \t]*(?:[\r\n"'`]|$))/g;
-const AUTH_QUOTED = /"(?:auth|AUTH)"((?:[ \t]+"[^"\n]{0,512}"){1,2})/g;
+// Its words hold no character that ends a command line (masking one would change where a command's
+// words end on a second pass).
+const AUTH_COMMAND = /(?<![A-Za-z0-9_-])AUTH((?:[ \t]+[^\s"'`{}()[\];|&<>]{1,512}){1,2})(?=[ \t]*(?:[\r\n"'`]|$))/g;
+const AUTH_QUOTED = /"(?:auth|AUTH)"((?:[ \t]+"[^"\n]{0,512}"){1,2})(?![ \t]*:)/g;
 const SASL_MECHANISM = /^(?:PLAIN|LOGIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|SCRAM-SHA-(?:1|256|512)|EXTERNAL|ANONYMOUS)$/;
 
 function maskAuthCommand(match: string, args: string): string {
@@ -1082,40 +1093,50 @@ function maskNamedPairs(text: string): string {
     }
   };
   let name: { kind: KeyKind | null; bare: boolean; line: number; record: number } | undefined;
-  let pending: { v: Value; line: number; record: number } | undefined;
-  const pairs = (kind: KeyKind | null, bare: boolean, v: Value): void => {
-    if (kind === null) return;
+  let pending: { at: number; line: number; record: number } | undefined;
+  /** Masks the value read at `at` when the name says so; returns where a masked value ends. */
+  const pair = (kind: KeyKind | null, bare: boolean, at: number): number | undefined => {
+    if (kind === null) return undefined;
+    const v = readValue(text, at, 'secret', Infinity);
     const raw = text.slice(v.start, v.end);
     const masked = maskedValue(kind === 'weak' ? 'weak' : 'secret', raw, bare);
-    if (masked !== raw) edits.push({ start: v.start, end: v.end, replacement: masked });
+    if (masked === raw) return undefined;
+    edits.push({ start: v.start, end: v.end, replacement: masked });
+    return v.end;
   };
   PAIR_KEY.lastIndex = 0;
   for (let m = PAIR_KEY.exec(text); m !== null; m = PAIR_KEY.exec(text)) {
     const sepEnd = PAIR_KEY.lastIndex;
     countTo(m.index + (m[1] ?? '').length);
     const isName = /^(?:name|key|parameterkey|parameter_key)$/i.test(m[2] ?? '');
+    // Decided on a window; only a value that is masked is read whole and consumed, so text inside
+    // a value that stays (quoted, unbalanced) is still looked at, and a masked value cannot hide a
+    // pair on a second pass that the first one skipped.
     const w = readValue(text, sepEnd, 'secret', VALUE_WINDOW);
     const head = text.slice(w.start, w.end);
     if (isName) {
-      const token = NAME_TOKEN.test(head) ? head : '';
+      const token = w.complete && NAME_TOKEN.test(head) ? head : '';
       const kind = token === '' ? null : classifyKey(token);
       name = { kind, bare: isBareKey(token), line, record };
-      if (pending !== undefined && pending.line === line && pending.record === record) pairs(kind, isBareKey(token), pending.v);
+      if (pending !== undefined && pending.line === line && pending.record === record) pair(kind, isBareKey(token), pending.at);
       pending = undefined;
-      PAIR_KEY.lastIndex = Math.max(sepEnd, w.end);
+      if (token !== '') PAIR_KEY.lastIndex = w.end;
       continue;
     }
     // A value: the nearest name before it, or the next one on the line.
     if (head === '' || head === '{' || head === '[' || alreadyRedacted(head, w.complete)) continue;
-    const v = w.complete ? w : readValue(text, sepEnd, 'secret', Infinity);
     if (name !== undefined && name.record === record && line - name.line <= 3) {
       const block = name.kind === null || w.quoted ? undefined : maskYamlBlock(text, m.index + (m[1] ?? '').length, w);
-      if (block) edits.push(block);
-      else if (block === undefined) pairs(name.kind, name.bare, v);
+      if (block) {
+        edits.push(block);
+        PAIR_KEY.lastIndex = block.end;
+      } else if (block === undefined) {
+        const end = pair(name.kind, name.bare, sepEnd);
+        if (end !== undefined) PAIR_KEY.lastIndex = end;
+      }
       pending = undefined;
-    } else pending = { v, line, record };
+    } else pending = { at: sepEnd, line, record };
     name = undefined;
-    PAIR_KEY.lastIndex = Math.max(sepEnd, v.end);
   }
   return applyEdits(text, edits);
 }
