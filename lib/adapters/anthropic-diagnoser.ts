@@ -270,6 +270,30 @@ export interface StepRequest {
   readonly messages: readonly Anthropic.MessageParam[];
 }
 
+/**
+ * The request is an exit: what the user side sends (the prompt's text, every tool_result) passes
+ * through the redaction step once more here, whoever built it. Redaction is deterministic and
+ * idempotent, so the prefix of a conversation stays byte-identical from step to step (the prompt
+ * cache still hits). The model's own turns go back unmodified: the API refuses changed thinking
+ * blocks, and the model only ever saw redacted text.
+ */
+function redactedUserTurns(messages: readonly Anthropic.MessageParam[]): Anthropic.MessageParam[] {
+  return messages.map((m) => {
+    if (m.role !== 'user') return m;
+    if (typeof m.content === 'string') return { ...m, content: redact(m.content) };
+    return { ...m, content: m.content.map(redactedBlock) };
+  });
+}
+
+function redactedBlock(block: Anthropic.ContentBlockParam): Anthropic.ContentBlockParam {
+  if (block.type === 'text') return { ...block, text: redact(block.text) };
+  if (block.type !== 'tool_result') return block;
+  const content = block.content;
+  if (typeof content === 'string') return { ...block, content: redact(content) };
+  if (content === undefined) return block;
+  return { ...block, content: content.map((c) => (c.type === 'text' ? { ...c, text: redact(c.text) } : c)) };
+}
+
 /** The last block of the last message carries a cache breakpoint, so the next step reads this prefix from the cache. */
 function withMovingBreakpoint(messages: readonly Anthropic.MessageParam[]): Anthropic.MessageParam[] {
   const out = [...messages];
@@ -289,6 +313,7 @@ function withMovingBreakpoint(messages: readonly Anthropic.MessageParam[]): Anth
  * prompt requires the call, and an answer without it is refused as no-verdict). Changing the tools
  * changes the cached prefix, so the final step of an investigation reads only its own static
  * prefix (shared by every final step) from the cache and pays full input price for the rest.
+ * The user side of the conversation is redacted once more on its way out (redactedUserTurns).
  */
 export function buildStepRequest(r: StepRequest): Anthropic.MessageCreateParamsNonStreaming {
   const verdictTool = { name: VERDICT_TOOL_NAME, description: TOOL_DESCRIPTION, input_schema: verdictJsonSchema };
@@ -309,7 +334,7 @@ export function buildStepRequest(r: StepRequest): Anthropic.MessageCreateParamsN
     tool_choice: toolChoice,
     // Not on the final step: its tools differ, so nothing after them can be read back from the
     // cache, and writing the conversation there would cost 1.25x for nothing.
-    messages: r.investigating && !r.final ? withMovingBreakpoint(r.messages) : [...r.messages],
+    messages: r.investigating && !r.final ? withMovingBreakpoint(redactedUserTurns(r.messages)) : redactedUserTurns(r.messages),
   };
 }
 

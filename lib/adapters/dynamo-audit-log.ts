@@ -1,10 +1,13 @@
 /**
  * AuditLog on DynamoDB: every entry is a new item (conditional put, never an overwrite), so the
- * worker's role needs only dynamodb:PutItem and dynamodb:Query on the table.
+ * worker's role needs only dynamodb:PutItem and dynamodb:Query on the table. The audit is an exit
+ * too: every string of an entry's detail (keys included, at any depth) passes through the
+ * redaction step once more before it is stored, whatever the step that wrote it did.
  */
 import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AuditEntry } from '../domain/types.js';
+import { redactDeep } from '../evidence/redact.js';
 import type { AuditLog } from '../ports/index.js';
 import { dynamoDbClient } from './aws-clients.js';
 import { auditSortKey } from './tables.js';
@@ -34,25 +37,8 @@ export class DynamoAuditLog implements AuditLog {
   }
 
   async append(entry: AuditEntry): Promise<void> {
-    const sk = auditSortKey(entry.at, entry.step);
-    // detail as a JSON string: keeps its exact shape (no marshalling of undefined, empty sets or
-    // class instances) and lets an oversized detail be cut without losing the entry.
-    let detail = JSON.stringify(entry.detail ?? {});
-    let detailTruncated = false;
-    if (Buffer.byteLength(detail, 'utf8') > MAX_DETAIL_BYTES) {
-      detail = Buffer.from(detail, 'utf8').subarray(0, MAX_DETAIL_BYTES).toString('utf8');
-      detailTruncated = true;
-    }
-    const item = {
-      incidentId: entry.incidentId,
-      sk,
-      at: entry.at,
-      cluster: entry.cluster,
-      step: entry.step,
-      outcome: entry.outcome,
-      detail,
-      detailTruncated: detailTruncated || undefined,
-    };
+    const item = auditItem(entry);
+    const sk = item.sk;
     try {
       await this.client.send(
         new PutItemCommand({
@@ -88,6 +74,42 @@ export class DynamoAuditLog implements AuditLog {
     } while (startKey !== undefined);
     return entries;
   }
+}
+
+/**
+ * The item stored for an entry. detail as a JSON string: keeps its exact shape (no marshalling of
+ * undefined, empty sets or class instances) and lets an oversized detail be cut without losing the
+ * entry. It is redacted as plain JSON data (what JSON.stringify would store: dates as strings,
+ * no functions), before the cut, so a cut cannot leave part of a secret unrecognised; nesting
+ * deeper than redactDeep walks is redacted as JSON text. Pure.
+ */
+export function auditItem(entry: AuditEntry): {
+  incidentId: string;
+  sk: string;
+  at: string;
+  cluster: string;
+  step: AuditEntry['step'];
+  outcome: AuditEntry['outcome'];
+  detail: string;
+  detailTruncated: true | undefined;
+} {
+  const plain: unknown = JSON.parse(JSON.stringify(entry.detail ?? {}) ?? '{}');
+  let detail = JSON.stringify(redactDeep(plain));
+  let detailTruncated = false;
+  if (Buffer.byteLength(detail, 'utf8') > MAX_DETAIL_BYTES) {
+    detail = Buffer.from(detail, 'utf8').subarray(0, MAX_DETAIL_BYTES).toString('utf8');
+    detailTruncated = true;
+  }
+  return {
+    incidentId: entry.incidentId,
+    sk: auditSortKey(entry.at, entry.step),
+    at: entry.at,
+    cluster: entry.cluster,
+    step: entry.step,
+    outcome: entry.outcome,
+    detail,
+    detailTruncated: detailTruncated || undefined,
+  };
 }
 
 function toEntry(item: Record<string, unknown>): AuditEntry {

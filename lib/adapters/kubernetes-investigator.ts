@@ -12,6 +12,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import type { EventEvidence, ObjectRef, RolloutEvidence } from '../domain/types.js';
+import { redact, redactDeep } from '../evidence/redact.js';
 import { summariseRollout } from '../evidence/workload.js';
 import type { Investigator, NamespacedRef, ObjectSummary, PodLogRequest } from '../ports/investigator.js';
 
@@ -23,6 +24,9 @@ import type { Investigator, NamespacedRef, ObjectSummary, PodLogRequest } from '
  *
  * Summaries keep what diagnosis needs and drop the rest: environment variable VALUES never leave
  * (only names and where they come from), nor do annotations, managed fields or the pod's volumes.
+ * What is kept (container args and commands, status and event messages, logs) can still hold a
+ * secret, so every answer, and every failure's text, passes through the redaction step in one
+ * place (redacted, below) before it leaves this adapter, whatever its caller does next.
  */
 
 /** A page of events is listed, then the newest kept: the API server returns them in name order. */
@@ -35,6 +39,21 @@ function errorText(error: unknown): string {
     return `the API server answered ${error.code}${detail ? `: ${detail.slice(0, 300)}` : ''}`;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The one exit of every look-up: the answer redacted (strings anywhere in it, a container's command
+ * and args read as one command line), and a failure's text too (API errors quote objects and server
+ * text). The original error is not kept as a cause: it would carry the unredacted text along.
+ */
+async function redacted<T>(read: Promise<T>): Promise<T> {
+  let answer: T;
+  try {
+    answer = await read;
+  } catch (error) {
+    throw new Error(redact(error instanceof Error ? error.message : String(error)));
+  }
+  return redactDeep(answer);
 }
 
 /** Adds what was being read to a failure, so the model (and the audit) can tell which read failed. */
@@ -164,6 +183,26 @@ export class KubernetesInvestigator implements Investigator {
   }
 
   podLog(pod: NamespacedRef, request: PodLogRequest): Promise<string> {
+    return redacted(this.readLog(pod, request));
+  }
+
+  events(object: ObjectRef, limit: number): Promise<readonly EventEvidence[]> {
+    return redacted(this.readEvents(object, limit));
+  }
+
+  describe(object: ObjectRef): Promise<ObjectSummary> {
+    return redacted(this.readObject(object));
+  }
+
+  rollout(deployment: NamespacedRef, podReplicaSet: string): Promise<RolloutEvidence> {
+    return redacted(this.readRollout(deployment, podReplicaSet));
+  }
+
+  node(name: string): Promise<ObjectSummary> {
+    return redacted(this.readNode(name));
+  }
+
+  private readLog(pod: NamespacedRef, request: PodLogRequest): Promise<string> {
     return reading(`the ${request.previous ? 'previous' : 'current'} log of ${pod.namespace}/${pod.name}/${request.container}`, () =>
       this.core.readNamespacedPodLog({
         name: pod.name,
@@ -176,7 +215,7 @@ export class KubernetesInvestigator implements Investigator {
     );
   }
 
-  async events(object: ObjectRef, limit: number): Promise<readonly EventEvidence[]> {
+  private async readEvents(object: ObjectRef, limit: number): Promise<readonly EventEvidence[]> {
     const fieldSelector = `involvedObject.kind=${object.kind},involvedObject.name=${object.name}`;
     const list = await reading(`events of ${object.kind}/${object.name}`, () =>
       object.namespace
@@ -190,9 +229,9 @@ export class KubernetesInvestigator implements Investigator {
       .slice(0, limit);
   }
 
-  async describe(object: ObjectRef): Promise<ObjectSummary> {
+  private async readObject(object: ObjectRef): Promise<ObjectSummary> {
     const { kind, name } = object;
-    if (kind === 'Node') return this.node(name);
+    if (kind === 'Node') return this.readNode(name);
     const namespace = object.namespace;
     if (!namespace) throw new Error(`a ${kind} needs a namespace`);
     const what = `${kind} ${namespace}/${name}`;
@@ -299,7 +338,7 @@ export class KubernetesInvestigator implements Investigator {
     }
   }
 
-  async rollout(deployment: NamespacedRef, podReplicaSet: string): Promise<RolloutEvidence> {
+  private async readRollout(deployment: NamespacedRef, podReplicaSet: string): Promise<RolloutEvidence> {
     const { name, namespace } = deployment;
     const d = await reading(`Deployment ${namespace}/${name}`, () => this.apps.readNamespacedDeployment({ name, namespace }));
     const selector = Object.entries(d.spec?.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
@@ -309,7 +348,7 @@ export class KubernetesInvestigator implements Investigator {
     return summariseRollout({ name, ...(d.metadata?.uid ? { uid: d.metadata.uid } : {}) }, replicaSets.items, podReplicaSet);
   }
 
-  async node(name: string): Promise<ObjectSummary> {
+  private async readNode(name: string): Promise<ObjectSummary> {
     return nodeSummary(await reading(`Node ${name}`, () => this.core.readNode({ name })));
   }
 }

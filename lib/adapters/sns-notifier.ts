@@ -1,10 +1,12 @@
 /**
  * Notifier on SNS. Subject and body come partly from cluster text (names, alert annotations), so
  * both are forced inside SNS's limits here instead of trusting callers: a rejected Publish would
- * lose the page entirely.
+ * lose the page entirely. For the same reason they pass through the redaction step once more
+ * before they leave (defence in depth: the pages are built redacted, but a page is an exit).
  */
 import { PublishCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
 import type { Notification } from '../domain/types.js';
+import { redact } from '../evidence/redact.js';
 import type { Notifier } from '../ports/index.js';
 import { snsClient } from './aws-clients.js';
 
@@ -52,6 +54,20 @@ export function truncateBody(body: string, maxBytes: number = MAX_BODY_BYTES): s
   return text.slice(0, end) + TRUNCATION_MARKER;
 }
 
+/**
+ * The line lib/pipeline/notification.ts puts first on a page that needs approval: the healer's own
+ * link, whose signed token is high-entropy on purpose and would be masked. Only that exact shape,
+ * only at the very start (cluster text never comes first); the URL before the token is redacted.
+ */
+const APPROVAL_LINE = /^(Approve \([^\n)]{0,80}\): )(https?:\/\/[^\s]{1,1024}?[?&]token=)([a-f0-9]{32}\.[0-9]{1,16}\.[A-Za-z0-9_-]{43})(?=\n|$)/;
+
+/** The body as it is published: redacted, except for the approval link at its start. */
+export function redactBody(body: string): string {
+  const m = APPROVAL_LINE.exec(body);
+  if (m === null) return redact(body);
+  return `${m[1] ?? ''}${redact(m[2] ?? '')}${m[3] ?? ''}${redact(body.slice(m[0].length))}`;
+}
+
 function attribute(value: string): MessageAttributeValue | undefined {
   // SNS rejects empty String attributes; cluster-scoped incidents have no namespace.
   if (value.length === 0) return undefined;
@@ -75,14 +91,15 @@ export class SnsNotifier implements Notifier {
       cluster: notification.cluster,
       namespace: notification.namespace,
     })) {
-      const attr = attribute(value);
+      const attr = attribute(redact(value));
       if (attr !== undefined) attributes[name] = attr;
     }
     await this.client.send(
       new PublishCommand({
         TopicArn: this.topicArn,
-        Subject: sanitizeSubject(notification.subject),
-        Message: truncateBody(notification.body),
+        // Redacted before the limits are applied: a cut could leave part of a secret unrecognised.
+        Subject: sanitizeSubject(redact(notification.subject)),
+        Message: truncateBody(redactBody(notification.body)),
         MessageAttributes: attributes,
       }),
     );

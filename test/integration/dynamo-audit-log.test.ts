@@ -99,6 +99,39 @@ describe.skipIf(unavailable !== undefined && !mustRun())('DynamoAuditLog on Dyna
     expect(listed.every((e) => e.incidentId === id)).toBe(true);
   });
 
+  it('stores no secret: every string of a detail, keys and deep nesting included, is redacted once more', async () => {
+    // Prepare: a detail as a step might write it without redacting (evidence, labels, a tool's answer)
+    const id = `inc-${randomUUID()}`;
+    let deep: Record<string, unknown> = { note: 'token=Zr7Yk2Wq9Lm4Tx8Vb3Nc' };
+    for (let i = 0; i < 40; i++) deep = { level: deep };
+    const secrets = ['Zr7Yk2Wq9Lm4Tx8Vb3Nc', 'q9X/3kLm+ZpR2', 'Rq8Lm3Zx', 'Nq7vR2kZ', 'hunter2hunter2', 'Wv3Tq8pLm2'];
+    const leaky = entry(id, 'evidence', 0, {
+      previousLogTail: 'FATAL: could not connect to postgres://app:q9X/3kLm+ZpR2@db:5432/app',
+      env: [{ name: 'DB_HOST', value: 'orders-db' }, { name: 'DB_PASSWORD', value: 'Rq8Lm3Zx' }],
+      container: { command: ['redis-cli'], args: ['-a', 'hunter2hunter2'] },
+      args: ['--db-password', 'Nq7vR2kZ'],
+      labels: { 'password=Wv3Tq8pLm2': 'x', app: 'web' },
+      at: new Date(T0),
+      deep,
+    });
+
+    // Act
+    await audit.append(leaky);
+    const raw = await client.send(new QueryCommand({ TableName: tables.audit, KeyConditionExpression: 'incidentId = :id', ExpressionAttributeValues: marshall({ ':id': id }) }));
+    const [stored] = await audit.listForIncident(id);
+
+    // Assess: nothing stored holds a secret; the rest of the detail is kept as it was
+    const item = JSON.stringify(raw.Items);
+    for (const secret of secrets) expect(item, `${secret} was stored`).not.toContain(secret);
+    expect(stored?.detail).toMatchObject({
+      env: [{ name: 'DB_HOST', value: 'orders-db' }, { name: 'DB_PASSWORD', value: '[REDACTED]' }],
+      container: { command: ['redis-cli'], args: ['-a', '[REDACTED]'] },
+      args: ['--db-password', '[REDACTED]'],
+      labels: { 'password=[REDACTED]': 'x', app: 'web' },
+      at: new Date(T0).toISOString(),
+    });
+  });
+
   it('keeps an entry whose detail exceeds the item size limit, with the detail cut and flagged', async () => {
     // Prepare
     const id = `inc-${randomUUID()}`;

@@ -112,6 +112,43 @@ describe('KubernetesInvestigator with the healer\'s identity', () => {
     expect(rollout).toMatchObject({ deployment: 'orders', podRevision: 1, newestRevision: 1, revisions: [{ name: replicaSetName(), revision: 1 }] });
   });
 
+  it('answers redacted: container args and commands, event messages, whatever the caller does next', async () => {
+    // Prepare: a pod whose command line holds passwords (a flag and its value as neighbouring args,
+    // mysql's glued -p across command and args, redis-cli -a), and an event quoting a database URL
+    const secrets = ['Nq7vR2kZ', 'Xk2pQ9vL', 'hunter2hunter2', 'q9X/3kLm+ZpR2'];
+    await applyManifest(cluster.adminKubeconfigPath, {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'migrate', namespace },
+      spec: {
+        restartPolicy: 'Never',
+        initContainers: [{ name: 'wait-cache', image: 'redis:7', command: ['redis-cli', '-h', 'cache', '-a', 'hunter2hunter2', 'ping'] }],
+        containers: [
+          { name: 'migrate', image: 'mysql:8', command: ['mysql'], args: ['-h', 'orders-db', '-uroot', '-pXk2pQ9vL', 'orders'] },
+          { name: 'orders', image: 'registry.example.com/orders:2.3.1', args: ['--db-password', 'Nq7vR2kZ', '--port=8080'] },
+        ],
+      },
+    });
+    await applyManifest(cluster.adminKubeconfigPath, {
+      apiVersion: 'v1', kind: 'Event', metadata: { name: 'migrate.dsn', namespace },
+      involvedObject: { apiVersion: 'v1', kind: 'Pod', name: 'migrate', namespace },
+      type: 'Warning', reason: 'BackOff', count: 1, lastTimestamp: new Date().toISOString(),
+      message: 'dial failed for postgres://app:q9X/3kLm+ZpR2@db.shop.svc:5432/app',
+    });
+    const ref = { kind: 'Pod', name: 'migrate', namespace };
+
+    // Act
+    const [summary, events] = await Promise.all([investigator.describe(ref), investigator.events(ref, 30)]);
+
+    // Assess
+    const sent = JSON.stringify({ summary, events });
+    for (const secret of secrets) expect(sent, `${secret} left the adapter`).not.toContain(secret);
+    expect(summary['containers']).toEqual([
+      expect.objectContaining({ name: 'migrate', command: ['mysql'], args: ['-h', 'orders-db', '-uroot', '-p[REDACTED]', 'orders'] }),
+      expect.objectContaining({ name: 'orders', args: ['--db-password', '[REDACTED]', '--port=8080'] }),
+    ]);
+    expect(summary['initContainers']).toEqual([expect.objectContaining({ command: ['redis-cli', '-h', 'cache', '-a', '[REDACTED]', 'ping'] })]);
+    expect(events.map((e) => e.message)).toContain('dial failed for postgres://app:[REDACTED]@db.shop.svc:5432/app');
+  });
+
   it('says which read failed when the API server refuses or does not know the object', async () => {
     await expect(investigator.describe({ kind: 'Deployment', name: 'no-such-deployment', namespace })).rejects.toThrow(/reading Deployment .*no-such-deployment failed: the API server answered 404/);
     await expect(investigator.describe({ kind: 'Secret', name: 'x', namespace })).rejects.toThrow(/describing a Secret is not supported/);

@@ -186,6 +186,41 @@ describe.skipIf(unavailable !== undefined && !mustRun())('SQS, SNS and SSM adapt
     expect(received?.attributes).toEqual({ severity: 'critical', outcome: 'paged', cluster: 'prod-eu', namespace: 'shop' });
   });
 
+  it('publishes subject and body redacted once more, keeping the approval link at the top working', async () => {
+    // Prepare: a page that still holds secrets (as if a step had built it without redacting), and
+    // the healer's own approval link, whose signed token must survive
+    const inbox = await createTopicWithInbox(sns, sqs, `oncall-${randomUUID()}`);
+    const notifier = new SnsNotifier({ topicArn: inbox.topicArn, client: sns });
+    const token = `${'ab12'.repeat(8)}.1764043200000.${'Hs7_aB-w3Z'.repeat(4)}Mm1`;
+    const link = `https://healer.example.com/approve?token=${token}`;
+    const secrets = ['q9X/3kLm+ZpR2', 'Xk2pQ9vL', 'hunter2hunter2', 'Rq8Lm3Zx'];
+
+    // Act
+    await notifier.notify({
+      subject: '[k8s-healer] Needs a human: CrashLoopBackOff shop/web --db-password Xk2pQ9vL',
+      body: [
+        `Approve (single use, expires; opens a confirmation page first): ${link}`,
+        '',
+        'Previous log of web (tail):',
+        'FATAL: could not connect to postgres://app:q9X/3kLm+ZpR2@db.shop.svc:5432/app',
+        '+ redis-cli -h cache -a hunter2hunter2 ping',
+        '{"name":"DB_PASSWORD","value":"Rq8Lm3Zx"}',
+      ].join('\n'),
+      severity: 'warning',
+      outcome: 'awaiting-approval',
+      cluster: 'prod-eu',
+      namespace: 'shop',
+    });
+    const [received] = await inbox.receive(1);
+
+    // Assess
+    const published = `${received?.subject ?? ''}\n${received?.message ?? ''}`;
+    for (const secret of secrets) expect(published, `${secret} was published`).not.toContain(secret);
+    expect(received?.subject).toBe('[k8s-healer] Needs a human: CrashLoopBackOff shop/web --db-password [REDACTED]');
+    expect(received?.message.split('\n')[0]).toBe(`Approve (single use, expires; opens a confirmation page first): ${link}`);
+    expect(received?.message).toContain('postgres://app:[REDACTED]@db.shop.svc:5432/app');
+  });
+
   it('publishes a cluster-scoped notification without an empty namespace attribute', async () => {
     // Prepare
     const inbox = await createTopicWithInbox(sns, sqs, `oncall-${randomUUID()}`);

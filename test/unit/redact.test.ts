@@ -80,6 +80,70 @@ describe('redactDeep', () => {
   });
 });
 
+describe('redactDeep: structures as the cluster and the healer hold them', () => {
+  it('masks the value of a name/value pair whose name names a secret, as in a pod\'s env', () => {
+    // Prepare
+    const env = [
+      { name: 'DB_HOST', value: 'orders-db' },
+      { name: 'DB_PASSWORD', value: 'Rq8Lm3Zx' },
+      { Name: '/prod/orders/api-token', Type: 'SecureString', Value: 'Tq4Wz8Lm2Xk' },
+    ];
+    // Act
+    const out = redactDeep(env);
+    // Assess
+    expect(out).toEqual([
+      { name: 'DB_HOST', value: 'orders-db' },
+      { name: 'DB_PASSWORD', value: REDACTED },
+      { Name: '/prod/orders/api-token', Type: 'SecureString', Value: REDACTED },
+    ]);
+  });
+
+  it('reads a container\'s command and args as one command line', () => {
+    // Prepare: the flag in one item, its value in the next; mysql's -p in args, mysql in command
+    const container = { name: 'migrate', command: ['mysql'], args: ['-h', 'orders-db', '-uroot', '-pT9wLq2Vz'], env: ['--api-key', 'Wm2Xq9Kz4Tp7'] };
+    // Act
+    const out = redactDeep(container);
+    // Assess
+    expect(out.command).toEqual(['mysql']);
+    expect(out.args).toEqual(['-h', 'orders-db', '-uroot', `-p${REDACTED}`]);
+    expect(out.env).toEqual(['--api-key', REDACTED]);
+  });
+
+  it('keeps identifiers under names that only sometimes hold keys (taints, Secret references)', () => {
+    // Prepare
+    const spec = {
+      taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }],
+      secretKeyRef: { name: 'db-creds', key: 'DB_PASSWORD' },
+      cache: { key: 'Xk2pQ9vLr7Tw' },
+    };
+    // Act
+    const out = redactDeep(spec);
+    // Assess
+    expect(out.taints).toEqual(spec.taints);
+    expect(out.secretKeyRef).toEqual(spec.secretKeyRef);
+    expect(out.cache).toEqual({ key: REDACTED });
+  });
+
+  it('redacts keys too, and nesting deeper than it walks as JSON text', () => {
+    // Prepare
+    let deep: Record<string, unknown> = { note: 'password=Vk9Tq3Wx' };
+    for (let i = 0; i < 40; i++) deep = { level: deep };
+    const value = { 'token=Zr7Yk2Wq9Lm4Tx8Vb3Nc': 1, deep };
+    // Act
+    const json = JSON.stringify(redactDeep(value));
+    // Assess
+    expect(json).not.toContain('Zr7Yk2Wq9Lm4Tx8Vb3Nc');
+    expect(json).not.toContain('Vk9Tq3Wx');
+    expect(json).toContain('token=[REDACTED]');
+  });
+
+  it('is idempotent on the corpus held as structures', () => {
+    const value = { lines: SECRET_CASES.map((c) => c.line), pairs: SECRET_CASES.map((c) => ({ name: c.shape, value: c.line })) };
+    const once = redactDeep(value);
+    expect(redactDeep(once)).toEqual(once);
+  });
+});
+
 // --- properties ---------------------------------------------------------------------------------
 
 /** Uniform random text from a seed: fast-check's own character arbitraries favour repeats, real keys do not. */
@@ -164,7 +228,28 @@ const GENERATED_SECRETS: fc.Arbitrary<Generated>[] = [
   seed.map((s) => {
     const token = `aZ9${randomText(s, 40, ALNUM)}`;
     return { text: token, secret: token };
-  }),
+  }),  // a flag and its value as neighbouring items of a pod spec's args (JSON, pretty JSON, YAML)
+  fc.tuple(fc.constantFrom('--db-password', '--token', '--api-key', '-storepass', '--client-secret'), password, fc.constantFrom('","', '", "', '",\n    "')).map(
+    ([flag, value, sep]) => ({ text: `"args":["${flag}${sep}${value}"]`, secret: value }),
+  ),
+  fc.tuple(fc.constantFrom('--db-password', '--token', '--requirepass'), password).map(([flag, value]) => ({ text: `args:\n- ${flag}\n- ${value}\n`, secret: value })),
+  // program-specific short flags
+  fc.tuple(fc.constantFrom('mysql -uroot -p', 'mysqldump -h db -p', 'redis-cli -a ', 'sshpass -p ', 'mongosh -u app -p ', 'curl -u deploy:'), password).map(
+    ([command, value]) => ({ text: `${command}${value}`, secret: value }),
+  ),
+  // a pod's env as name/value pairs
+  fc.tuple(fc.constantFrom('DB_PASSWORD', 'API_TOKEN', 'STRIPE_SECRET_KEY', 'JWT_SECRET'), password, fc.constantFrom('json', 'yaml', 'go')).map(([name, value, form]) => ({
+    text: form === 'json' ? `{"name":"${name}","value":"${value}"}` : form === 'yaml' ? `- name: ${name}\n  value: ${value}\n` : `&EnvVar{Name:${name},Value:${value},ValueFrom:nil,}`,
+    secret: value,
+  })),
+  // Go header dumps
+  fc.tuple(fc.constantFrom('X-Api-Key', 'X-Auth-Token', 'Authorization'), password, fc.constantFrom('json', 'map')).map(([header, value, form]) => ({
+    text: form === 'json' ? `{"${header}":["${value}"]}` : `map[Accept:[*/*] ${header}:[${value}]]`,
+    secret: value,
+  })),
+  // a URL password with a /, and a bare key=
+  fc.tuple(password, password).map(([a, b]) => ({ text: `postgres://app:${a}/${b}@db:5432/app`, secret: `${a}/${b}` })),
+  password.map((value) => ({ text: `?q=berlin&key=${value}`, secret: value })),
 ];
 
 const generatedSecret = fc.oneof(...GENERATED_SECRETS);
@@ -209,6 +294,37 @@ describe('redact: properties', () => {
         return !out.includes(g.secret) && out.includes(REDACTED);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('stays linear in time on long runs of what the rules look for', () => {
+    // Each piece starts a rule (a key, a flag, a list, a PEM header, a URL, a command, a name/value
+    // pair) that then fails or succeeds far later. Quadratic work shows as 16 times the time for 4
+    // times the text; linear as about 4. The bound leaves room for a noisy, shared machine.
+    const trigger = fc.constantFrom(
+      'password=', 'password: ', '"password":"', 'Authorization: ', 'x-api-key:[', '"X-Api-Key":["', 'key=', '-----BEGIN ', 'BEGIN RSA\n',
+      '://', 'a:b/', 'a:b@', '--db-password ', '["--token","', '- --token\n- ', 'mysql -p', 'redis-cli -a ', 'curl -u a:', 'machine h password ',
+      "PASSWORD '", '<password>', 'AUTH ', '- name: DB_PASSWORD\n  value: ', '"name":"TOKEN","value":"', '{', '[', 'Q~', 'Private-Lines: 9\n',
+      '"a\\n', '"\\"', '\\\\\\"', 'password: |\n  ', '  value: |-\n    x\n', 'mc alias set ', 'PWD={', 'map[Authorization:[',
+    );
+    const filler = fc.constantFrom('', 'x', ' ', '"', '\n', 'Xk2pQ9vL');
+    const time = (text: string): number => {
+      let best = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < 3; i++) {
+        const start = performance.now();
+        redact(text);
+        best = Math.min(best, performance.now() - start);
+      }
+      return best;
+    };
+    fc.assert(
+      fc.property(trigger, filler, (piece, fill) => {
+        const unit = piece + fill;
+        const small = unit.repeat(Math.ceil(32_000 / unit.length));
+        const large = unit.repeat(Math.ceil(128_000 / unit.length));
+        return time(large) <= 8 * time(small) + 25;
+      }),
+      { numRuns: 40 },
     );
   });
 
