@@ -344,7 +344,8 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
       expect(variables.HEALER_STATE_TABLE, name).toEqual({ Ref: 'StateTable' });
     }
     expect(envs.webhook).toMatchObject({ HEALER_QUEUE_URL: { Ref: 'IncidentsQueue' }, HEALER_WEBHOOK_TOKEN_PARAM: `/k8s-healer/${STAGE}/webhook-token` });
-    expect(envs.scan).toMatchObject({ HEALER_QUEUE_URL: { Ref: 'IncidentsQueue' }, HEALER_KUBECONFIG_PARAM: `/k8s-healer/${STAGE}/kubeconfig` });
+    // The scan reads the read-only kubeconfig (k8s-healer-scan, infra/rbac.yaml), never the healer's.
+    expect(envs.scan).toMatchObject({ HEALER_QUEUE_URL: { Ref: 'IncidentsQueue' }, HEALER_KUBECONFIG_PARAM: `/k8s-healer/${STAGE}/scan-kubeconfig` });
     expect(envs.remediate).toMatchObject({
       HEALER_AUDIT_TABLE: { Ref: 'AuditTable' },
       HEALER_TOPIC_ARN: { Ref: 'OnCallTopic' },
@@ -423,6 +424,10 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
         .sort();
       expect(granted, name).toEqual(expected);
     }
+    // The scan's role names the read-only kubeconfig only: no grant, not even a decrypt, reaches the healer's.
+    const scanGrants = JSON.stringify(statementsOf('scan'));
+    expect(scanGrants).toContain(`parameter/k8s-healer/${STAGE}/scan-kubeconfig`);
+    expect(scanGrants).not.toMatch(/parameter\/k8s-healer\/[^/"]+\/kubeconfig/);
   });
 
   it('bundles each function into its own zip; the webhook carries no cluster or model client', () => {
