@@ -1,4 +1,5 @@
 import { ACTION_IDS, type Decision, type Diagnosis, type Evidence, type Incident } from '../domain/types.js';
+import { SYMPTOMS } from '../domain/incident-schema.js';
 import { isCount, isShare, traitsOf } from './budget.js';
 import { isActionId, needsApproval } from '../actions/catalog.js';
 import { planAction, stillNeeded, type ScaleBounds } from '../actions/plan.js';
@@ -66,6 +67,9 @@ export type Rule = (ctx: PolicyContext) => string | null;
 
 const allowlisted = new Set<string>(ACTION_IDS);
 
+/** Symptoms the healer has runbook knowledge of: every listed one except Unknown (an alert no rule maps). */
+const KNOWN_SYMPTOMS: ReadonlySet<string> = new Set<string>(SYMPTOMS.filter((s) => s !== 'Unknown'));
+
 const proposesAction = (c: PolicyContext): boolean =>
   c.diagnosis.recommendation !== 'page' && c.diagnosis.recommendation !== 'none';
 
@@ -114,6 +118,12 @@ export const RULES: readonly (readonly [string, Rule])[] = [
     c.diagnosis.recommendation === 'page' || c.diagnosis.recommendation === 'none'
       ? `the diagnosis recommends ${c.diagnosis.recommendation}, not an action`
       : null],
+  ['known-symptom', (c) =>
+    // An alert no rule maps says only that something is wrong somewhere near the subject: what, and
+    // whether any action fits, is a human's call. Whatever the subject kind and the source.
+    KNOWN_SYMPTOMS.has(c.incident.symptom)
+      ? null
+      : `the healer does not know symptom ${JSON.stringify(String(c.incident.symptom).slice(0, 64))}${c.incident.alertname ? ` (alert ${JSON.stringify(c.incident.alertname.slice(0, 64))})` : ''}: it pages and never acts`],
   ['action-allowlisted', (c) =>
     allowlisted.has(c.diagnosis.recommendation) ? null : `action "${c.diagnosis.recommendation}" is not allowlisted`],
   ['inputs-present', (c) => {

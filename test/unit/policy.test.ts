@@ -155,11 +155,82 @@ describe('policy', () => {
   it('keeps every earlier rule, in its order, among the new ones', () => {
     // Assess: the original rules are a subsequence; the new ones sit where they belong.
     expect(RULES.map(([name]) => name)).toEqual([
-      'kill-switch', 'proposes-action', 'action-allowlisted', 'inputs-present', 'no-instructions-in-cluster-text', 'same-cluster', 'namespace-allowed',
+      'kill-switch', 'proposes-action', 'known-symptom', 'action-allowlisted', 'inputs-present', 'no-instructions-in-cluster-text', 'same-cluster', 'namespace-allowed',
       'not-opted-out', 'target-in-owner-chain', 'evict-needs-controller', 'hpa-owns-replicas', 'not-gitops-managed',
       'node-budget', 'action-plan', 'confidence', 'restart-can-help', 'cooldown', 'circuit-breaker', 'namespace-rate-limit',
       'cluster-rate-limit', 'still-unhealthy',
     ]);
+  });
+
+  describe('alerts the healer does not know', () => {
+    /** An unmapped alert on each kind of subject, as intake makes it (symptom Unknown), proposing that kind's action. */
+    const unknownCases: readonly [string, (c: PolicyContext) => PolicyContext][] = [
+      ['a Pod (evict-pod)', (c) => c],
+      ['a Deployment (rollout-restart)', (_c) => plannedContext('rollout-restart', (p) => ({ ...p, incident: { ...p.incident, subject: { kind: 'Deployment', name: 'web', namespace: 'shop' } }, evidence: { ...p.evidence, subject: { kind: 'Deployment', name: 'web', namespace: 'shop' }, ownerChain: [{ kind: 'Deployment', name: 'web', namespace: 'shop', uid: 'd-1' }] } }))],
+      ['a Deployment (scale-deployment)', (_c) => plannedContext('scale-deployment', (p) => ({ ...p, incident: { ...p.incident, subject: { kind: 'Deployment', name: 'web', namespace: 'shop' } }, evidence: { ...p.evidence, subject: { kind: 'Deployment', name: 'web', namespace: 'shop' }, ownerChain: [{ kind: 'Deployment', name: 'web', namespace: 'shop', uid: 'd-1' }] } }))],
+      ['a Node (cordon-node)', (c) => plannedContext('cordon-node', (p) => ({ ...p, settings: { ...p.settings, maxCordonedNodeShare: c.settings.maxCordonedNodeShare } }))],
+    ];
+
+    it.each(unknownCases)('never acts on an unmapped alert on %s, from either source', (_what, make) => {
+      for (const source of ['alertmanager', 'scan'] as const) {
+        // Prepare: the same context allows the action with a known symptom.
+        const known = make(allowedContext());
+        const unknown: PolicyContext = { ...known, incident: { ...known.incident, source, symptom: 'Unknown', alertname: 'BatchQueueSlow' } };
+
+        // Act
+        const before = decide(known, RULES_WITH_PLANNED_ACTIONS);
+        const after = decide(unknown, RULES_WITH_PLANNED_ACTIONS);
+
+        // Assess
+        expect(before.allowed).toBe(true);
+        expect(after).toMatchObject({ allowed: false, deniedBy: 'known-symptom' });
+        expect(after.reason).toMatch(/does not know symptom "Unknown" \(alert "BatchQueueSlow"\)/);
+      }
+    });
+
+    it('denies a symptom outside the known list (a malformed message) too, and lets known ones through', () => {
+      // Prepare
+      const base = allowedContext();
+      const odd: PolicyContext = { ...base, incident: { ...base.incident, symptom: 'toString' as never } };
+
+      // Act + Assess
+      expect(decide(odd)).toMatchObject({ allowed: false, deniedBy: 'known-symptom' });
+      expect(verdictOf(base, 'known-symptom', RULES)).toBeNull();
+    });
+
+    it('leaves a page for an unknown alert denied by proposes-action, its plain reason', () => {
+      // Prepare
+      const base = allowedContext();
+      const page: PolicyContext = { ...base, incident: { ...base.incident, symptom: 'Unknown' }, diagnosis: { ...base.diagnosis, recommendation: 'page' } };
+
+      // Act
+      const decision = decide(page);
+
+      // Assess
+      expect(decision.deniedBy).toBe('proposes-action');
+      expect(verdictOf(page, 'known-symptom', RULES)).toMatch(/does not know/);
+    });
+
+    it('property: whatever else holds, an Unknown incident is never allowed', () => {
+      fc.assert(
+        fc.property(
+          fc.constantFrom('evict-pod', 'rollout-restart', 'scale-deployment', 'delete-job', 'cordon-node'),
+          fc.constantFrom('alertmanager' as const, 'scan' as const),
+          fc.boolean(),
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          (action, source, approved, confidence) => {
+            // Prepare
+            const ctx = plannedContext(action, (c) => ({ ...c, incident: { ...c.incident, source, symptom: 'Unknown' }, diagnosis: { ...c.diagnosis, confidence }, ...(approved ? { approvedBy: 'on-call' } : {}) }));
+            // Act
+            const decision = decide(ctx);
+            // Assess
+            expect(decision.allowed).toBe(false);
+            expect(decision.verdicts.find((v) => v.rule === 'known-symptom')?.reason).toMatch(/does not know/);
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
   });
 
   describe('blast radius and circuit breaker', () => {
