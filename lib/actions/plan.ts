@@ -85,6 +85,9 @@ export function planAction(diagnosis: Diagnosis, evidence: Evidence, bounds: Sca
       const to = parameters['replicas'];
       if (to === undefined) return refuse('scale-deployment needs parameters.replicas');
       const from = w.desiredReplicas;
+      // Zero replicas is someone's decision (a workload switched off, a migration, a cost cut):
+      // saturation of nothing is not a reason to start it again.
+      if (from === 0) return refuse(`${where(target)} is scaled to zero: the healer never starts a workload someone switched off`);
       if (to <= from) return refuse(`scale-deployment only scales up: ${where(target)} has ${from}, asked for ${to}`);
       const ceiling = scaleCeiling(from, bounds);
       if (to > ceiling) {

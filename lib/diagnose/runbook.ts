@@ -240,6 +240,9 @@ function diagnoseDeployment(incident: Incident, evidence: Evidence, where: strin
         evidenceCited: [`hpa ${hpa.name}: current ${hpa.currentReplicas}, max ${hpa.maxReplicas}`],
       }, 0.9);
     }
+    if (w.desiredReplicas === 0) {
+      return pageOnly({ summary: `Deployment ${where} is saturated but scaled to zero`, rootCause: 'Zero replicas is a decision someone made; the healer does not start a workload that was switched off. A human should look.', category: 'unknown', evidenceCited: [status, 'spec.replicas=0'] }, 0.8);
+    }
     if (w.availableReplicas < w.desiredReplicas) {
       return pageOnly({ summary: `Deployment ${where} is saturated but not all replicas are available (${status})`, rootCause: 'Adding replicas does not help while existing ones are failing; a human should look.', category: 'unknown', evidenceCited: [status] }, 0.7);
     }

@@ -58,6 +58,18 @@ describe('planAction', () => {
     if (!planned.ok) expect(planned.reason).toMatch(reason);
   });
 
+  it('never scales a Deployment up from zero replicas, whatever the bounds allow', () => {
+    // Prepare: switched off on purpose; +1 is within every bound.
+    const off: Evidence = { ...evidence, workload: { ...workload, desiredReplicas: 0, readyReplicas: 0, availableReplicas: 0, updatedReplicas: 0 } };
+
+    // Act
+    const planned = planAction(scaleTo(1), off, BOUNDS);
+
+    // Assess
+    expect(planned.ok).toBe(false);
+    if (!planned.ok) expect(planned.reason).toMatch(/scaled to zero/);
+  });
+
   it('property: a planned scale never passes the maximum, the step or the share', () => {
     fc.assert(
       fc.property(
@@ -71,6 +83,7 @@ describe('planAction', () => {
           const planned = planAction(scaleTo(to), ev, bounds);
           // Assess
           if (!planned.ok) return;
+          expect(from).toBeGreaterThan(0);
           expect(to).toBeGreaterThan(from);
           expect(to).toBeLessThanOrEqual(bounds.maxReplicas);
           expect(to - from).toBeLessThanOrEqual(bounds.maxStep);

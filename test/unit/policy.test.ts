@@ -315,6 +315,22 @@ describe('policy', () => {
       expect(free.allowed).toBe(true);
     });
 
+    it('never scales a Deployment up from zero (it was switched off on purpose)', () => {
+      // Prepare
+      const off = plannedContext('scale-deployment', (c) => ({
+        ...c,
+        diagnosis: { ...c.diagnosis, parameters: { replicas: 1 } },
+        evidence: { ...c.evidence, workload: c.evidence.workload && { ...c.evidence.workload, desiredReplicas: 0, readyReplicas: 0, availableReplicas: 0 } },
+      }));
+
+      // Act
+      const decision = decide(off, RULES_WITH_PLANNED_ACTIONS);
+
+      // Assess
+      expect(decision).toMatchObject({ allowed: false, deniedBy: 'action-plan' });
+      expect(decision.reason).toMatch(/scaled to zero/);
+    });
+
     it('does not let an HPA block an action that sets no replica count', () => {
       const hpa = { name: 'web', minReplicas: 2, maxReplicas: 10, currentReplicas: 10, desiredReplicas: 10 };
       const base = allowedContext();
