@@ -177,6 +177,34 @@ export function jobStatus(job: V1Job, nowMs: number): JobStatusEvidence {
   };
 }
 
+/** When a pod's containers last terminated (the pod finished then), or undefined when none says. */
+function finishedMs(pod: V1Pod): number | undefined {
+  const times = (pod.status?.containerStatuses ?? [])
+    .map((c) => c.state?.terminated?.finishedAt)
+    .map((t) => (t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : Number.NaN))
+    .filter((t) => Number.isFinite(t));
+  return times.length > 0 ? Math.max(...times) : undefined;
+}
+
+/**
+ * When the Job last made progress: the newest finish among its succeeded pods. Known only when
+ * every pod was listed, every success among them is there (as many as status.succeeded counts)
+ * and each has a finish time; otherwise absent, which never reads as "no recent success".
+ */
+export function lastSuccess(
+  pods: readonly { readonly succeeded: boolean; readonly finishedMs?: number | undefined }[] | undefined,
+  succeededCount: number,
+  nowMs: number,
+): Pick<JobStatusEvidence, 'lastPodSucceededAt' | 'secondsSinceLastPodSucceeded'> {
+  if (!pods || succeededCount === 0) return {};
+  const successes = pods.filter((p) => p.succeeded);
+  if (successes.length < succeededCount) return {};
+  const times = successes.map((p) => p.finishedMs);
+  if (times.some((t) => t === undefined)) return {};
+  const last = Math.max(...(times as number[]));
+  return { lastPodSucceededAt: new Date(last).toISOString(), secondsSinceLastPodSucceeded: Math.max(0, Math.round((nowMs - last) / 1000)) };
+}
+
 /** "waiting:CrashLoopBackOff" → 3, "terminated:OOMKilled" → 1, "ready" → 2: what the pods show, counted. */
 function podStates(pods: readonly V1Pod[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -357,13 +385,21 @@ export class KubernetesCluster implements ClusterReader {
     }
     const cronJob = controllerOf(job.metadata);
     const uid = job.metadata?.uid;
-    const pods = uid
-      ? await this.core.listNamespacedPod({ namespace, labelSelector: `controller-uid=${uid}`, limit: POD_SAMPLE }).then((l) => l.items).catch((error: unknown) => {
-          gaps.push(`pods of the job unreadable: ${describeError(error)}`);
-          return [] as V1Pod[];
-        })
-      : [];
-    const newest = [...pods].sort((a, b) => (isoTime(b.metadata?.creationTimestamp) ?? '').localeCompare(isoTime(a.metadata?.creationTimestamp) ?? ''))[0];
+    // Every pod of the Job, paginated: when its last success was is part of the proof that it is
+    // stuck, so a partial list would read as "no recent success". Only the newest pod is kept whole.
+    let newest: V1Pod | undefined;
+    const created = (p: V1Pod | undefined) => isoTime(p?.metadata?.creationTimestamp) ?? '';
+    const listed = uid
+      ? await this.listAll(
+          'pods of the job',
+          (c) => this.core.listNamespacedPod({ namespace, labelSelector: `controller-uid=${uid}`, limit: SCAN_PAGE_LIMIT, _continue: c }),
+          (p: V1Pod) => {
+            if (newest === undefined || created(p) > created(newest)) newest = p;
+            return { succeeded: p.status?.phase === 'Succeeded', finishedMs: finishedMs(p) };
+          },
+        )
+      : { items: [] };
+    if (listed.gap) gaps.push(listed.gap);
     const [events, namespaceOptOut, containers] = await Promise.all([
       this.events(namespace, 'Job', name, gaps),
       this.namespaceOptedOut(namespace, gaps),
@@ -381,7 +417,7 @@ export class KubernetesCluster implements ClusterReader {
       containers,
       events,
       governance: { gitops: gitopsOwner(job.metadata) },
-      job: jobStatus(job, this.clock.now()),
+      job: { ...jobStatus(job, this.clock.now()), ...lastSuccess(listed.items, job.status?.succeeded ?? 0, this.clock.now()) },
       optOut: optedOut(job.metadata),
       namespaceOptOut,
       gatheredAt,

@@ -150,6 +150,13 @@ export interface JobStatusEvidence {
   /** Seconds since startTime when the evidence was gathered. */
   readonly runningSeconds?: number;
   readonly activeDeadlineSeconds?: number;
+  /**
+   * When the newest of its succeeded pods finished, among every pod of the Job read; absent when
+   * none succeeded, or when its pods could not all be read (then progress is unknown).
+   */
+  readonly lastPodSucceededAt?: string;
+  /** Seconds from lastPodSucceededAt to when the evidence was gathered. */
+  readonly secondsSinceLastPodSucceeded?: number;
   readonly backoffLimit?: number;
   readonly suspended: boolean;
   /** Complete / Failed / ... conditions that are True, with their reasons. */

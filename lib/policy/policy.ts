@@ -2,7 +2,7 @@ import { ACTION_IDS, type Decision, type Diagnosis, type Evidence, type Incident
 import { SYMPTOMS } from '../domain/incident-schema.js';
 import { isCount, isShare, traitsOf } from './budget.js';
 import { isActionId, needsApproval } from '../actions/catalog.js';
-import { planAction, stillNeeded, type ScaleBounds } from '../actions/plan.js';
+import { planAction, stillNeeded, type JobLimits, type ScaleBounds } from '../actions/plan.js';
 
 /**
  * Deterministic policy. Each rule looks at the facts and returns a reason to deny, or null.
@@ -30,6 +30,8 @@ export interface PolicyContext {
     readonly maxCordonedNodeShare?: number;
     /** Bounds for scale-deployment; needed when the action scales. */
     readonly scaleBounds?: ScaleBounds;
+    /** What proves a Job stuck (HEALER_JOB_STUCK_SECONDS); needed when the action deletes a Job. */
+    readonly jobStuckSeconds?: number;
     /** Actions that need approval at this site on top of those the catalog marks. */
     readonly approvalActions?: readonly string[];
   };
@@ -91,11 +93,15 @@ export function missingInputs(c: PolicyContext): string[] {
   ];
   if (traits.changesDesiredState || traits.scales) checks.push(['evidence.governance', c.evidence.governance !== undefined]);
   if (traits.scales) checks.push(['settings.scaleBounds', scaleBoundsValid(c.settings.scaleBounds)]);
+  if (c.diagnosis.recommendation === 'delete-job') checks.push(['settings.jobStuckSeconds', isCount(s.jobStuckSeconds) && s.jobStuckSeconds > 0]);
   if (traits.cordons) {
     checks.push(['settings.maxCordonedNodeShare', isShare(s.maxCordonedNodeShare)], ['nodes', nodeCountsValid(c.nodes)]);
   }
   return checks.filter(([, ok]) => !ok).map(([name]) => name);
 }
+
+/** The Job threshold as planAction takes it; an absent one fails its check there (0 is no threshold). */
+const jobLimitsOf = (c: PolicyContext): JobLimits => ({ jobStuckSeconds: c.settings.jobStuckSeconds ?? 0 });
 
 function scaleBoundsValid(b: ScaleBounds | undefined): b is ScaleBounds {
   return b !== undefined && isCount(b.maxReplicas) && isCount(b.maxStep) && isCount(b.maxStepPercent);
@@ -192,7 +198,7 @@ export const RULES: readonly (readonly [string, Rule])[] = [
     // Kind, parameters and bounds of this action, and the live object it would change (lib/actions/plan.ts).
     if (!proposesAction(c) || !isActionId(c.diagnosis.recommendation)) return null;
     if (traitsOf(c.diagnosis.recommendation).scales && !scaleBoundsValid(c.settings.scaleBounds)) return 'scale bounds are unknown';
-    const planned = planAction(c.diagnosis, c.evidence, c.settings.scaleBounds ?? { maxReplicas: 0, maxStep: 0, maxStepPercent: 0 });
+    const planned = planAction(c.diagnosis, c.evidence, c.settings.scaleBounds ?? { maxReplicas: 0, maxStep: 0, maxStepPercent: 0 }, jobLimitsOf(c));
     return planned.ok ? null : planned.reason;
   }],
   ['confidence', (c) =>
@@ -219,7 +225,7 @@ export const RULES: readonly (readonly [string, Rule])[] = [
       ? withinLimit('actions in the cluster this hour', c.actionCounts?.cluster, c.settings.maxActionsPerClusterPerHour)
       : null],
   ['still-unhealthy', (c) => {
-    if (proposesAction(c) && isActionId(c.diagnosis.recommendation)) return stillNeeded(c.diagnosis.recommendation, c.evidence);
+    if (proposesAction(c) && isActionId(c.diagnosis.recommendation)) return stillNeeded(c.diagnosis.recommendation, c.evidence, jobLimitsOf(c));
     if (!c.evidence.exists) return 'the target no longer exists';
     if (c.evidence.deleting) return 'the target is already being deleted';
     return c.evidence.podReady === true ? 'the target is healthy again' : null;

@@ -69,6 +69,7 @@ export async function actingDeps(
       circuitBreakerWindowSeconds: config.circuitBreakerWindowSeconds,
       maxCordonedNodeShare: config.maxCordonedNodeShare,
       scaleBounds: config.scaleBounds,
+      jobStuckSeconds: config.jobStuckSeconds,
       approvalActions: config.approvalActions,
       verifyDelaySeconds: config.verifyDelaySeconds,
     },

@@ -97,6 +97,9 @@ beforeAll(async () => {
     HEALER_MAX_ACTIONS_PER_NAMESPACE_PER_HOUR: '5',
     HEALER_MAX_ACTIONS_PER_CLUSTER_PER_HOUR: '50',
     HEALER_SCAN_JOB_STUCK_SECONDS: '5',
+    // The row-6 Job hangs from its first second with no pod ever succeeding: the scenario's "far past
+    // its expected run time" is 5 s here, the same threshold the scan uses to find it.
+    HEALER_JOB_STUCK_SECONDS: '5',
     HEALER_SCAN_UNSCHEDULABLE_SECONDS: '0',
     HEALER_SCAN_NODE_NOT_READY_SECONDS: '0',
     HEALER_GROUP_WINDOW_SECONDS: '60',
@@ -215,7 +218,10 @@ describe.skipIf(!available)('SCENARIOS.md on the control plane: the alert path',
 
   it('row 6, stuck job: deletes the Job with background propagation, and verification sees it gone', async () => {
     const namespace = ns('a', '6');
-    await waitFor(async () => ((await admin().makeApiClient(BatchV1Api).readNamespacedJob({ name: 'invoice-export', namespace })).status?.active ?? 0) > 0, { what: 'the job to run' });
+    await waitFor(async () => {
+      const status = (await admin().makeApiClient(BatchV1Api).readNamespacedJob({ name: 'invoice-export', namespace })).status;
+      return (status?.active ?? 0) > 0 && Date.now() - (status?.startTime?.getTime() ?? Date.now()) > 6_000;
+    }, { what: 'the job to run past its 5 s stuck threshold' });
     // Act
     await alert({ alertname: 'KubeJobNotCompleted', namespace, job_name: 'invoice-export' });
     // Assess

@@ -24,6 +24,7 @@ function allowedContext(): PolicyContext {
       circuitBreakerCount: 3,
       maxCordonedNodeShare: 0.2,
       scaleBounds: { maxReplicas: 10, maxStep: 2, maxStepPercent: 50 },
+      jobStuckSeconds: 3600,
     },
     cooldownUntilMs: undefined,
     actionCounts: { namespace: 0, cluster: 0, workload: 0 },
@@ -329,6 +330,33 @@ describe('policy', () => {
       // Assess
       expect(decision).toMatchObject({ allowed: false, deniedBy: 'action-plan' });
       expect(decision.reason).toMatch(/scaled to zero/);
+    });
+
+    it('deletes a Job only with live proof it is stuck, and never without the threshold', () => {
+      // Prepare: an alert said the Job is stuck (KubeJobNotCompleted); the live status decides.
+      const incident = anIncident({ symptom: 'JobStuck', subject: { kind: 'Job', name: 'export-1', namespace: 'shop' }, alertname: 'KubeJobNotCompleted' });
+      const job = (runningSeconds: number) => ({ name: 'export-1', uid: 'j-1', resourceVersion: '7', active: 1, succeeded: 0, failed: 0, runningSeconds, suspended: false, conditions: [] });
+      const ctx = (runningSeconds: number, change: (c: PolicyContext) => PolicyContext = (c) => c): PolicyContext => change({
+        ...allowedContext(),
+        incident,
+        evidence: evidenceFor(incident, { ownerChain: [{ kind: 'Job', name: 'export-1', namespace: 'shop', uid: 'j-1' }], podReady: undefined, job: job(runningSeconds) }),
+        diagnosis: { ...anEvictDiagnosis(incident), recommendation: 'delete-job', target: { kind: 'Job', name: 'export-1', namespace: 'shop' } },
+      });
+
+      // Act
+      const young = decide(ctx(90));
+      const stuck = decide(ctx(7200));
+      const noThreshold = decide(ctx(7200, (c) => ({ ...c, settings: { ...c.settings, jobStuckSeconds: undefined } })));
+      const withoutInputsRule = decide(ctx(7200, (c) => ({ ...c, settings: { ...c.settings, jobStuckSeconds: undefined } })), RULES.filter(([name]) => name !== 'inputs-present'));
+
+      // Assess
+      expect(young).toMatchObject({ allowed: false, deniedBy: 'action-plan' });
+      expect(young.reason).toMatch(/not proven stuck: it has run 90 s, under the 3600 s stuck threshold/);
+      expect(verdictOf(ctx(90), 'still-unhealthy', RULES)).toMatch(/under the 3600 s/);
+      expect(stuck.allowed).toBe(true);
+      expect(noThreshold).toMatchObject({ allowed: false, deniedBy: 'inputs-present' });
+      expect(noThreshold.reason).toMatch(/settings\.jobStuckSeconds/);
+      expect(withoutInputsRule).toMatchObject({ allowed: false, deniedBy: 'action-plan' });
     });
 
     it('does not let an HPA block an action that sets no replica count', () => {
