@@ -4,6 +4,7 @@ import { ACTIONS, needsApproval } from '../../lib/actions/catalog.js';
 import { planAction, scaleCeiling, stillNeeded, unprovenStuck, type ActionPlan, type JobLimits, type ScaleBounds } from '../../lib/actions/plan.js';
 import { judge } from '../../lib/actions/verify.js';
 import { lastSuccess } from '../../lib/adapters/kubernetes.js';
+import { loadConfig } from '../../lib/config/config.js';
 import { approvalDigest, checkApprovalToken, parseApprovalToken, signApproval } from '../../lib/approval/token.js';
 import { ACTION_IDS, type Diagnosis, type Evidence, type JobStatusEvidence } from '../../lib/domain/types.js';
 import { anEvictDiagnosis, anIncident, evidenceFor } from '../fixtures/builders.js';
@@ -168,6 +169,12 @@ describe('delete-job needs live proof that the Job is stuck', () => {
     for (const jobStuckSeconds of [0, -1, 1.5, Number.NaN]) expect(outcome(running({}), { jobStuckSeconds }).plan).toMatch(/stuck threshold is unknown/);
     const finished = outcome(running({ active: 0, succeeded: 1, conditions: [{ type: 'Complete' }] }));
     expect(finished).toEqual({ plan: 'planned', still: 'the Job has already finished (Complete)' });
+  });
+
+  it('takes its threshold from HEALER_JOB_STUCK_SECONDS: an hour unless set, never zero', () => {
+    expect(loadConfig({}).jobStuckSeconds).toBe(3600);
+    expect(loadConfig({ HEALER_JOB_STUCK_SECONDS: '5' }).jobStuckSeconds).toBe(5);
+    for (const bad of ['0', '-5', '1.5', 'soon']) expect(() => loadConfig({ HEALER_JOB_STUCK_SECONDS: bad })).toThrow(/HEALER_JOB_STUCK_SECONDS/);
   });
 
   it('follows the configured threshold: a site that says 5 s means 5 s', () => {
