@@ -12,7 +12,9 @@ import {
   type V1Node,
   type V1ObjectMeta,
   type V1Pod,
+  type V1PodDisruptionBudget,
   type V1ReplicaSet,
+  type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import type {
   ContainerEvidence,
@@ -51,6 +53,8 @@ export interface KubernetesLimits {
   readonly logTailLines: number;
   readonly logLimitBytes: number;
   readonly eventsLimit: number;
+  /** Page size of every paginated list (default 500, the API server's usual chunk); tests set it small. */
+  readonly listPageSize?: number;
 }
 
 export function loadKubeConfig(source: { kubeconfigYaml?: string }): KubeConfig {
@@ -233,6 +237,12 @@ function worstPod(pods: readonly V1Pod[]): V1Pod | undefined {
 /** Page size of the scan's lists: the API server's usual chunk, small enough to map and drop. */
 const SCAN_PAGE_LIMIT = 500;
 
+/** A paginated list read whole (items), or not at all (gap): never a partial list. */
+interface Listed<U> {
+  readonly items?: U[];
+  readonly gap?: string;
+}
+
 interface ListPage<T> {
   readonly items: readonly T[];
   readonly metadata?: { readonly _continue?: string };
@@ -256,6 +266,10 @@ export class KubernetesCluster implements ClusterReader {
     this.policy = kubeConfig.makeApiClient(PolicyV1Api);
     this.autoscaling = kubeConfig.makeApiClient(AutoscalingV2Api);
     this.batch = kubeConfig.makeApiClient(BatchV1Api);
+  }
+
+  private get pageSize(): number {
+    return this.limits.listPageSize ?? SCAN_PAGE_LIMIT;
   }
 
   async gatherEvidence(incident: Incident): Promise<Evidence> {
@@ -392,7 +406,7 @@ export class KubernetesCluster implements ClusterReader {
     const listed = uid
       ? await this.listAll(
           'pods of the job',
-          (c) => this.core.listNamespacedPod({ namespace, labelSelector: `controller-uid=${uid}`, limit: SCAN_PAGE_LIMIT, _continue: c }),
+          (c) => this.core.listNamespacedPod({ namespace, labelSelector: `controller-uid=${uid}`, limit: this.pageSize, _continue: c }),
           (p: V1Pod) => {
             if (newest === undefined || created(p) > created(newest)) newest = p;
             return { succeeded: p.status?.phase === 'Succeeded', finishedMs: finishedMs(p) };
@@ -465,7 +479,7 @@ export class KubernetesCluster implements ClusterReader {
 
   /** Every node, counted for the cordon budget (paginated; the subject node excluded from the two counts). */
   private async nodeCounts(subject: string, gaps: string[]): Promise<NodeCountsEvidence | undefined> {
-    const listed = await this.listAll('nodes', (c) => this.core.listNode({ limit: SCAN_PAGE_LIMIT, _continue: c }), (n: V1Node) => n);
+    const listed = await this.listAll('nodes', (c) => this.core.listNode({ limit: this.pageSize, _continue: c }), (n: V1Node) => n);
     if (!listed.items) {
       gaps.push(listed.gap ?? 'nodes not listed');
       return undefined;
@@ -554,20 +568,26 @@ export class KubernetesCluster implements ClusterReader {
   private async governance(pod: V1Pod, deployment: V1Deployment | undefined, gaps: string[]): Promise<GovernanceEvidence> {
     const namespace = pod.metadata?.namespace ?? '';
     const labels = pod.metadata?.labels ?? {};
+    const limit = this.pageSize;
+    // Every page: an autoscaler past the first page still owns the replica count. A list that
+    // fails is a gap ("autoscalers not listed: ..."), which hpa-owns-replicas denies on.
     const [pdbs, hpas] = await Promise.all([
-      this.policy.listNamespacedPodDisruptionBudget({ namespace, limit: 100 }).catch((error: unknown) => {
-        gaps.push(`disruption budgets unreadable: ${describeError(error)}`);
-        return undefined;
-      }),
+      this.listAll(
+        'disruption budgets',
+        (c) => this.policy.listNamespacedPodDisruptionBudget({ namespace, limit, _continue: c }),
+        (p: V1PodDisruptionBudget) => (selectorMatches(p.spec?.selector, labels) ? p : undefined),
+      ),
       deployment
-        ? this.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace, limit: 100 }).catch((error: unknown) => {
-            gaps.push(`autoscalers unreadable: ${describeError(error)}`);
-            return undefined;
-          })
-        : Promise.resolve(undefined),
+        ? this.listAll(
+            'autoscalers',
+            (c) => this.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace, limit, _continue: c }),
+            (h: V2HorizontalPodAutoscaler) => (h.spec?.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === deployment.metadata?.name ? h : undefined),
+          )
+        : Promise.resolve<Listed<V2HorizontalPodAutoscaler>>({ items: [] }),
     ]);
-    const pdb = pdbs?.items.find((p) => selectorMatches(p.spec?.selector, labels));
-    const hpa = hpas?.items.find((h) => h.spec?.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === deployment?.metadata?.name);
+    for (const listed of [pdbs, hpas]) if (listed.gap) gaps.push(listed.gap);
+    const pdb = pdbs.items?.[0];
+    const hpa = hpas.items?.[0];
     return {
       pdb: pdb?.metadata?.name
         ? {
@@ -658,7 +678,7 @@ export class KubernetesCluster implements ClusterReader {
   }
 
   async readSnapshot(): Promise<SnapshotRead> {
-    const page = { limit: SCAN_PAGE_LIMIT };
+    const page = { limit: this.pageSize };
     // All lists at once: each holds at most one raw page, so memory stays bounded by the lists' count.
     const [pods, deployments, replicaSets, jobs, cronJobs, statefulSets, daemonSets, nodes, events] = await Promise.all([
       this.listAll('pods', (c) => this.core.listPodForAllNamespaces({ ...page, _continue: c }), toPodInfo),
@@ -697,7 +717,7 @@ export class KubernetesCluster implements ClusterReader {
     what: string,
     list: (continueToken: string | undefined) => Promise<ListPage<T>>,
     map: (item: T) => U | undefined,
-  ): Promise<{ items?: U[]; gap?: string }> {
+  ): Promise<Listed<U>> {
     const out: U[] = [];
     let continueToken: string | undefined;
     let restarted = false;
