@@ -7,6 +7,8 @@ import {
   KubeConfig,
   PolicyV1Api,
   type V1ContainerStatus,
+  type V1CronJob,
+  type V1DaemonSet,
   type V1Deployment,
   type V1Job,
   type V1Node,
@@ -14,6 +16,7 @@ import {
   type V1Pod,
   type V1PodDisruptionBudget,
   type V1ReplicaSet,
+  type V1StatefulSet,
   type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import type {
@@ -31,7 +34,8 @@ import type {
   RolloutEvidence,
 } from '../domain/types.js';
 import { gitopsOwner, selectorMatches, summariseRollout } from '../evidence/workload.js';
-import type { ClusterReader, Clock, SnapshotRead } from '../ports/index.js';
+import type { ClusterReader, Clock, Placement, SnapshotRead } from '../ports/index.js';
+import { CLUSTER_SCOPED_KINDS } from '../domain/incident-schema.js';
 import {
   toDeploymentInfo,
   toEventInfo,
@@ -83,12 +87,41 @@ function isoTime(value: unknown): string | undefined {
   return undefined;
 }
 
-interface OwnerChain {
+/** Controller kinds the healer reads when they own something: it knows their owners and opt-out. */
+export const READABLE_OWNER_KINDS: readonly string[] = ['ReplicaSet', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'];
+
+/** Owners read above a subject at most: Pod → ReplicaSet → Deployment and Pod → Job → CronJob need two. */
+export const MAX_OWNER_DEPTH = 5;
+
+/** Every gap of the owner walk starts so: the page says why, the policy reads ownerChainComplete. */
+const CHAIN_GAP = 'owner chain incomplete';
+
+/** The controller owners above one object, as far as they could be read. */
+interface OwnerWalk {
+  /** Each controller owner above the start, nearest first: named even when it could not be read. */
   refs: ObjectRef[];
+  /** An owner read opted out (annotation or label, on it or its pod template). */
   optOut: boolean;
+  /** Every owner up to the top was read; false on any gap (unreadable kind, failed read, depth, cycle). */
+  complete: boolean;
   replicaSet?: V1ReplicaSet;
   deployment?: V1Deployment;
 }
+
+type Workload = V1ReplicaSet | V1Deployment | V1StatefulSet | V1DaemonSet | V1Job | V1CronJob;
+
+/** The pod template's metadata of a workload (a CronJob's is inside its job template). */
+function templateMetaOf(kind: string, o: Workload): V1ObjectMeta | undefined {
+  if (kind === 'CronJob') return (o as V1CronJob).spec?.jobTemplate.spec?.template.metadata;
+  return (o as Exclude<Workload, V1CronJob>).spec?.template?.metadata;
+}
+
+/** Opted out on the object itself, or on the pod template it stamps its pods from. */
+function workloadOptedOut(kind: string, o: Workload): boolean {
+  return optedOut(o.metadata) || optedOut(templateMetaOf(kind, o)) || (kind === 'CronJob' && optedOut((o as V1CronJob).spec?.jobTemplate.metadata));
+}
+
+const refWhere = (kind: string, namespace: string, name: string) => `${kind} ${namespace ? `${namespace}/` : ''}${name}`;
 
 function resourcesOf(pod: V1Pod): ResourceEvidence[] {
   return (pod.spec?.containers ?? []).map((c) => ({
@@ -120,7 +153,7 @@ function containerEvidence(status: V1ContainerStatus): ContainerEvidence {
 const POD_SAMPLE = 50;
 
 function absent(incident: Incident, gatheredAt: string): Evidence {
-  return { subject: incident.subject, exists: false, ownerChain: [], containers: [], events: [], optOut: false, namespaceOptOut: false, gatheredAt, gaps: [] };
+  return { subject: incident.subject, exists: false, ownerChain: [], ownerChainComplete: false, containers: [], events: [], optOut: false, namespaceOptOut: false, gatheredAt, gaps: [] };
 }
 
 function eventEvidence(e: { type?: string; reason?: string; message?: string; count?: number; lastTimestamp?: unknown; eventTime?: unknown }, object: string): EventEvidence {
@@ -280,29 +313,31 @@ export class KubernetesCluster implements ClusterReader {
     if (incident.subject.kind === 'Job') return this.jobEvidence(incident, gatheredAt);
     if (incident.subject.kind === 'Node') return this.nodeEvidence(incident, gatheredAt);
     if (incident.subject.kind !== 'Pod') {
-      // Other kinds (StatefulSet, DaemonSet, HPA, PVC) page; say what was not read, never guess "gone".
+      // Other kinds (StatefulSet, DaemonSet, CronJob, HPA, PVC) page: their place (owners, opt-out)
+      // where the healer can read it; say what was not read, never guess "gone".
+      const placement = await this.placementOf(incident);
+      if (!placement) return absent(incident, gatheredAt);
       return {
         subject: incident.subject,
         exists: true,
-        ownerChain: [{ kind: incident.subject.kind, name, namespace: namespace || undefined }],
+        ownerChain: placement.chain,
+        ownerChainComplete: placement.complete,
         containers: [],
         events: [],
-        optOut: false,
-        namespaceOptOut: false,
+        optOut: placement.optOut,
+        namespaceOptOut: placement.namespaceOptOut,
         gatheredAt,
-        gaps: [`evidence for ${incident.subject.kind} incidents is not gathered yet`],
+        gaps: [...placement.gaps, `evidence for ${incident.subject.kind} incidents is not gathered yet`],
       };
     }
     let pod: V1Pod;
     try {
       pod = await this.core.readNamespacedPod({ name, namespace });
     } catch (error) {
-      if (isStatus(error, 404)) {
-        return { subject: incident.subject, exists: false, ownerChain: [], containers: [], events: [], optOut: false, namespaceOptOut: false, gatheredAt, gaps };
-      }
+      if (isStatus(error, 404)) return absent(incident, gatheredAt);
       throw error;
     }
-    const owners = await this.ownerChain(pod, gaps);
+    const owners = await this.walkOwners(pod.metadata, namespace, gaps);
     const [events, ownerEvents, namespaceOptOut, containers, rollout, node, governance] = await Promise.all([
       this.events(namespace, 'Pod', name, gaps),
       this.ownerEvents(namespace, owners, gaps),
@@ -321,6 +356,7 @@ export class KubernetesCluster implements ClusterReader {
       deleting: pod.metadata?.deletionTimestamp !== undefined,
       nodeName: pod.spec?.nodeName,
       ownerChain: [{ kind: 'Pod', name, namespace, uid: pod.metadata?.uid }, ...owners.refs],
+      ownerChainComplete: owners.complete,
       containers,
       events: [...events, ...ownerEvents].sort((a, b) => (b.lastSeen ?? '').localeCompare(a.lastSeen ?? '')).slice(0, this.limits.eventsLimit),
       resources: resourcesOf(pod),
@@ -359,12 +395,13 @@ export class KubernetesCluster implements ClusterReader {
       : [];
     const worst = worstPod(pods);
     const sampleReplicaSet = controllerOf(worst?.metadata)?.name;
-    const owners: OwnerChain = { refs: [], optOut: false, deployment };
+    // Its own owners too: a Deployment some operator controls is that operator's to change.
+    const above = await this.walkOwners(deployment.metadata, namespace, gaps);
     const [events, namespaceOptOut, containers, rollout, governance] = await Promise.all([
       this.events(namespace, 'Deployment', name, gaps),
       this.namespaceOptedOut(namespace, gaps),
       worst ? this.containersWithLogs(worst, gaps) : Promise.resolve([]),
-      sampleReplicaSet ? this.rollout(namespace, { ...owners, replicaSet: { metadata: { name: sampleReplicaSet } } }, gaps) : Promise.resolve(undefined),
+      sampleReplicaSet ? this.rollout(namespace, { deployment, replicaSet: { metadata: { name: sampleReplicaSet } } }, gaps) : Promise.resolve(undefined),
       this.governance(worst ?? { metadata: { namespace, labels: deployment.spec?.template.metadata?.labels ?? {} } }, deployment, gaps),
     ]);
     return {
@@ -372,14 +409,15 @@ export class KubernetesCluster implements ClusterReader {
       exists: true,
       resourceVersion: deployment.metadata?.resourceVersion,
       deleting: deployment.metadata?.deletionTimestamp !== undefined,
-      ownerChain: [{ kind: 'Deployment', name, namespace, uid: deployment.metadata?.uid }],
+      ownerChain: [{ kind: 'Deployment', name, namespace, uid: deployment.metadata?.uid }, ...above.refs],
+      ownerChainComplete: above.complete,
       containers,
       events,
       resources: worst ? resourcesOf(worst) : undefined,
       rollout,
       governance,
       workload: workloadStatus(deployment, podStates(pods)),
-      optOut: optedOut(deployment.metadata) || optedOut(deployment.spec?.template.metadata),
+      optOut: workloadOptedOut('Deployment', deployment) || above.optOut,
       namespaceOptOut,
       gatheredAt,
       gaps,
@@ -397,7 +435,6 @@ export class KubernetesCluster implements ClusterReader {
       if (isStatus(error, 404)) return absent(incident, gatheredAt);
       throw error;
     }
-    const cronJob = controllerOf(job.metadata);
     const uid = job.metadata?.uid;
     // Every pod of the Job, paginated: when its last success was is part of the proof that it is
     // stuck, so a partial list would read as "no recent success". Only the newest pod is kept whole.
@@ -414,6 +451,8 @@ export class KubernetesCluster implements ClusterReader {
         )
       : { items: [] };
     if (listed.gap) gaps.push(listed.gap);
+    // Its CronJob (or whatever controls it) is read for its opt-out, and is the workload it belongs to.
+    const above = await this.walkOwners(job.metadata, namespace, gaps);
     const [events, namespaceOptOut, containers] = await Promise.all([
       this.events(namespace, 'Job', name, gaps),
       this.namespaceOptedOut(namespace, gaps),
@@ -424,15 +463,13 @@ export class KubernetesCluster implements ClusterReader {
       exists: true,
       resourceVersion: job.metadata?.resourceVersion,
       deleting: job.metadata?.deletionTimestamp !== undefined,
-      ownerChain: [
-        { kind: 'Job', name, namespace, uid },
-        ...(cronJob ? [{ kind: cronJob.kind, name: cronJob.name, namespace, uid: cronJob.uid }] : []),
-      ],
+      ownerChain: [{ kind: 'Job', name, namespace, uid }, ...above.refs],
+      ownerChainComplete: above.complete,
       containers,
       events,
       governance: { gitops: gitopsOwner(job.metadata) },
       job: { ...jobStatus(job, this.clock.now()), ...lastSuccess(listed.items, job.status?.succeeded ?? 0, this.clock.now()) },
-      optOut: optedOut(job.metadata),
+      optOut: workloadOptedOut('Job', job) || above.optOut,
       namespaceOptOut,
       gatheredAt,
       gaps,
@@ -450,6 +487,7 @@ export class KubernetesCluster implements ClusterReader {
       if (isStatus(error, 404)) return absent(incident, gatheredAt);
       throw error;
     }
+    const above = await this.walkOwners(node.metadata, '', gaps);
     const [events, nodeCounts] = await Promise.all([
       this.core
         .listEventForAllNamespaces({ fieldSelector: `involvedObject.kind=Node,involvedObject.name=${name}`, limit: this.limits.eventsLimit })
@@ -465,12 +503,13 @@ export class KubernetesCluster implements ClusterReader {
       exists: true,
       resourceVersion: node.metadata?.resourceVersion,
       deleting: node.metadata?.deletionTimestamp !== undefined,
-      ownerChain: [{ kind: 'Node', name, uid: node.metadata?.uid }],
+      ownerChain: [{ kind: 'Node', name, uid: node.metadata?.uid }, ...above.refs],
+      ownerChainComplete: above.complete,
       containers: [],
       events,
       node: nodeEvidenceOf(node),
       ...(nodeCounts ? { nodeCounts } : {}),
-      optOut: optedOut(node.metadata),
+      optOut: optedOut(node.metadata) || above.optOut,
       namespaceOptOut: false,
       gatheredAt,
       gaps,
@@ -493,53 +532,103 @@ export class KubernetesCluster implements ClusterReader {
     };
   }
 
+  /** Pods only (any other subject is its own incident): the pod and its controller owners. */
   async ownerChainOf(incident: Incident): Promise<ObjectRef[] | undefined> {
-    const { namespace, name } = incident.subject;
-    // Only pods group under an owner; any other subject is its own incident.
     if (incident.subject.kind !== 'Pod') return undefined;
-    let pod: V1Pod;
+    const placement = await this.placementOf(incident);
+    return placement ? [...placement.chain] : undefined;
+  }
+
+  /**
+   * Where the subject sits, from metadata only: the subject, each controller owner up the chain
+   * and the namespace are read; no logs, events or lists. Undefined when the subject is gone; a
+   * failed read of the subject throws. For a kind the healer does not read, the chain is the
+   * subject alone and incomplete.
+   */
+  async placementOf(incident: Incident): Promise<Placement | undefined> {
+    const { kind, name } = incident.subject;
+    const namespace = CLUSTER_SCOPED_KINDS.has(kind) ? '' : incident.subject.namespace;
+    const gaps: string[] = [];
+    const namespaceOptOut = namespace ? this.namespaceOptedOut(namespace, gaps) : Promise.resolve(false);
+    let subject: { metadata?: V1ObjectMeta } | undefined;
     try {
-      pod = await this.core.readNamespacedPod({ name, namespace });
+      subject = await this.readObject(kind, name, namespace);
     } catch (error) {
+      await namespaceOptOut;
       if (isStatus(error, 404)) return undefined;
       throw error;
     }
-    const owners = await this.ownerChain(pod, []);
-    return [{ kind: 'Pod', name, namespace, uid: pod.metadata?.uid }, ...owners.refs];
-  }
-
-  /** Follows controller references up: Pod → ReplicaSet → Deployment. Other kinds are named, not read. */
-  private async ownerChain(pod: V1Pod, gaps: string[]): Promise<OwnerChain> {
-    const namespace = pod.metadata?.namespace ?? '';
-    const chain: OwnerChain = { refs: [], optOut: false };
-    const first = controllerOf(pod.metadata);
-    if (!first) return chain;
-    chain.refs.push({ kind: first.kind, name: first.name, namespace, uid: first.uid });
-    if (first.kind !== 'ReplicaSet') return chain;
-    try {
-      chain.replicaSet = await this.apps.readNamespacedReplicaSet({ name: first.name, namespace });
-      chain.optOut ||= optedOut(chain.replicaSet.metadata);
-      const second = controllerOf(chain.replicaSet.metadata);
-      if (second) {
-        chain.refs.push({ kind: second.kind, name: second.name, namespace, uid: second.uid });
-        if (second.kind === 'Deployment') {
-          chain.deployment = await this.apps.readNamespacedDeployment({ name: second.name, namespace });
-          chain.optOut ||= optedOut(chain.deployment.metadata) || optedOut(chain.deployment.spec?.template.metadata);
-        }
-      }
-    } catch (error) {
-      gaps.push(`owner chain incomplete: ${describeError(error)}`);
+    const self: ObjectRef = { kind, name, ...(namespace ? { namespace } : {}), ...(subject?.metadata?.uid ? { uid: subject.metadata.uid } : {}) };
+    if (!subject) {
+      gaps.push(`${CHAIN_GAP}: ${kind} objects are not read, so whether ${refWhere(kind, namespace, name)} or its owners opted out is unknown`);
+      return { chain: [self], optOut: false, namespaceOptOut: await namespaceOptOut, complete: false, gaps };
     }
-    return chain;
+    const [walk, nsOptOut] = await Promise.all([this.walkOwners(subject.metadata, namespace, gaps), namespaceOptOut]);
+    const own = READABLE_OWNER_KINDS.includes(kind) ? workloadOptedOut(kind, subject) : optedOut(subject.metadata);
+    return { chain: [self, ...walk.refs], optOut: own || walk.optOut, namespaceOptOut: nsOptOut, complete: walk.complete, gaps };
   }
 
-  private async ownerEvents(namespace: string, owners: OwnerChain, gaps: string[]): Promise<EventEvidence[]> {
+  /** Reads one object of a kind the healer reads (Pod, Node and the controller kinds); undefined for any other kind. */
+  private async readObject(kind: string, name: string, namespace: string): Promise<{ metadata?: V1ObjectMeta } | undefined> {
+    switch (kind) {
+      case 'Pod': return this.core.readNamespacedPod({ name, namespace });
+      case 'Node': return this.core.readNode({ name });
+      case 'ReplicaSet': return this.apps.readNamespacedReplicaSet({ name, namespace });
+      case 'Deployment': return this.apps.readNamespacedDeployment({ name, namespace });
+      case 'StatefulSet': return this.apps.readNamespacedStatefulSet({ name, namespace });
+      case 'DaemonSet': return this.apps.readNamespacedDaemonSet({ name, namespace });
+      case 'Job': return this.batch.readNamespacedJob({ name, namespace });
+      case 'CronJob': return this.batch.readNamespacedCronJob({ name, namespace });
+      default: return undefined;
+    }
+  }
+
+  /**
+   * Follows controller references up from one object, reading each owner of a kind the healer
+   * reads (READABLE_OWNER_KINDS) for its opt-out and its own owner, at most MAX_OWNER_DEPTH deep.
+   * An owner of another kind, a failed read (a 404 too: the owner is going away), an owner that
+   * is another object now (uid), a cycle or the depth bound is a gap: the owner is still named in
+   * `refs`, so the workload key stays the workload's, and `complete` is false.
+   */
+  private async walkOwners(start: V1ObjectMeta | undefined, namespace: string, gaps: string[]): Promise<OwnerWalk> {
+    const walk: OwnerWalk = { refs: [], optOut: false, complete: true };
+    const incomplete = (why: string): OwnerWalk => {
+      gaps.push(`${CHAIN_GAP}: ${why}`);
+      walk.complete = false;
+      return walk;
+    };
+    const seen = new Set<string>(start?.uid ? [start.uid] : []);
+    let meta = start;
+    for (let depth = 0; ; depth += 1) {
+      const owner = controllerOf(meta);
+      if (!owner) return walk;
+      const where = refWhere(owner.kind, namespace, owner.name);
+      if (depth >= MAX_OWNER_DEPTH) return incomplete(`more than ${MAX_OWNER_DEPTH} owners above the subject (next: ${where})`);
+      walk.refs.push({ kind: owner.kind, name: owner.name, ...(namespace ? { namespace } : {}), uid: owner.uid });
+      if (seen.has(owner.uid)) return incomplete(`${where} owns itself through its chain`);
+      seen.add(owner.uid);
+      if (!READABLE_OWNER_KINDS.includes(owner.kind)) return incomplete(`${where} is of a kind the healer does not read, so whether it opted out is unknown`);
+      let read: Workload;
+      try {
+        read = (await this.readObject(owner.kind, owner.name, namespace)) as Workload;
+      } catch (error) {
+        return incomplete(`${where} unreadable: ${describeError(error)}`);
+      }
+      if (read.metadata?.uid !== owner.uid) return incomplete(`${where} is another object than the one named as owner (uid ${read.metadata?.uid ?? 'unknown'}, expected ${owner.uid})`);
+      walk.optOut ||= workloadOptedOut(owner.kind, read);
+      if (owner.kind === 'ReplicaSet' && depth === 0) walk.replicaSet = read as V1ReplicaSet;
+      if (owner.kind === 'Deployment' && walk.deployment === undefined) walk.deployment = read as V1Deployment;
+      meta = read.metadata;
+    }
+  }
+
+  private async ownerEvents(namespace: string, owners: OwnerWalk, gaps: string[]): Promise<EventEvidence[]> {
     const lists = await Promise.all(owners.refs.map((o) => this.events(namespace, o.kind, o.name, gaps)));
     return lists.flat();
   }
 
   /** The Deployment's ReplicaSets: which revision the pod runs and what that revision changed. */
-  private async rollout(namespace: string, owners: OwnerChain, gaps: string[]): Promise<RolloutEvidence | undefined> {
+  private async rollout(namespace: string, owners: Pick<OwnerWalk, 'replicaSet' | 'deployment'>, gaps: string[]): Promise<RolloutEvidence | undefined> {
     const deployment = owners.deployment;
     const podReplicaSet = owners.replicaSet?.metadata?.name;
     if (!deployment?.metadata?.name || !podReplicaSet) return undefined;

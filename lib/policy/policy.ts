@@ -154,6 +154,13 @@ export const RULES: readonly (readonly [string, Rule])[] = [
       : c.evidence.optOut
         ? 'the target or its owner opted out of healing'
         : null],
+  ['owner-chain-complete', (c) => {
+    // An owner that was not read may have opted out, and may be the workload the cooldown and the
+    // breaker count on: unknown means no. The gaps are quoted for the page; the flag decides.
+    if (c.evidence.ownerChainComplete === true) return null;
+    const why = c.evidence.gaps.filter((g) => g.startsWith('owner chain')).slice(0, 2).join('; ');
+    return `the owner chain was not read completely, so opt-outs and the workload above the target are unknown${why ? ` (${why})` : ''}`;
+  }],
   ['target-in-owner-chain', (c) => {
     const t = c.diagnosis.target;
     if (!t) return 'the diagnosis names no target';

@@ -157,7 +157,7 @@ describe('policy', () => {
     // Assess: the original rules are a subsequence; the new ones sit where they belong.
     expect(RULES.map(([name]) => name)).toEqual([
       'kill-switch', 'proposes-action', 'known-symptom', 'action-allowlisted', 'inputs-present', 'no-instructions-in-cluster-text', 'same-cluster', 'namespace-allowed',
-      'not-opted-out', 'target-in-owner-chain', 'evict-needs-controller', 'hpa-owns-replicas', 'not-gitops-managed',
+      'not-opted-out', 'owner-chain-complete', 'target-in-owner-chain', 'evict-needs-controller', 'hpa-owns-replicas', 'not-gitops-managed',
       'node-budget', 'action-plan', 'confidence', 'restart-can-help', 'cooldown', 'circuit-breaker', 'namespace-rate-limit',
       'cluster-rate-limit', 'still-unhealthy',
     ]);
@@ -231,6 +231,75 @@ describe('policy', () => {
         ),
         { numRuns: 200 },
       );
+    });
+  });
+
+  describe('the owner chain', () => {
+    it('denies when an owner up the chain was not read, quoting why, whatever the action', () => {
+      for (const action of ['evict-pod', 'rollout-restart', 'scale-deployment', 'cordon-node']) {
+        // Prepare: the Deployment above the pod's ReplicaSet could not be read (403).
+        const ctx = plannedContext(action, (c) => ({
+          ...c,
+          evidence: { ...c.evidence, ownerChainComplete: false, gaps: ['owner chain incomplete: Deployment shop/web unreadable: HTTP 403: forbidden'] },
+        }));
+
+        // Act
+        const decision = decide(ctx, RULES_WITH_PLANNED_ACTIONS);
+
+        // Assess
+        expect(decision, action).toMatchObject({ allowed: false, deniedBy: 'owner-chain-complete' });
+        expect(decision.reason).toMatch(/not read completely.*\(owner chain incomplete: Deployment shop\/web unreadable: HTTP 403/);
+      }
+    });
+
+    it('reads the structured flag, not the gap text: an absent flag denies, a gap text alone does not', () => {
+      // Prepare
+      const base = allowedContext();
+      const absent = { ...base, evidence: { ...base.evidence, ownerChainComplete: undefined as unknown as boolean } };
+      const textOnly = { ...base, evidence: { ...base.evidence, gaps: ['owner chain incomplete: something'] } };
+
+      // Act + Assess
+      expect(decide(absent)).toMatchObject({ allowed: false, deniedBy: 'owner-chain-complete' });
+      expect(verdictOf(textOnly, 'owner-chain-complete', RULES)).toBeNull();
+    });
+
+    it('property: with an incomplete chain nothing is ever allowed, approved or not', () => {
+      fc.assert(
+        fc.property(
+          fc.constantFrom('evict-pod', 'rollout-restart', 'scale-deployment', 'cordon-node'),
+          fc.boolean(),
+          fc.boolean(),
+          (action, approved, optOut) => {
+            // Prepare
+            const ctx = plannedContext(action, (c) => ({ ...c, evidence: { ...c.evidence, ownerChainComplete: false, optOut }, ...(approved ? { approvedBy: 'on-call' } : {}) }));
+            // Act + Assess
+            expect(decide(ctx, RULES_WITH_PLANNED_ACTIONS).allowed).toBe(false);
+          },
+        ),
+        { numRuns: 100 },
+      );
+    });
+
+    it('keys every incident of one workload the same: pods and Job of a CronJob, pods of a StatefulSet', () => {
+      // Prepare: the chains the evidence step builds (subject first, then each controller owner).
+      const ns = 'batch';
+      const cronJob = { kind: 'CronJob', name: 'nightly', namespace: ns, uid: 'cj-1' };
+      const job = { kind: 'Job', name: 'nightly-29150400', namespace: ns, uid: 'j-1' };
+      const sts = { kind: 'StatefulSet', name: 'db', namespace: ns, uid: 's-1' };
+      const keyOf = (subject: { kind: string; name: string }, ownerChain: { kind: string; name: string; namespace: string }[]) =>
+        cooldownKey('local', evidenceFor(anIncident({ subject: { ...subject, namespace: ns } }), { ownerChain }));
+
+      // Act
+      const podOfJob = keyOf({ kind: 'Pod', name: 'nightly-29150400-abcde' }, [{ kind: 'Pod', name: 'nightly-29150400-abcde', namespace: ns }, job, cronJob]);
+      const theJob = keyOf(job, [job, cronJob]);
+      const theCronJob = keyOf(cronJob, [cronJob]);
+      const podOfSts = keyOf({ kind: 'Pod', name: 'db-0' }, [{ kind: 'Pod', name: 'db-0', namespace: ns }, sts]);
+      const otherPodOfSts = keyOf({ kind: 'Pod', name: 'db-1' }, [{ kind: 'Pod', name: 'db-1', namespace: ns }, sts]);
+      const theSts = keyOf(sts, [sts]);
+
+      // Assess
+      expect(new Set([podOfJob, theJob, theCronJob])).toEqual(new Set(['local/batch/CronJob/nightly']));
+      expect(new Set([podOfSts, otherPodOfSts, theSts])).toEqual(new Set(['local/batch/StatefulSet/db']));
     });
   });
 
