@@ -1,4 +1,4 @@
-import type { ActionId, Diagnosis, Evidence, ObjectRef } from '../domain/types.js';
+import type { ActionId, Diagnosis, Evidence, JobStatusEvidence, ObjectRef } from '../domain/types.js';
 import { ACTIONS, isActionId } from './catalog.js';
 
 /**
@@ -16,6 +16,12 @@ export interface ScaleBounds {
   readonly maxStep: number;
   /** Never more than this share (percent) of the current count added at once (rounded down, at least 1). */
   readonly maxStepPercent: number;
+}
+
+/** What proves a Job stuck (HEALER_JOB_STUCK_SECONDS): see unprovenStuck. */
+export interface JobLimits {
+  /** Running at least this long with no pod succeeding in this long: stuck. A positive whole number. */
+  readonly jobStuckSeconds: number;
 }
 
 export interface ActionPlan {
@@ -45,7 +51,7 @@ export function scaleCeiling(from: number, bounds: ScaleBounds): number {
   return Math.min(bounds.maxReplicas, from + Math.min(bounds.maxStep, byShare));
 }
 
-export function planAction(diagnosis: Diagnosis, evidence: Evidence, bounds: ScaleBounds): PlanResult {
+export function planAction(diagnosis: Diagnosis, evidence: Evidence, bounds: ScaleBounds, jobLimits: JobLimits): PlanResult {
   const action = diagnosis.recommendation;
   if (!isActionId(action)) return refuse(`"${action}" is not an action`);
   const spec = ACTIONS[action];
@@ -85,6 +91,9 @@ export function planAction(diagnosis: Diagnosis, evidence: Evidence, bounds: Sca
       const to = parameters['replicas'];
       if (to === undefined) return refuse('scale-deployment needs parameters.replicas');
       const from = w.desiredReplicas;
+      // Zero replicas is someone's decision (a workload switched off, a migration, a cost cut):
+      // saturation of nothing is not a reason to start it again.
+      if (from === 0) return refuse(`${where(target)} is scaled to zero: the healer never starts a workload someone switched off`);
       if (to <= from) return refuse(`scale-deployment only scales up: ${where(target)} has ${from}, asked for ${to}`);
       const ceiling = scaleCeiling(from, bounds);
       if (to > ceiling) {
@@ -97,6 +106,10 @@ export function planAction(diagnosis: Diagnosis, evidence: Evidence, bounds: Sca
       if (!job || job.name !== inChain.name) return refuse(`the live state of ${where(inChain)} was not read`);
       if (!job.uid) return refuse('the Job\'s uid is unknown');
       const target = { kind: 'Job', name: job.name, namespace: inChain.namespace ?? evidence.subject.namespace, uid: job.uid };
+      // A Job that already ended is stillNeeded's to answer ("nothing to do"); one still running
+      // must be proven stuck, or a human decides.
+      const unproven = jobSettled(job) === null ? unprovenStuck(job, jobLimits.jobStuckSeconds) : null;
+      if (unproven !== null) return refuse(`${where(target)} is not proven stuck: ${unproven}`);
       return ok(action, target, job.resourceVersion, parameters, `delete ${where(target)} (background propagation)`);
     }
     case 'cordon-node': {
@@ -117,7 +130,7 @@ function ok(action: ActionId, target: ObjectRef, resourceVersion: string | undef
  * Whether the live evidence still shows the problem the action addresses, or why not. Checked
  * right before acting: a target that healed, went away or is already being handled is left alone.
  */
-export function stillNeeded(action: ActionId, evidence: Evidence): string | null {
+export function stillNeeded(action: ActionId, evidence: Evidence, jobLimits: JobLimits): string | null {
   if (!evidence.exists) return 'the target no longer exists';
   if (evidence.deleting) return 'the target is already being deleted';
   switch (action) {
@@ -135,9 +148,7 @@ export function stillNeeded(action: ActionId, evidence: Evidence): string | null
     case 'delete-job': {
       const job = evidence.job;
       if (!job) return 'the Job\'s status is unknown';
-      const finished = job.conditions.find((c) => c.type === 'Complete' || c.type === 'Failed' || c.type === 'SuccessCriteriaMet');
-      if (finished) return `the Job has already finished (${finished.type})`;
-      return job.active > 0 ? null : 'the Job has no active pods: it is not stuck running';
+      return jobSettled(job) ?? unprovenStuck(job, jobLimits.jobStuckSeconds);
     }
     case 'cordon-node': {
       const node = evidence.node;
@@ -147,4 +158,37 @@ export function stillNeeded(action: ActionId, evidence: Evidence): string | null
       return ready?.status === 'True' ? 'the node is Ready again' : null;
     }
   }
+}
+
+/** Why a Job is not running any more (finished, or no active pod), or null while it runs. */
+function jobSettled(job: JobStatusEvidence): string | null {
+  const finished = job.conditions.find((c) => c.type === 'Complete' || c.type === 'Failed' || c.type === 'SuccessCriteriaMet' || c.type === 'FailureTarget');
+  if (finished) return `the Job has already finished (${finished.type})`;
+  return job.active > 0 ? null : 'the Job has no active pods: it is not stuck running';
+}
+
+const isThreshold = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n > 0;
+
+/**
+ * Why the live status of a running Job does not prove it stuck, or null when it does. Proof is
+ * either of:
+ * - it runs past its own activeDeadlineSeconds (the Job controller should have ended it), or
+ * - it has run at least `stuckSeconds` and made no progress in that time: no pod of it succeeded
+ *   (status.succeeded is 0), or the newest success is at least `stuckSeconds` old.
+ * Anything the status cannot show (no startTime, successes whose time was not read) is no proof.
+ */
+export function unprovenStuck(job: JobStatusEvidence, stuckSeconds: number): string | null {
+  if (!isThreshold(stuckSeconds)) return 'the stuck threshold is unknown';
+  if (job.suspended) return 'the Job is suspended: it is held on purpose';
+  const running = job.runningSeconds;
+  if (running === undefined) return 'how long it has run is unknown (no startTime)';
+  const deadline = job.activeDeadlineSeconds;
+  if (deadline !== undefined && running > deadline) return null;
+  if (running < stuckSeconds) {
+    return `it has run ${running} s, under the ${stuckSeconds} s stuck threshold${deadline !== undefined ? ` and within its activeDeadlineSeconds ${deadline}` : ''}`;
+  }
+  if (job.succeeded === 0) return null;
+  const since = job.secondsSinceLastPodSucceeded;
+  if (since === undefined) return `${job.succeeded} of its pods succeeded and when the last one did could not be read: progress cannot be ruled out`;
+  return since < stuckSeconds ? `a pod of it succeeded ${since} s ago: it is making progress` : null;
 }

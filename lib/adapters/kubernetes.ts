@@ -7,12 +7,17 @@ import {
   KubeConfig,
   PolicyV1Api,
   type V1ContainerStatus,
+  type V1CronJob,
+  type V1DaemonSet,
   type V1Deployment,
   type V1Job,
   type V1Node,
   type V1ObjectMeta,
   type V1Pod,
+  type V1PodDisruptionBudget,
   type V1ReplicaSet,
+  type V1StatefulSet,
+  type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import type {
   ContainerEvidence,
@@ -30,6 +35,7 @@ import type {
 } from '../domain/types.js';
 import { gitopsOwner, selectorMatches, summariseRollout } from '../evidence/workload.js';
 import type { ClusterReader, Clock, Placement, SnapshotRead } from '../ports/index.js';
+import { CLUSTER_SCOPED_KINDS } from '../domain/incident-schema.js';
 import {
   toDeploymentInfo,
   toEventInfo,
@@ -51,6 +57,8 @@ export interface KubernetesLimits {
   readonly logTailLines: number;
   readonly logLimitBytes: number;
   readonly eventsLimit: number;
+  /** Page size of every paginated list (default 500, the API server's usual chunk); tests set it small. */
+  readonly listPageSize?: number;
 }
 
 /**
@@ -103,12 +111,41 @@ function isoTime(value: unknown): string | undefined {
   return undefined;
 }
 
-interface OwnerChain {
+/** Controller kinds the healer reads when they own something: it knows their owners and opt-out. */
+export const READABLE_OWNER_KINDS: readonly string[] = ['ReplicaSet', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'];
+
+/** Owners read above a subject at most: Pod → ReplicaSet → Deployment and Pod → Job → CronJob need two. */
+export const MAX_OWNER_DEPTH = 5;
+
+/** Every gap of the owner walk starts so: the page says why, the policy reads ownerChainComplete. */
+const CHAIN_GAP = 'owner chain incomplete';
+
+/** The controller owners above one object, as far as they could be read. */
+interface OwnerWalk {
+  /** Each controller owner above the start, nearest first: named even when it could not be read. */
   refs: ObjectRef[];
+  /** An owner read opted out (annotation or label, on it or its pod template). */
   optOut: boolean;
+  /** Every owner up to the top was read; false on any gap (unreadable kind, failed read, depth, cycle). */
+  complete: boolean;
   replicaSet?: V1ReplicaSet;
   deployment?: V1Deployment;
 }
+
+type Workload = V1ReplicaSet | V1Deployment | V1StatefulSet | V1DaemonSet | V1Job | V1CronJob;
+
+/** The pod template's metadata of a workload (a CronJob's is inside its job template). */
+function templateMetaOf(kind: string, o: Workload): V1ObjectMeta | undefined {
+  if (kind === 'CronJob') return (o as V1CronJob).spec?.jobTemplate.spec?.template.metadata;
+  return (o as Exclude<Workload, V1CronJob>).spec?.template?.metadata;
+}
+
+/** Opted out on the object itself, or on the pod template it stamps its pods from. */
+function workloadOptedOut(kind: string, o: Workload): boolean {
+  return optedOut(o.metadata) || optedOut(templateMetaOf(kind, o)) || (kind === 'CronJob' && optedOut((o as V1CronJob).spec?.jobTemplate.metadata));
+}
+
+const refWhere = (kind: string, namespace: string, name: string) => `${kind} ${namespace ? `${namespace}/` : ''}${name}`;
 
 function resourcesOf(pod: V1Pod): ResourceEvidence[] {
   return (pod.spec?.containers ?? []).map((c) => ({
@@ -140,7 +177,7 @@ function containerEvidence(status: V1ContainerStatus): ContainerEvidence {
 const POD_SAMPLE = 50;
 
 function absent(incident: Incident, gatheredAt: string): Evidence {
-  return { subject: incident.subject, exists: false, ownerChain: [], containers: [], events: [], optOut: false, namespaceOptOut: false, gatheredAt, gaps: [] };
+  return { subject: incident.subject, exists: false, ownerChain: [], ownerChainComplete: false, containers: [], events: [], optOut: false, namespaceOptOut: false, gatheredAt, gaps: [] };
 }
 
 function eventEvidence(e: { type?: string; reason?: string; message?: string; count?: number; lastTimestamp?: unknown; eventTime?: unknown }, object: string): EventEvidence {
@@ -201,6 +238,34 @@ export function jobStatus(job: V1Job, nowMs: number): JobStatusEvidence {
   };
 }
 
+/** When a pod's containers last terminated (the pod finished then), or undefined when none says. */
+function finishedMs(pod: V1Pod): number | undefined {
+  const times = (pod.status?.containerStatuses ?? [])
+    .map((c) => c.state?.terminated?.finishedAt)
+    .map((t) => (t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : Number.NaN))
+    .filter((t) => Number.isFinite(t));
+  return times.length > 0 ? Math.max(...times) : undefined;
+}
+
+/**
+ * When the Job last made progress: the newest finish among its succeeded pods. Known only when
+ * every pod was listed, every success among them is there (as many as status.succeeded counts)
+ * and each has a finish time; otherwise absent, which never reads as "no recent success".
+ */
+export function lastSuccess(
+  pods: readonly { readonly succeeded: boolean; readonly finishedMs?: number | undefined }[] | undefined,
+  succeededCount: number,
+  nowMs: number,
+): Pick<JobStatusEvidence, 'lastPodSucceededAt' | 'secondsSinceLastPodSucceeded'> {
+  if (!pods || succeededCount === 0) return {};
+  const successes = pods.filter((p) => p.succeeded);
+  if (successes.length < succeededCount) return {};
+  const times = successes.map((p) => p.finishedMs);
+  if (times.some((t) => t === undefined)) return {};
+  const last = Math.max(...(times as number[]));
+  return { lastPodSucceededAt: new Date(last).toISOString(), secondsSinceLastPodSucceeded: Math.max(0, Math.round((nowMs - last) / 1000)) };
+}
+
 /** "waiting:CrashLoopBackOff" → 3, "terminated:OOMKilled" → 1, "ready" → 2: what the pods show, counted. */
 function podStates(pods: readonly V1Pod[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -229,6 +294,12 @@ function worstPod(pods: readonly V1Pod[]): V1Pod | undefined {
 /** Page size of the scan's lists: the API server's usual chunk, small enough to map and drop. */
 const SCAN_PAGE_LIMIT = 500;
 
+/** A paginated list read whole (items), or not at all (gap): never a partial list. */
+interface Listed<U> {
+  readonly items?: U[];
+  readonly gap?: string;
+}
+
 interface ListPage<T> {
   readonly items: readonly T[];
   readonly metadata?: { readonly _continue?: string };
@@ -254,6 +325,10 @@ export class KubernetesCluster implements ClusterReader {
     this.batch = kubeConfig.makeApiClient(BatchV1Api);
   }
 
+  private get pageSize(): number {
+    return this.limits.listPageSize ?? SCAN_PAGE_LIMIT;
+  }
+
   async gatherEvidence(incident: Incident): Promise<Evidence> {
     const { namespace, name } = incident.subject;
     const gaps: string[] = [];
@@ -262,29 +337,31 @@ export class KubernetesCluster implements ClusterReader {
     if (incident.subject.kind === 'Job') return this.jobEvidence(incident, gatheredAt);
     if (incident.subject.kind === 'Node') return this.nodeEvidence(incident, gatheredAt);
     if (incident.subject.kind !== 'Pod') {
-      // Other kinds (StatefulSet, DaemonSet, HPA, PVC) page; say what was not read, never guess "gone".
+      // Other kinds (StatefulSet, DaemonSet, CronJob, HPA, PVC) page: their place (owners, opt-out)
+      // where the healer can read it; say what was not read, never guess "gone".
+      const placement = await this.placementOf(incident);
+      if (!placement) return absent(incident, gatheredAt);
       return {
         subject: incident.subject,
         exists: true,
-        ownerChain: [{ kind: incident.subject.kind, name, namespace: namespace || undefined }],
+        ownerChain: placement.chain,
+        ownerChainComplete: placement.complete,
         containers: [],
         events: [],
-        optOut: false,
-        namespaceOptOut: false,
+        optOut: placement.optOut,
+        namespaceOptOut: placement.namespaceOptOut,
         gatheredAt,
-        gaps: [`evidence for ${incident.subject.kind} incidents is not gathered yet`],
+        gaps: [...placement.gaps, `evidence for ${incident.subject.kind} incidents is not gathered yet`],
       };
     }
     let pod: V1Pod;
     try {
       pod = await this.core.readNamespacedPod({ name, namespace });
     } catch (error) {
-      if (isStatus(error, 404)) {
-        return { subject: incident.subject, exists: false, ownerChain: [], containers: [], events: [], optOut: false, namespaceOptOut: false, gatheredAt, gaps };
-      }
+      if (isStatus(error, 404)) return absent(incident, gatheredAt);
       throw error;
     }
-    const owners = await this.ownerChain(pod, gaps);
+    const owners = await this.walkOwners(pod.metadata, namespace, gaps);
     const [events, ownerEvents, namespaceOptOut, containers, rollout, node, governance] = await Promise.all([
       this.events(namespace, 'Pod', name, gaps),
       this.ownerEvents(namespace, owners, gaps),
@@ -303,6 +380,7 @@ export class KubernetesCluster implements ClusterReader {
       deleting: pod.metadata?.deletionTimestamp !== undefined,
       nodeName: pod.spec?.nodeName,
       ownerChain: [{ kind: 'Pod', name, namespace, uid: pod.metadata?.uid }, ...owners.refs],
+      ownerChainComplete: owners.complete,
       containers,
       events: [...events, ...ownerEvents].sort((a, b) => (b.lastSeen ?? '').localeCompare(a.lastSeen ?? '')).slice(0, this.limits.eventsLimit),
       resources: resourcesOf(pod),
@@ -341,12 +419,13 @@ export class KubernetesCluster implements ClusterReader {
       : [];
     const worst = worstPod(pods);
     const sampleReplicaSet = controllerOf(worst?.metadata)?.name;
-    const owners: OwnerChain = { refs: [], optOut: false, deployment };
+    // Its own owners too: a Deployment some operator controls is that operator's to change.
+    const above = await this.walkOwners(deployment.metadata, namespace, gaps);
     const [events, namespaceOptOut, containers, rollout, governance] = await Promise.all([
       this.events(namespace, 'Deployment', name, gaps),
       this.namespaceOptedOut(namespace, gaps),
       worst ? this.containersWithLogs(worst, gaps) : Promise.resolve([]),
-      sampleReplicaSet ? this.rollout(namespace, { ...owners, replicaSet: { metadata: { name: sampleReplicaSet } } }, gaps) : Promise.resolve(undefined),
+      sampleReplicaSet ? this.rollout(namespace, { deployment, replicaSet: { metadata: { name: sampleReplicaSet } } }, gaps) : Promise.resolve(undefined),
       this.governance(worst ?? { metadata: { namespace, labels: deployment.spec?.template.metadata?.labels ?? {} } }, deployment, gaps),
     ]);
     return {
@@ -354,14 +433,15 @@ export class KubernetesCluster implements ClusterReader {
       exists: true,
       resourceVersion: deployment.metadata?.resourceVersion,
       deleting: deployment.metadata?.deletionTimestamp !== undefined,
-      ownerChain: [{ kind: 'Deployment', name, namespace, uid: deployment.metadata?.uid }],
+      ownerChain: [{ kind: 'Deployment', name, namespace, uid: deployment.metadata?.uid }, ...above.refs],
+      ownerChainComplete: above.complete,
       containers,
       events,
       resources: worst ? resourcesOf(worst) : undefined,
       rollout,
       governance,
       workload: workloadStatus(deployment, podStates(pods)),
-      optOut: optedOut(deployment.metadata) || optedOut(deployment.spec?.template.metadata),
+      optOut: workloadOptedOut('Deployment', deployment) || above.optOut,
       namespaceOptOut,
       gatheredAt,
       gaps,
@@ -379,15 +459,24 @@ export class KubernetesCluster implements ClusterReader {
       if (isStatus(error, 404)) return absent(incident, gatheredAt);
       throw error;
     }
-    const cronJob = controllerOf(job.metadata);
     const uid = job.metadata?.uid;
-    const pods = uid
-      ? await this.core.listNamespacedPod({ namespace, labelSelector: `controller-uid=${uid}`, limit: POD_SAMPLE }).then((l) => l.items).catch((error: unknown) => {
-          gaps.push(`pods of the job unreadable: ${describeError(error)}`);
-          return [] as V1Pod[];
-        })
-      : [];
-    const newest = [...pods].sort((a, b) => (isoTime(b.metadata?.creationTimestamp) ?? '').localeCompare(isoTime(a.metadata?.creationTimestamp) ?? ''))[0];
+    // Every pod of the Job, paginated: when its last success was is part of the proof that it is
+    // stuck, so a partial list would read as "no recent success". Only the newest pod is kept whole.
+    let newest: V1Pod | undefined;
+    const created = (p: V1Pod | undefined) => isoTime(p?.metadata?.creationTimestamp) ?? '';
+    const listed = uid
+      ? await this.listAll(
+          'pods of the job',
+          (c) => this.core.listNamespacedPod({ namespace, labelSelector: `controller-uid=${uid}`, limit: this.pageSize, _continue: c }),
+          (p: V1Pod) => {
+            if (newest === undefined || created(p) > created(newest)) newest = p;
+            return { succeeded: p.status?.phase === 'Succeeded', finishedMs: finishedMs(p) };
+          },
+        )
+      : { items: [] };
+    if (listed.gap) gaps.push(listed.gap);
+    // Its CronJob (or whatever controls it) is read for its opt-out, and is the workload it belongs to.
+    const above = await this.walkOwners(job.metadata, namespace, gaps);
     const [events, namespaceOptOut, containers] = await Promise.all([
       this.events(namespace, 'Job', name, gaps),
       this.namespaceOptedOut(namespace, gaps),
@@ -398,15 +487,13 @@ export class KubernetesCluster implements ClusterReader {
       exists: true,
       resourceVersion: job.metadata?.resourceVersion,
       deleting: job.metadata?.deletionTimestamp !== undefined,
-      ownerChain: [
-        { kind: 'Job', name, namespace, uid },
-        ...(cronJob ? [{ kind: cronJob.kind, name: cronJob.name, namespace, uid: cronJob.uid }] : []),
-      ],
+      ownerChain: [{ kind: 'Job', name, namespace, uid }, ...above.refs],
+      ownerChainComplete: above.complete,
       containers,
       events,
       governance: { gitops: gitopsOwner(job.metadata) },
-      job: jobStatus(job, this.clock.now()),
-      optOut: optedOut(job.metadata),
+      job: { ...jobStatus(job, this.clock.now()), ...lastSuccess(listed.items, job.status?.succeeded ?? 0, this.clock.now()) },
+      optOut: workloadOptedOut('Job', job) || above.optOut,
       namespaceOptOut,
       gatheredAt,
       gaps,
@@ -424,6 +511,7 @@ export class KubernetesCluster implements ClusterReader {
       if (isStatus(error, 404)) return absent(incident, gatheredAt);
       throw error;
     }
+    const above = await this.walkOwners(node.metadata, '', gaps);
     const [events, nodeCounts] = await Promise.all([
       this.core
         .listEventForAllNamespaces({ fieldSelector: `involvedObject.kind=Node,involvedObject.name=${name}`, limit: this.limits.eventsLimit })
@@ -439,12 +527,13 @@ export class KubernetesCluster implements ClusterReader {
       exists: true,
       resourceVersion: node.metadata?.resourceVersion,
       deleting: node.metadata?.deletionTimestamp !== undefined,
-      ownerChain: [{ kind: 'Node', name, uid: node.metadata?.uid }],
+      ownerChain: [{ kind: 'Node', name, uid: node.metadata?.uid }, ...above.refs],
+      ownerChainComplete: above.complete,
       containers: [],
       events,
       node: nodeEvidenceOf(node),
       ...(nodeCounts ? { nodeCounts } : {}),
-      optOut: optedOut(node.metadata),
+      optOut: optedOut(node.metadata) || above.optOut,
       namespaceOptOut: false,
       gatheredAt,
       gaps,
@@ -453,7 +542,7 @@ export class KubernetesCluster implements ClusterReader {
 
   /** Every node, counted for the cordon budget (paginated; the subject node excluded from the two counts). */
   private async nodeCounts(subject: string, gaps: string[]): Promise<NodeCountsEvidence | undefined> {
-    const listed = await this.listAll('nodes', (c) => this.core.listNode({ limit: SCAN_PAGE_LIMIT, _continue: c }), (n: V1Node) => n);
+    const listed = await this.listAll('nodes', (c) => this.core.listNode({ limit: this.pageSize, _continue: c }), (n: V1Node) => n);
     if (!listed.items) {
       gaps.push(listed.gap ?? 'nodes not listed');
       return undefined;
@@ -467,61 +556,103 @@ export class KubernetesCluster implements ClusterReader {
     };
   }
 
-  /** Interim: from the full evidence read (the metadata-only read lands with the owner-chain walk). */
-  async placementOf(incident: Incident): Promise<Placement | undefined> {
-    const evidence = await this.gatherEvidence(incident);
-    if (!evidence.exists) return undefined;
-    const chainGaps = evidence.gaps.filter((g) => g.startsWith('owner chain incomplete'));
-    return { chain: evidence.ownerChain, optOut: evidence.optOut, namespaceOptOut: evidence.namespaceOptOut, complete: chainGaps.length === 0, gaps: chainGaps };
+  /** Pods only (any other subject is its own incident): the pod and its controller owners. */
+  async ownerChainOf(incident: Incident): Promise<ObjectRef[] | undefined> {
+    if (incident.subject.kind !== 'Pod') return undefined;
+    const placement = await this.placementOf(incident);
+    return placement ? [...placement.chain] : undefined;
   }
 
-  async ownerChainOf(incident: Incident): Promise<ObjectRef[] | undefined> {
-    const { namespace, name } = incident.subject;
-    // Only pods group under an owner; any other subject is its own incident.
-    if (incident.subject.kind !== 'Pod') return undefined;
-    let pod: V1Pod;
+  /**
+   * Where the subject sits, from metadata only: the subject, each controller owner up the chain
+   * and the namespace are read; no logs, events or lists. Undefined when the subject is gone; a
+   * failed read of the subject throws. For a kind the healer does not read, the chain is the
+   * subject alone and incomplete.
+   */
+  async placementOf(incident: Incident): Promise<Placement | undefined> {
+    const { kind, name } = incident.subject;
+    const namespace = CLUSTER_SCOPED_KINDS.has(kind) ? '' : incident.subject.namespace;
+    const gaps: string[] = [];
+    const namespaceOptOut = namespace ? this.namespaceOptedOut(namespace, gaps) : Promise.resolve(false);
+    let subject: { metadata?: V1ObjectMeta } | undefined;
     try {
-      pod = await this.core.readNamespacedPod({ name, namespace });
+      subject = await this.readObject(kind, name, namespace);
     } catch (error) {
+      await namespaceOptOut;
       if (isStatus(error, 404)) return undefined;
       throw error;
     }
-    const owners = await this.ownerChain(pod, []);
-    return [{ kind: 'Pod', name, namespace, uid: pod.metadata?.uid }, ...owners.refs];
-  }
-
-  /** Follows controller references up: Pod → ReplicaSet → Deployment. Other kinds are named, not read. */
-  private async ownerChain(pod: V1Pod, gaps: string[]): Promise<OwnerChain> {
-    const namespace = pod.metadata?.namespace ?? '';
-    const chain: OwnerChain = { refs: [], optOut: false };
-    const first = controllerOf(pod.metadata);
-    if (!first) return chain;
-    chain.refs.push({ kind: first.kind, name: first.name, namespace, uid: first.uid });
-    if (first.kind !== 'ReplicaSet') return chain;
-    try {
-      chain.replicaSet = await this.apps.readNamespacedReplicaSet({ name: first.name, namespace });
-      chain.optOut ||= optedOut(chain.replicaSet.metadata);
-      const second = controllerOf(chain.replicaSet.metadata);
-      if (second) {
-        chain.refs.push({ kind: second.kind, name: second.name, namespace, uid: second.uid });
-        if (second.kind === 'Deployment') {
-          chain.deployment = await this.apps.readNamespacedDeployment({ name: second.name, namespace });
-          chain.optOut ||= optedOut(chain.deployment.metadata) || optedOut(chain.deployment.spec?.template.metadata);
-        }
-      }
-    } catch (error) {
-      gaps.push(`owner chain incomplete: ${describeError(error)}`);
+    const self: ObjectRef = { kind, name, ...(namespace ? { namespace } : {}), ...(subject?.metadata?.uid ? { uid: subject.metadata.uid } : {}) };
+    if (!subject) {
+      gaps.push(`${CHAIN_GAP}: ${kind} objects are not read, so whether ${refWhere(kind, namespace, name)} or its owners opted out is unknown`);
+      return { chain: [self], optOut: false, namespaceOptOut: await namespaceOptOut, complete: false, gaps };
     }
-    return chain;
+    const [walk, nsOptOut] = await Promise.all([this.walkOwners(subject.metadata, namespace, gaps), namespaceOptOut]);
+    const own = READABLE_OWNER_KINDS.includes(kind) ? workloadOptedOut(kind, subject) : optedOut(subject.metadata);
+    return { chain: [self, ...walk.refs], optOut: own || walk.optOut, namespaceOptOut: nsOptOut, complete: walk.complete, gaps };
   }
 
-  private async ownerEvents(namespace: string, owners: OwnerChain, gaps: string[]): Promise<EventEvidence[]> {
+  /** Reads one object of a kind the healer reads (Pod, Node and the controller kinds); undefined for any other kind. */
+  private async readObject(kind: string, name: string, namespace: string): Promise<{ metadata?: V1ObjectMeta } | undefined> {
+    switch (kind) {
+      case 'Pod': return this.core.readNamespacedPod({ name, namespace });
+      case 'Node': return this.core.readNode({ name });
+      case 'ReplicaSet': return this.apps.readNamespacedReplicaSet({ name, namespace });
+      case 'Deployment': return this.apps.readNamespacedDeployment({ name, namespace });
+      case 'StatefulSet': return this.apps.readNamespacedStatefulSet({ name, namespace });
+      case 'DaemonSet': return this.apps.readNamespacedDaemonSet({ name, namespace });
+      case 'Job': return this.batch.readNamespacedJob({ name, namespace });
+      case 'CronJob': return this.batch.readNamespacedCronJob({ name, namespace });
+      default: return undefined;
+    }
+  }
+
+  /**
+   * Follows controller references up from one object, reading each owner of a kind the healer
+   * reads (READABLE_OWNER_KINDS) for its opt-out and its own owner, at most MAX_OWNER_DEPTH deep.
+   * An owner of another kind, a failed read (a 404 too: the owner is going away), an owner that
+   * is another object now (uid), a cycle or the depth bound is a gap: the owner is still named in
+   * `refs`, so the workload key stays the workload's, and `complete` is false.
+   */
+  private async walkOwners(start: V1ObjectMeta | undefined, namespace: string, gaps: string[]): Promise<OwnerWalk> {
+    const walk: OwnerWalk = { refs: [], optOut: false, complete: true };
+    const incomplete = (why: string): OwnerWalk => {
+      gaps.push(`${CHAIN_GAP}: ${why}`);
+      walk.complete = false;
+      return walk;
+    };
+    const seen = new Set<string>(start?.uid ? [start.uid] : []);
+    let meta = start;
+    for (let depth = 0; ; depth += 1) {
+      const owner = controllerOf(meta);
+      if (!owner) return walk;
+      const where = refWhere(owner.kind, namespace, owner.name);
+      if (depth >= MAX_OWNER_DEPTH) return incomplete(`more than ${MAX_OWNER_DEPTH} owners above the subject (next: ${where})`);
+      walk.refs.push({ kind: owner.kind, name: owner.name, ...(namespace ? { namespace } : {}), uid: owner.uid });
+      if (seen.has(owner.uid)) return incomplete(`${where} owns itself through its chain`);
+      seen.add(owner.uid);
+      if (!READABLE_OWNER_KINDS.includes(owner.kind)) return incomplete(`${where} is of a kind the healer does not read, so whether it opted out is unknown`);
+      let read: Workload;
+      try {
+        read = (await this.readObject(owner.kind, owner.name, namespace)) as Workload;
+      } catch (error) {
+        return incomplete(`${where} unreadable: ${describeError(error)}`);
+      }
+      if (read.metadata?.uid !== owner.uid) return incomplete(`${where} is another object than the one named as owner (uid ${read.metadata?.uid ?? 'unknown'}, expected ${owner.uid})`);
+      walk.optOut ||= workloadOptedOut(owner.kind, read);
+      if (owner.kind === 'ReplicaSet' && depth === 0) walk.replicaSet = read as V1ReplicaSet;
+      if (owner.kind === 'Deployment' && walk.deployment === undefined) walk.deployment = read as V1Deployment;
+      meta = read.metadata;
+    }
+  }
+
+  private async ownerEvents(namespace: string, owners: OwnerWalk, gaps: string[]): Promise<EventEvidence[]> {
     const lists = await Promise.all(owners.refs.map((o) => this.events(namespace, o.kind, o.name, gaps)));
     return lists.flat();
   }
 
   /** The Deployment's ReplicaSets: which revision the pod runs and what that revision changed. */
-  private async rollout(namespace: string, owners: OwnerChain, gaps: string[]): Promise<RolloutEvidence | undefined> {
+  private async rollout(namespace: string, owners: Pick<OwnerWalk, 'replicaSet' | 'deployment'>, gaps: string[]): Promise<RolloutEvidence | undefined> {
     const deployment = owners.deployment;
     const podReplicaSet = owners.replicaSet?.metadata?.name;
     if (!deployment?.metadata?.name || !podReplicaSet) return undefined;
@@ -550,20 +681,26 @@ export class KubernetesCluster implements ClusterReader {
   private async governance(pod: V1Pod, deployment: V1Deployment | undefined, gaps: string[]): Promise<GovernanceEvidence> {
     const namespace = pod.metadata?.namespace ?? '';
     const labels = pod.metadata?.labels ?? {};
+    const limit = this.pageSize;
+    // Every page: an autoscaler past the first page still owns the replica count. A list that
+    // fails is a gap ("autoscalers not listed: ..."), which hpa-owns-replicas denies on.
     const [pdbs, hpas] = await Promise.all([
-      this.policy.listNamespacedPodDisruptionBudget({ namespace, limit: 100 }).catch((error: unknown) => {
-        gaps.push(`disruption budgets unreadable: ${describeError(error)}`);
-        return undefined;
-      }),
+      this.listAll(
+        'disruption budgets',
+        (c) => this.policy.listNamespacedPodDisruptionBudget({ namespace, limit, _continue: c }),
+        (p: V1PodDisruptionBudget) => (selectorMatches(p.spec?.selector, labels) ? p : undefined),
+      ),
       deployment
-        ? this.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace, limit: 100 }).catch((error: unknown) => {
-            gaps.push(`autoscalers unreadable: ${describeError(error)}`);
-            return undefined;
-          })
-        : Promise.resolve(undefined),
+        ? this.listAll(
+            'autoscalers',
+            (c) => this.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace, limit, _continue: c }),
+            (h: V2HorizontalPodAutoscaler) => (h.spec?.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === deployment.metadata?.name ? h : undefined),
+          )
+        : Promise.resolve<Listed<V2HorizontalPodAutoscaler>>({ items: [] }),
     ]);
-    const pdb = pdbs?.items.find((p) => selectorMatches(p.spec?.selector, labels));
-    const hpa = hpas?.items.find((h) => h.spec?.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === deployment?.metadata?.name);
+    for (const listed of [pdbs, hpas]) if (listed.gap) gaps.push(listed.gap);
+    const pdb = pdbs.items?.[0];
+    const hpa = hpas.items?.[0];
     return {
       pdb: pdb?.metadata?.name
         ? {
@@ -654,7 +791,7 @@ export class KubernetesCluster implements ClusterReader {
   }
 
   async readSnapshot(): Promise<SnapshotRead> {
-    const page = { limit: SCAN_PAGE_LIMIT };
+    const page = { limit: this.pageSize };
     // All lists at once: each holds at most one raw page, so memory stays bounded by the lists' count.
     const [pods, deployments, replicaSets, jobs, cronJobs, statefulSets, daemonSets, nodes, events] = await Promise.all([
       this.listAll('pods', (c) => this.core.listPodForAllNamespaces({ ...page, _continue: c }), toPodInfo),
@@ -693,7 +830,7 @@ export class KubernetesCluster implements ClusterReader {
     what: string,
     list: (continueToken: string | undefined) => Promise<ListPage<T>>,
     map: (item: T) => U | undefined,
-  ): Promise<{ items?: U[]; gap?: string }> {
+  ): Promise<Listed<U>> {
     const out: U[] = [];
     let continueToken: string | undefined;
     let restarted = false;

@@ -84,6 +84,9 @@ const ConfigSchema = z.object({
   HEALER_EVENTS_LIMIT: z.coerce.number().int().min(1).max(500).default(20),
   // The scan thresholds sites tune; the other detectors keep their defaults (lib/detect/finding.ts).
   HEALER_SCAN_JOB_STUCK_SECONDS: seconds(DEFAULT_DETECTOR_SETTINGS.jobStuckSeconds, 30 * 24 * 3600),
+  // delete-job needs proof a Job is stuck: past its activeDeadlineSeconds, or running at least this
+  // long with no pod succeeding in this long (lib/actions/plan.ts unprovenStuck). Whole seconds, at least 1.
+  HEALER_JOB_STUCK_SECONDS: z.coerce.number().int().min(1).max(30 * 24 * 3600).default(3600),
   HEALER_SCAN_UNSCHEDULABLE_SECONDS: seconds(DEFAULT_DETECTOR_SETTINGS.unschedulableSeconds),
   HEALER_SCAN_NODE_NOT_READY_SECONDS: seconds(DEFAULT_DETECTOR_SETTINGS.nodeNotReadySeconds),
   // Blast radius (lib/policy): 0 means "never act" there, which is allowed on purpose.
@@ -164,6 +167,7 @@ export type HealerConfig = Readonly<{
   circuitBreakerWindowSeconds: number;
   maxCordonedNodeShare: number;
   scaleBounds: Readonly<{ maxReplicas: number; maxStep: number; maxStepPercent: number }>;
+  jobStuckSeconds: number;
   approvalActions: readonly string[];
   verifyDelaySeconds: number;
   approvalUrl: string | undefined;
@@ -236,6 +240,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     circuitBreakerWindowSeconds: e.HEALER_CIRCUIT_BREAKER_WINDOW_SECONDS,
     maxCordonedNodeShare: e.HEALER_MAX_CORDONED_NODE_SHARE,
     scaleBounds: Object.freeze({ maxReplicas: e.HEALER_SCALE_MAX_REPLICAS, maxStep: e.HEALER_SCALE_MAX_STEP, maxStepPercent: e.HEALER_SCALE_MAX_STEP_PERCENT }),
+    jobStuckSeconds: e.HEALER_JOB_STUCK_SECONDS,
     approvalActions: Object.freeze([...e.HEALER_APPROVAL_ACTIONS]),
     verifyDelaySeconds: e.HEALER_VERIFY_DELAY_SECONDS,
     approvalUrl: e.HEALER_APPROVAL_URL,

@@ -27,6 +27,10 @@ function pageOnly(
 
 export function diagnoseByRunbook(incident: Incident, evidence: Evidence): Diagnosis {
   const where = evidence.subject.namespace ? `${evidence.subject.namespace}/${evidence.subject.name}` : evidence.subject.name;
+  // An alert no rule maps: the runbook has no knowledge of what it means, so it never proposes an
+  // action (policy's known-symptom rule denies one anyway). Paged with what was seen, even when
+  // the subject is gone: the alert may be about exactly that.
+  if (incident.symptom === 'Unknown') return diagnoseUnknown(incident, evidence, where);
   if (incident.subject.kind !== 'Pod' && !evidence.exists) return gone(where, incident.subject.kind);
   if (incident.subject.kind === 'Deployment') return diagnoseDeployment(incident, evidence, where);
   if (incident.subject.kind === 'Job') return diagnoseJob(incident, evidence, where);
@@ -148,6 +152,46 @@ export function diagnoseByRunbook(incident: Incident, evidence: Evidence): Diagn
   }, 0.5);
 }
 
+/** Facts of the evidence, one short line each, for a page the runbook cannot interpret. */
+export function evidenceLines(evidence: Evidence): string[] {
+  if (!evidence.exists) return [`${evidence.subject.kind} not found`];
+  const lines: string[] = [];
+  if (evidence.phase) lines.push(`phase ${evidence.phase}${evidence.podReady === undefined ? '' : evidence.podReady ? ', Ready' : ', not Ready'}`);
+  for (const c of evidence.containers.slice(0, 3)) {
+    const term = c.lastTermination;
+    lines.push(`container ${c.name}: ${c.ready ? 'ready' : 'not ready'}, ${c.restartCount} restarts${c.waitingReason ? `, waiting ${c.waitingReason}` : ''}${term ? `, last terminated ${term.reason ?? '?'} (exit ${term.exitCode ?? '?'})` : ''}`);
+  }
+  const w = evidence.workload;
+  if (w) lines.push(`${w.kind} ${w.name}: ${w.availableReplicas}/${w.desiredReplicas} available${w.paused ? ', paused' : ''}`);
+  const job = evidence.job;
+  if (job) {
+    const finished = job.conditions.map((c) => c.type).join(', ');
+    lines.push(`Job ${job.name}: active ${job.active}, succeeded ${job.succeeded}, failed ${job.failed}, running ${job.runningSeconds ?? '?'} s${finished ? `, ${finished}` : ''}${job.suspended ? ', suspended' : ''}`);
+  }
+  const node = evidence.node;
+  if (node) {
+    const ready = node.conditions.find((c) => c.type === 'Ready');
+    lines.push(`Node ${node.name}: Ready=${ready?.status ?? 'unknown'}${ready?.reason ? ` (${ready.reason})` : ''}${node.unschedulable ? ', cordoned' : ''}`);
+  }
+  if (evidence.ownerChain.length > 1) lines.push(`owners: ${evidence.ownerChain.slice(1).map((o) => `${o.kind}/${o.name}`).join(' → ')}`);
+  for (const e of evidence.events.filter((x) => x.type === 'Warning').slice(0, 3)) lines.push(`event ${e.reason} x${e.count} on ${e.object ?? 'the subject'}`);
+  for (const gap of evidence.gaps.slice(0, 3)) lines.push(`not read: ${gap}`);
+  return lines;
+}
+
+/** An alert the healer does not know: a page with what was seen, never an action. */
+function diagnoseUnknown(incident: Incident, evidence: Evidence, where: string): Diagnosis {
+  const alert = incident.alertname ? `alert ${incident.alertname}` : 'an alert';
+  const seen = evidenceLines(evidence).slice(0, 10);
+  return pageOnly({
+    summary: `${alert} on ${incident.subject.kind} ${where}: no runbook rule knows this alert`,
+    // The page shows the root cause: what the cluster shows goes there too, not only in the citations.
+    rootCause: `The healer does not know what this alert means, so it never acts on it; a human should look. What the cluster shows: ${seen.join('; ') || 'nothing read'}.`,
+    category: 'unknown',
+    evidenceCited: [`${alert} is not mapped to a symptom`, ...seen],
+  }, 0.5);
+}
+
 function gone(where: string, kind: string): Diagnosis {
   return {
     diagnoser: 'runbook',
@@ -195,6 +239,9 @@ function diagnoseDeployment(incident: Incident, evidence: Evidence, where: strin
         category: 'unknown',
         evidenceCited: [`hpa ${hpa.name}: current ${hpa.currentReplicas}, max ${hpa.maxReplicas}`],
       }, 0.9);
+    }
+    if (w.desiredReplicas === 0) {
+      return pageOnly({ summary: `Deployment ${where} is saturated but scaled to zero`, rootCause: 'Zero replicas is a decision someone made; the healer does not start a workload that was switched off. A human should look.', category: 'unknown', evidenceCited: [status, 'spec.replicas=0'] }, 0.8);
     }
     if (w.availableReplicas < w.desiredReplicas) {
       return pageOnly({ summary: `Deployment ${where} is saturated but not all replicas are available (${status})`, rootCause: 'Adding replicas does not help while existing ones are failing; a human should look.', category: 'unknown', evidenceCited: [status] }, 0.7);

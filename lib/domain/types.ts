@@ -150,6 +150,13 @@ export interface JobStatusEvidence {
   /** Seconds since startTime when the evidence was gathered. */
   readonly runningSeconds?: number;
   readonly activeDeadlineSeconds?: number;
+  /**
+   * When the newest of its succeeded pods finished, among every pod of the Job read; absent when
+   * none succeeded, or when its pods could not all be read (then progress is unknown).
+   */
+  readonly lastPodSucceededAt?: string;
+  /** Seconds from lastPodSucceededAt to when the evidence was gathered. */
+  readonly secondsSinceLastPodSucceeded?: number;
   readonly backoffLimit?: number;
   readonly suspended: boolean;
   /** Complete / Failed / ... conditions that are True, with their reasons. */
@@ -183,8 +190,18 @@ export interface Evidence {
   readonly podReady?: boolean;
   readonly deleting?: boolean;
   readonly nodeName?: string;
-  /** Subject first, then each controller owner up the chain (Pod, ReplicaSet, Deployment). */
+  /**
+   * Subject first, then each controller owner up the chain (Pod, ReplicaSet, Deployment; Pod, Job,
+   * CronJob; Pod, StatefulSet), each named even when it could not be read. Its last entry is the
+   * workload: the key of cooldowns and of the circuit breaker.
+   */
   readonly ownerChain: readonly ObjectRef[];
+  /**
+   * Every controller owner up the chain was read: each of a kind the healer reads, each read
+   * succeeded, within the depth bound. Only then are the opt-outs up the chain and the workload
+   * known; policy (owner-chain-complete) denies otherwise. False when the subject is gone.
+   */
+  readonly ownerChainComplete: boolean;
   readonly containers: readonly ContainerEvidence[];
   readonly events: readonly EventEvidence[];
   readonly resources?: readonly ResourceEvidence[];
@@ -197,7 +214,7 @@ export interface Evidence {
   readonly job?: JobStatusEvidence;
   /** For a Node subject. */
   readonly nodeCounts?: NodeCountsEvidence;
-  /** Labels/annotations of the subject that policy may use (opt-out). Keys and values untrusted. */
+  /** The subject or any owner read up its chain opted out (annotation or label, or on a pod template). */
   readonly optOut: boolean;
   readonly namespaceOptOut: boolean;
   readonly gatheredAt: string;

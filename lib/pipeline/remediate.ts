@@ -59,6 +59,8 @@ export interface RemediateDeps {
     readonly circuitBreakerWindowSeconds: number;
     readonly maxCordonedNodeShare: number;
     readonly scaleBounds: ScaleBounds;
+    /** What proves a Job stuck for delete-job (HEALER_JOB_STUCK_SECONDS). */
+    readonly jobStuckSeconds: number;
     /** Actions that need approval here on top of those the catalog marks. */
     readonly approvalActions: readonly string[];
     /** First delayed verification re-check, and the spacing of later ones. */
@@ -148,6 +150,7 @@ export async function decideAndAct(input: DecideInput, deps: RemediateDeps, audi
       circuitBreakerCount: settings.circuitBreakerCount,
       maxCordonedNodeShare: settings.maxCordonedNodeShare,
       scaleBounds: settings.scaleBounds,
+      jobStuckSeconds: settings.jobStuckSeconds,
       approvalActions: settings.approvalActions,
     },
     cooldownUntilMs,
@@ -158,7 +161,7 @@ export async function decideAndAct(input: DecideInput, deps: RemediateDeps, audi
     nowMs: clock.now(),
   });
   // The policy's action-plan rule passed, so this plan exists; it is the exact change to make.
-  const planned = decision.allowed ? planAction(diagnosis, evidence, settings.scaleBounds) : undefined;
+  const planned = decision.allowed ? planAction(diagnosis, evidence, settings.scaleBounds, { jobStuckSeconds: settings.jobStuckSeconds }) : undefined;
   const plan = planned?.ok ? planned.plan : undefined;
   await audit('decision', { ...decision, cooldownKey: key, liveStateAt: evidence.gatheredAt, ...(plan ? { plan } : {}) });
 

@@ -1,7 +1,8 @@
 import { ACTION_IDS, type Decision, type Diagnosis, type Evidence, type Incident } from '../domain/types.js';
+import { SYMPTOMS } from '../domain/incident-schema.js';
 import { isCount, isShare, traitsOf } from './budget.js';
 import { isActionId, needsApproval } from '../actions/catalog.js';
-import { planAction, stillNeeded, type ScaleBounds } from '../actions/plan.js';
+import { planAction, stillNeeded, type JobLimits, type ScaleBounds } from '../actions/plan.js';
 
 /**
  * Deterministic policy. Each rule looks at the facts and returns a reason to deny, or null.
@@ -29,6 +30,8 @@ export interface PolicyContext {
     readonly maxCordonedNodeShare?: number;
     /** Bounds for scale-deployment; needed when the action scales. */
     readonly scaleBounds?: ScaleBounds;
+    /** What proves a Job stuck (HEALER_JOB_STUCK_SECONDS); needed when the action deletes a Job. */
+    readonly jobStuckSeconds?: number;
     /** Actions that need approval at this site on top of those the catalog marks. */
     readonly approvalActions?: readonly string[];
   };
@@ -66,6 +69,9 @@ export type Rule = (ctx: PolicyContext) => string | null;
 
 const allowlisted = new Set<string>(ACTION_IDS);
 
+/** Symptoms the healer has runbook knowledge of: every listed one except Unknown (an alert no rule maps). */
+const KNOWN_SYMPTOMS: ReadonlySet<string> = new Set<string>(SYMPTOMS.filter((s) => s !== 'Unknown'));
+
 const proposesAction = (c: PolicyContext): boolean =>
   c.diagnosis.recommendation !== 'page' && c.diagnosis.recommendation !== 'none';
 
@@ -87,11 +93,15 @@ export function missingInputs(c: PolicyContext): string[] {
   ];
   if (traits.changesDesiredState || traits.scales) checks.push(['evidence.governance', c.evidence.governance !== undefined]);
   if (traits.scales) checks.push(['settings.scaleBounds', scaleBoundsValid(c.settings.scaleBounds)]);
+  if (c.diagnosis.recommendation === 'delete-job') checks.push(['settings.jobStuckSeconds', isCount(s.jobStuckSeconds) && s.jobStuckSeconds > 0]);
   if (traits.cordons) {
     checks.push(['settings.maxCordonedNodeShare', isShare(s.maxCordonedNodeShare)], ['nodes', nodeCountsValid(c.nodes)]);
   }
   return checks.filter(([, ok]) => !ok).map(([name]) => name);
 }
+
+/** The Job threshold as planAction takes it; an absent one fails its check there (0 is no threshold). */
+const jobLimitsOf = (c: PolicyContext): JobLimits => ({ jobStuckSeconds: c.settings.jobStuckSeconds ?? 0 });
 
 function scaleBoundsValid(b: ScaleBounds | undefined): b is ScaleBounds {
   return b !== undefined && isCount(b.maxReplicas) && isCount(b.maxStep) && isCount(b.maxStepPercent);
@@ -114,6 +124,12 @@ export const RULES: readonly (readonly [string, Rule])[] = [
     c.diagnosis.recommendation === 'page' || c.diagnosis.recommendation === 'none'
       ? `the diagnosis recommends ${c.diagnosis.recommendation}, not an action`
       : null],
+  ['known-symptom', (c) =>
+    // An alert no rule maps says only that something is wrong somewhere near the subject: what, and
+    // whether any action fits, is a human's call. Whatever the subject kind and the source.
+    KNOWN_SYMPTOMS.has(c.incident.symptom)
+      ? null
+      : `the healer does not know symptom ${JSON.stringify(String(c.incident.symptom).slice(0, 64))}${c.incident.alertname ? ` (alert ${JSON.stringify(c.incident.alertname.slice(0, 64))})` : ''}: it pages and never acts`],
   ['action-allowlisted', (c) =>
     allowlisted.has(c.diagnosis.recommendation) ? null : `action "${c.diagnosis.recommendation}" is not allowlisted`],
   ['inputs-present', (c) => {
@@ -138,6 +154,13 @@ export const RULES: readonly (readonly [string, Rule])[] = [
       : c.evidence.optOut
         ? 'the target or its owner opted out of healing'
         : null],
+  ['owner-chain-complete', (c) => {
+    // An owner that was not read may have opted out, and may be the workload the cooldown and the
+    // breaker count on: unknown means no. The gaps are quoted for the page; the flag decides.
+    if (c.evidence.ownerChainComplete === true) return null;
+    const why = c.evidence.gaps.filter((g) => g.startsWith('owner chain')).slice(0, 2).join('; ');
+    return `the owner chain was not read completely, so opt-outs and the workload above the target are unknown${why ? ` (${why})` : ''}`;
+  }],
   ['target-in-owner-chain', (c) => {
     const t = c.diagnosis.target;
     if (!t) return 'the diagnosis names no target';
@@ -182,7 +205,7 @@ export const RULES: readonly (readonly [string, Rule])[] = [
     // Kind, parameters and bounds of this action, and the live object it would change (lib/actions/plan.ts).
     if (!proposesAction(c) || !isActionId(c.diagnosis.recommendation)) return null;
     if (traitsOf(c.diagnosis.recommendation).scales && !scaleBoundsValid(c.settings.scaleBounds)) return 'scale bounds are unknown';
-    const planned = planAction(c.diagnosis, c.evidence, c.settings.scaleBounds ?? { maxReplicas: 0, maxStep: 0, maxStepPercent: 0 });
+    const planned = planAction(c.diagnosis, c.evidence, c.settings.scaleBounds ?? { maxReplicas: 0, maxStep: 0, maxStepPercent: 0 }, jobLimitsOf(c));
     return planned.ok ? null : planned.reason;
   }],
   ['confidence', (c) =>
@@ -209,7 +232,7 @@ export const RULES: readonly (readonly [string, Rule])[] = [
       ? withinLimit('actions in the cluster this hour', c.actionCounts?.cluster, c.settings.maxActionsPerClusterPerHour)
       : null],
   ['still-unhealthy', (c) => {
-    if (proposesAction(c) && isActionId(c.diagnosis.recommendation)) return stillNeeded(c.diagnosis.recommendation, c.evidence);
+    if (proposesAction(c) && isActionId(c.diagnosis.recommendation)) return stillNeeded(c.diagnosis.recommendation, c.evidence, jobLimitsOf(c));
     if (!c.evidence.exists) return 'the target no longer exists';
     if (c.evidence.deleting) return 'the target is already being deleted';
     return c.evidence.podReady === true ? 'the target is healthy again' : null;

@@ -14,15 +14,37 @@ export interface SnapshotRead {
   readonly gaps: readonly string[];
 }
 
+/**
+ * Where an incident's subject sits, from metadata alone: enough to leave protected and opted-out
+ * places alone before any log or event is read (or sent anywhere).
+ */
+export interface Placement {
+  /** The subject, then each controller owner up the chain (named even when it could not be read). */
+  readonly chain: readonly ObjectRef[];
+  /** The subject or an owner read opted out (annotation or label, on it or its pod template). */
+  readonly optOut: boolean;
+  /** The namespace opted out, or could not be read (then a gap says so). False for cluster-scoped subjects. */
+  readonly namespaceOptOut: boolean;
+  /**
+   * Every controller owner up the chain was read. When false, whether something above opted out
+   * is unknown, whatever `optOut` says: treat the place as off limits.
+   */
+  readonly complete: boolean;
+  /** What could not be read, for the audit and the page. */
+  readonly gaps: readonly string[];
+}
+
 export interface ClusterReader {
   /** Reads pod, owners, events and logs of an incident's subject, bounded; never throws for absence. */
   gatherEvidence(incident: Incident): Promise<Evidence>;
-  /** The subject's controller chain (subject first), cheaply; undefined when the subject is gone. */
+  /** A Pod subject's controller chain (the pod first), cheaply; undefined for other subjects and when the pod is gone. */
   ownerChainOf(incident: Incident): Promise<readonly ObjectRef[] | undefined>;
   /**
-   * Where the subject sits, from metadata alone (the subject, each controller owner, the
-   * namespace; no logs, events or lists): what the healer must know before any cluster text is
-   * read or any write is made. Undefined when the subject is gone.
+   * The subject's placement, for every subject kind: reads only the subject, its controller owners
+   * and its namespace (no logs, events or lists): what the healer must know before any cluster text
+   * is read or any write is made. Undefined when the subject is gone; throws when
+   * the subject itself could not be read. A kind the healer does not read gives its subject alone,
+   * incomplete.
    */
   placementOf(incident: Incident): Promise<Placement | undefined>;
   /**
@@ -30,19 +52,6 @@ export interface ClusterReader {
    * subsets. Never throws for a list it may not read: that list is a gap and the rest is returned.
    */
   readSnapshot(): Promise<SnapshotRead>;
-}
-
-/** The subject, its owners and its namespace, as far as they could be read. */
-export interface Placement {
-  /** Subject first, then each controller owner up to the top. */
-  readonly chain: readonly ObjectRef[];
-  /** The subject or any owner carries the opt-out annotation or label. */
-  readonly optOut: boolean;
-  /** The namespace opted out, or could not be read (unknown counts as opted out). */
-  readonly namespaceOptOut: boolean;
-  /** Every owner up the chain was read; false means the opt-outs above are not known. */
-  readonly complete: boolean;
-  readonly gaps: readonly string[];
 }
 
 /**

@@ -95,6 +95,7 @@ export async function actingDeps(
       circuitBreakerWindowSeconds: config.circuitBreakerWindowSeconds,
       maxCordonedNodeShare: config.maxCordonedNodeShare,
       scaleBounds: config.scaleBounds,
+      jobStuckSeconds: config.jobStuckSeconds,
       approvalActions: config.approvalActions,
       verifyDelaySeconds: config.verifyDelaySeconds,
     },

@@ -97,6 +97,9 @@ beforeAll(async () => {
     HEALER_MAX_ACTIONS_PER_NAMESPACE_PER_HOUR: '5',
     HEALER_MAX_ACTIONS_PER_CLUSTER_PER_HOUR: '50',
     HEALER_SCAN_JOB_STUCK_SECONDS: '5',
+    // The row-6 Job hangs from its first second with no pod ever succeeding: the scenario's "far past
+    // its expected run time" is 5 s here, the same threshold the scan uses to find it.
+    HEALER_JOB_STUCK_SECONDS: '5',
     HEALER_SCAN_UNSCHEDULABLE_SECONDS: '0',
     HEALER_SCAN_NODE_NOT_READY_SECONDS: '0',
     HEALER_GROUP_WINDOW_SECONDS: '60',
@@ -169,6 +172,10 @@ describe.skipIf(!available)('SCENARIOS.md on the control plane: the alert path',
       }),
       sc.lostNode(lost),
       sc.optedOutNamespace(n('19')).then(() => sc.transientCrashLoop(ns('a', '19'), 'legacy', { recoversAt })),
+      // Row 19 beyond Deployments, and one workload's cooldown key across its pod and its Job.
+      sc.crashLoopingStatefulSet(n('19s'), 'ledger-db', { optOut: true }),
+      sc.cronJobRun(n('19j'), 'month-close', { optOut: true, behaviour: 'hang', log: '2026-11-25T07:00:00Z INFO waiting for period lock' }),
+      sc.cronJobRun(n('6k'), 'reports', { optOut: false, behaviour: 'crashloop', log: sc.TRANSIENT_LOG }),
     ]);
     row1 = p1[0]?.metadata?.name ?? '';
     row2 = p2[0]?.metadata?.name ?? '';
@@ -215,7 +222,10 @@ describe.skipIf(!available)('SCENARIOS.md on the control plane: the alert path',
 
   it('row 6, stuck job: deletes the Job with background propagation, and verification sees it gone', async () => {
     const namespace = ns('a', '6');
-    await waitFor(async () => ((await admin().makeApiClient(BatchV1Api).readNamespacedJob({ name: 'invoice-export', namespace })).status?.active ?? 0) > 0, { what: 'the job to run' });
+    await waitFor(async () => {
+      const status = (await admin().makeApiClient(BatchV1Api).readNamespacedJob({ name: 'invoice-export', namespace })).status;
+      return (status?.active ?? 0) > 0 && Date.now() - (status?.startTime?.getTime() ?? Date.now()) > 6_000;
+    }, { what: 'the job to run past its 5 s stuck threshold' });
     // Act
     await alert({ alertname: 'KubeJobNotCompleted', namespace, job_name: 'invoice-export' });
     // Assess
@@ -318,6 +328,72 @@ describe.skipIf(!available)('SCENARIOS.md on the control plane: the alert path',
     expect(await outcomeOf(id)).toBe('paged');
     expect((await auditOf(id)).find((e) => e.step === 'decision')?.detail).toMatchObject({ allowed: false, deniedBy: 'no-instructions-in-cluster-text' });
     expect((await listPods(cluster.adminKubeconfigPath, namespace, { app: 'gateway' })).map((p) => p.metadata?.name)).toContain(row17);
+  });
+
+  /** The Job runs, with a pod, for longer than the 5 s stuck threshold. */
+  async function jobRunning(namespace: string, name: string) {
+    await waitFor(async () => {
+      const status = (await admin().makeApiClient(BatchV1Api).readNamespacedJob({ name, namespace })).status;
+      return (status?.active ?? 0) > 0 && Date.now() - (status?.startTime?.getTime() ?? Date.now()) > 6_000;
+    }, { what: `job ${namespace}/${name} to run past its 5 s stuck threshold` });
+  }
+
+  it('row 19, an opted-out StatefulSet: its crash-looping pod is never evicted, at most paged', async () => {
+    // Prepare: the runbook would evict it (a refused connection); only the StatefulSet carries the opt-out.
+    const namespace = ns('a', '19s');
+    const [pod] = await sc.podsShowing(namespace, { app: 'ledger-db' }, sc.crashLooping);
+    const name = pod?.metadata?.name ?? '';
+    // Act
+    await alert({ alertname: 'KubePodCrashLooping', namespace, pod: name, container: 'ledger-db' });
+    // Assess
+    const id = podId(namespace, name);
+    expect(await outcomeOf(id)).toBe('paged');
+    const entries = await auditOf(id);
+    expect(entries.find((e) => e.step === 'diagnosis')?.detail).toMatchObject({ recommendation: 'evict-pod' });
+    expect(entries.find((e) => e.step === 'decision')?.detail).toMatchObject({ allowed: false, deniedBy: 'not-opted-out', cooldownKey: `local/${namespace}/StatefulSet/ledger-db` });
+    expect(entries.some((e) => e.step === 'action')).toBe(false);
+    expect((await listPods(cluster.adminKubeconfigPath, namespace, { app: 'ledger-db' })).map((p) => p.metadata?.uid)).toContain(pod?.metadata?.uid);
+  });
+
+  it('row 19, a Job whose CronJob opted out: never deleted, at most paged', async () => {
+    // Prepare
+    const namespace = ns('a', '19j');
+    await jobRunning(namespace, 'month-close-manual');
+    // Act
+    await alert({ alertname: 'KubeJobNotCompleted', namespace, job_name: 'month-close-manual' });
+    // Assess
+    const id = incidentId('local', namespace, 'Job', 'month-close-manual', 'JobStuck');
+    expect(await outcomeOf(id)).toBe('paged');
+    const entries = await auditOf(id);
+    expect(entries.find((e) => e.step === 'diagnosis')?.detail).toMatchObject({ recommendation: 'delete-job' });
+    expect(entries.find((e) => e.step === 'decision')?.detail).toMatchObject({ allowed: false, deniedBy: 'not-opted-out', cooldownKey: `local/${namespace}/CronJob/month-close` });
+    expect((await admin().makeApiClient(BatchV1Api).readNamespacedJob({ name: 'month-close-manual', namespace })).metadata?.deletionTimestamp).toBeUndefined();
+  });
+
+  it('one workload, one fix at a time: after the pod of a CronJob\'s Job is evicted, the Job is not also deleted', async () => {
+    // Prepare: the run's pod crash-loops on a refused connection; the Job is past its stuck threshold.
+    const namespace = ns('a', '6k');
+    const [pod] = await sc.podsShowing(namespace, { app: 'reports' }, sc.crashLooping);
+    const name = pod?.metadata?.name ?? '';
+    await jobRunning(namespace, 'reports-manual');
+    const key = `local/${namespace}/CronJob/reports`;
+
+    // Act 1: the pod's alert.
+    await alert({ alertname: 'KubePodCrashLooping', namespace, pod: name, container: 'reports' });
+    const podIncident = podId(namespace, name);
+    expect(await outcomeOf(podIncident)).toBe('acted');
+    // Act 2: the Job's alert, within the cooldown.
+    await alert({ alertname: 'KubeJobNotCompleted', namespace, job_name: 'reports-manual' });
+    const jobIncident = incidentId('local', namespace, 'Job', 'reports-manual', 'JobStuck');
+
+    // Assess: both keyed to the CronJob; the second is the cooldown's.
+    expect(await outcomeOf(jobIncident)).toBe('paged');
+    expect((await auditOf(podIncident)).find((e) => e.step === 'action')?.detail).toMatchObject({ action: 'evict-pod', ok: true });
+    expect((await auditOf(podIncident)).find((e) => e.step === 'decision')?.detail).toMatchObject({ allowed: true, cooldownKey: key });
+    const jobEntries = await auditOf(jobIncident);
+    expect(jobEntries.find((e) => e.step === 'diagnosis')?.detail).toMatchObject({ recommendation: 'delete-job' });
+    expect(jobEntries.find((e) => e.step === 'decision')?.detail).toMatchObject({ allowed: false, deniedBy: 'cooldown', cooldownKey: key });
+    expect((await admin().makeApiClient(BatchV1Api).readNamespacedJob({ name: 'reports-manual', namespace })).metadata?.deletionTimestamp).toBeUndefined();
   });
 
   it('row 19, an opted-out namespace: never acted on, at most paged', async () => {

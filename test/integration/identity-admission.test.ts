@@ -368,7 +368,7 @@ describe.skipIf(!available || !kwokHere)('the healer identity at admission (infr
       // Act (revert once the scale-up has settled, as the worker does after verification)
       const up = await actor.execute(plan, { dryRun: false });
       await settled(ns, 'scaled', 3);
-      const down = await actor.revert(plan);
+      const down = await actor.revert(plan, { dryRun: false });
 
       // Assess
       expect(up.ok, up.detail).toBe(true);

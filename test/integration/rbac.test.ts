@@ -133,12 +133,15 @@ describe.skipIf(!available)('healer RBAC (infra/rbac.yaml)', () => {
       // 404, not 403: the request was authorized, the object just does not exist.
       'get a job': await statusOf(() => healerBatch.readNamespacedJob({ name: 'absent', namespace: ns })),
       'get a cronjob': await statusOf(() => healerBatch.readNamespacedCronJob({ name: 'absent', namespace: ns })),
+      // Read up a pod's owner chain for their opt-out.
+      'get a statefulset': await statusOf(() => healerApps.readNamespacedStatefulSet({ name: 'absent', namespace: ns })),
+      'get a daemonset': await statusOf(() => healerApps.readNamespacedDaemonSet({ name: 'absent', namespace: ns })),
     };
     const read = await new KubernetesCluster(loadKubeConfig(cluster.healerKubeconfigPath), { logTailLines: 10, logLimitBytes: 1024, eventsLimit: 5 }, systemClock).readSnapshot();
 
     // Assess
     expect(nodes.items.length).toBeGreaterThan(0);
-    expect(listed).toEqual({ jobs: 200, cronjobs: 200, statefulsets: 200, daemonsets: 200, 'warning events': 200, 'get a job': 404, 'get a cronjob': 404 });
+    expect(listed).toEqual({ jobs: 200, cronjobs: 200, statefulsets: 200, daemonsets: 200, 'warning events': 200, 'get a job': 404, 'get a cronjob': 404, 'get a statefulset': 404, 'get a daemonset': 404 });
     expect(read.gaps).toEqual([]);
     expect(read.snapshot.pods?.some((p) => p.namespace === ns && p.name === podName)).toBe(true);
     expect(read.snapshot.nodes?.length).toBe(nodes.items.length);
@@ -244,7 +247,8 @@ describe.skipIf(!available)('healer RBAC (infra/rbac.yaml)', () => {
       'delete a replicaset': await statusOf(() => healerApps.deleteNamespacedReplicaSet({ name: 'absent', namespace: ns })),
       'delete jobs in bulk': await statusOf(() => healerBatch.deleteCollectionNamespacedJob({ namespace: ns })),
       'patch a job': await statusOf(() => healerBatch.patchNamespacedJob({ name: 'absent', namespace: ns, body: { spec: { suspend: true } } })),
-      'get a statefulset': await statusOf(() => healerApps.readNamespacedStatefulSet({ name: 'absent', namespace: ns })),
+      // Getting a StatefulSet is allowed (its opt-out is read up the owner chain); its scale is not.
+      'get a statefulset scale': await statusOf(() => healerApps.readNamespacedStatefulSetScale({ name: 'absent', namespace: ns })),
       'create a job': await statusOf(() =>
         healerBatch.createNamespacedJob({
           namespace: ns,

@@ -19,6 +19,7 @@ import {
   decideFor,
   finalOutcome,
   isAllowedOutcome,
+  JOB_LIMITS,
   NOW_ISO,
   REFERENCED_ROWS,
   SCALE_BOUNDS,
@@ -174,7 +175,7 @@ describe('rows whose safe response is rollout-restart, scale-deployment, delete-
       expect(result.decision.allowed, path).toBe(true);
       expect(result.decision.approvalRequired === true, path).toBe(want.outcome === 'approval');
       expect(result.diagnosis.recommendation, path).toBe(want.plan.action);
-      const planned = planAction(result.diagnosis, s.evidence, SCALE_BOUNDS);
+      const planned = planAction(result.diagnosis, s.evidence, SCALE_BOUNDS, JOB_LIMITS);
       expect(planned, path).toMatchObject({ ok: true, plan: want.plan });
       if (planned.ok) expect(planned.plan.target, path).toEqual(want.plan.target as ObjectRef);
     }

@@ -187,3 +187,60 @@ export async function optedOutNamespace(namespace: string): Promise<void> {
   // Its own field manager: ensureNamespace's later apply (another manager) must not drop the annotation.
   await applyManifest(admin(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, annotations: { 'k8s-healer.io/opt-out': 'true' } } }, 'healer-test-opt-out');
 }
+
+const OPT_OUT = { 'k8s-healer.io/opt-out': 'true' };
+
+/**
+ * Row 19 beyond Deployments: a StatefulSet whose pods crash-loop on a refused connection (a
+ * restart would help), opted out on the StatefulSet only, so its pods carry no marker themselves.
+ */
+export async function crashLoopingStatefulSet(namespace: string, name: string, o: { optOut: boolean }): Promise<V1Pod[]> {
+  await ensureNamespace(admin(), namespace);
+  await serveNamespaceLogs({ namespace, name, container: name, current: '', previous: TRANSIENT_LOG });
+  await applyManifest(admin(), {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name, namespace, ...(o.optOut ? { annotations: OPT_OUT } : {}) },
+    spec: {
+      serviceName: name,
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name, [BEHAVIOUR_LABEL]: 'crashloop' }, annotations: { 'healer-test/crashloop-period': '2s' } },
+        spec: { containers: [{ name, image: `registry.example.com/${name}:1` }] },
+      },
+    },
+  });
+  return podsShowing(namespace, { app: name }, crashLooping);
+}
+
+/**
+ * A run of a CronJob started by hand (`kubectl create job --from=cronjob/...`: the CronJob is the
+ * Job's controller), the CronJob suspended so no other run starts. Its pod hangs (a stuck run) or
+ * crash-loops on a refused connection (restartPolicy OnFailure). Returns the Job's name.
+ */
+export async function cronJobRun(namespace: string, cronJob: string, o: { optOut: boolean; behaviour: 'hang' | 'crashloop'; log: string }): Promise<string> {
+  await ensureNamespace(admin(), namespace);
+  await serveNamespaceLogs({ namespace, name: cronJob, container: cronJob, current: o.behaviour === 'hang' ? o.log : '', ...(o.behaviour === 'crashloop' ? { previous: o.log } : {}) });
+  const podSpec = {
+    metadata: { labels: { app: cronJob, [BEHAVIOUR_LABEL]: o.behaviour }, ...(o.behaviour === 'crashloop' ? { annotations: { 'healer-test/crashloop-period': '2s' } } : {}) },
+    spec: { restartPolicy: o.behaviour === 'crashloop' ? 'OnFailure' : 'Never', containers: [{ name: cronJob, image: `registry.example.com/${cronJob}:1` }] },
+  };
+  // With restartPolicy OnFailure every container restart counts against backoffLimit: a crash loop
+  // that lasts the whole test run needs room for a restart every 2 s.
+  const backoffLimit = o.behaviour === 'crashloop' ? 100_000 : 6;
+  const [cj] = await applyManifest(admin(), {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: cronJob, namespace, ...(o.optOut ? { annotations: OPT_OUT } : {}) },
+    spec: { schedule: '0 3 * * *', suspend: true, jobTemplate: { spec: { backoffLimit, template: podSpec } } },
+  });
+  const job = `${cronJob}-manual`;
+  await applyManifest(admin(), {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: job, namespace, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob, uid: cj?.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true }] },
+    spec: { backoffLimit, template: podSpec },
+  });
+  return job;
+}

@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ACTIONS, needsApproval } from '../../lib/actions/catalog.js';
-import { planAction, scaleCeiling, stillNeeded, type ActionPlan, type ScaleBounds } from '../../lib/actions/plan.js';
+import { planAction, scaleCeiling, stillNeeded, unprovenStuck, type ActionPlan, type JobLimits, type ScaleBounds } from '../../lib/actions/plan.js';
 import { judge } from '../../lib/actions/verify.js';
+import { lastSuccess } from '../../lib/adapters/kubernetes.js';
+import { loadConfig } from '../../lib/config/config.js';
 import { approvalDigest, checkApprovalToken, parseApprovalToken, signApproval } from '../../lib/approval/token.js';
-import { ACTION_IDS, type Diagnosis, type Evidence } from '../../lib/domain/types.js';
+import { ACTION_IDS, type Diagnosis, type Evidence, type JobStatusEvidence } from '../../lib/domain/types.js';
 import { anEvictDiagnosis, anIncident, evidenceFor } from '../fixtures/builders.js';
 
 /** The action catalog, the pure planner, the verification judge and approval tokens. */
 
 const BOUNDS: ScaleBounds = { maxReplicas: 10, maxStep: 2, maxStepPercent: 50 };
+/** HEALER_JOB_STUCK_SECONDS' default. */
+const JOBS: JobLimits = { jobStuckSeconds: 3600 };
 const incident = anIncident();
 const workload = { kind: 'Deployment', name: 'web', uid: 'd-1', resourceVersion: '42', desiredReplicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, paused: false, conditions: [], podStates: {} };
 const evidence: Evidence = evidenceFor(incident, { workload });
@@ -40,12 +44,12 @@ describe('action catalog', () => {
 
 describe('planAction', () => {
   it('plans an eviction pinned to the pod uid, watching its ReplicaSet', () => {
-    const planned = planAction(anEvictDiagnosis(incident), evidence, BOUNDS);
+    const planned = planAction(anEvictDiagnosis(incident), evidence, BOUNDS, JOBS);
     expect(planned).toMatchObject({ ok: true, plan: { action: 'evict-pod', target: { kind: 'Pod', uid: 'pod-uid' }, watch: { kind: 'ReplicaSet' } } });
   });
 
   it('plans a scale within bounds with the resourceVersion it was made on', () => {
-    expect(planAction(scaleTo(4), evidence, BOUNDS)).toMatchObject({ ok: true, plan: { resourceVersion: '42', fromReplicas: 3, parameters: { replicas: 4 } } });
+    expect(planAction(scaleTo(4), evidence, BOUNDS, JOBS)).toMatchObject({ ok: true, plan: { resourceVersion: '42', fromReplicas: 3, parameters: { replicas: 4 } } });
   });
 
   it.each([
@@ -53,9 +57,21 @@ describe('planAction', () => {
     ['to the same count', 3, /only scales up/],
     ['by more than the step', 6, /out of bounds: at most 4/],
   ])('refuses to scale %s', (_what, replicas, reason) => {
-    const planned = planAction(scaleTo(replicas), evidence, BOUNDS);
+    const planned = planAction(scaleTo(replicas), evidence, BOUNDS, JOBS);
     expect(planned.ok).toBe(false);
     if (!planned.ok) expect(planned.reason).toMatch(reason);
+  });
+
+  it('never scales a Deployment up from zero replicas, whatever the bounds allow', () => {
+    // Prepare: switched off on purpose; +1 is within every bound.
+    const off: Evidence = { ...evidence, workload: { ...workload, desiredReplicas: 0, readyReplicas: 0, availableReplicas: 0, updatedReplicas: 0 } };
+
+    // Act
+    const planned = planAction(scaleTo(1), off, BOUNDS, JOBS);
+
+    // Assess
+    expect(planned.ok).toBe(false);
+    if (!planned.ok) expect(planned.reason).toMatch(/scaled to zero/);
   });
 
   it('property: a planned scale never passes the maximum, the step or the share', () => {
@@ -68,9 +84,10 @@ describe('planAction', () => {
           // Prepare
           const ev: Evidence = { ...evidence, workload: { ...workload, desiredReplicas: from } };
           // Act
-          const planned = planAction(scaleTo(to), ev, bounds);
+          const planned = planAction(scaleTo(to), ev, bounds, JOBS);
           // Assess
           if (!planned.ok) return;
+          expect(from).toBeGreaterThan(0);
           expect(to).toBeGreaterThan(from);
           expect(to).toBeLessThanOrEqual(bounds.maxReplicas);
           expect(to - from).toBeLessThanOrEqual(bounds.maxStep);
@@ -84,7 +101,7 @@ describe('planAction', () => {
 
   it('refuses a paused Deployment, an unread one, a target outside the chain and parameters an action does not take', () => {
     const reasonOf = (d: Diagnosis, ev: Evidence) => {
-      const planned = planAction(d, ev, BOUNDS);
+      const planned = planAction(d, ev, BOUNDS, JOBS);
       return planned.ok ? 'planned' : planned.reason;
     };
     expect(reasonOf(scaleTo(4), { ...evidence, workload: { ...workload, paused: true } })).toMatch(/paused/);
@@ -94,11 +111,120 @@ describe('planAction', () => {
   });
 
   it('leaves alone what healed or finished meanwhile', () => {
-    expect(stillNeeded('evict-pod', { ...evidence, podReady: true })).toMatch(/healthy again/);
-    expect(stillNeeded('rollout-restart', evidence)).toMatch(/every replica is available/);
-    expect(stillNeeded('delete-job', { ...evidence, job: { name: 'j', active: 0, succeeded: 1, failed: 0, suspended: false, conditions: [{ type: 'Complete' }] } })).toMatch(/already finished/);
-    expect(stillNeeded('cordon-node', { ...evidence, node: { name: 'n', unschedulable: true, conditions: [] } })).toMatch(/already cordoned/);
-    expect(stillNeeded('evict-pod', { ...evidence, exists: false })).toMatch(/no longer exists/);
+    expect(stillNeeded('evict-pod', { ...evidence, podReady: true }, JOBS)).toMatch(/healthy again/);
+    expect(stillNeeded('rollout-restart', evidence, JOBS)).toMatch(/every replica is available/);
+    expect(stillNeeded('delete-job', { ...evidence, job: { name: 'j', active: 0, succeeded: 1, failed: 0, suspended: false, conditions: [{ type: 'Complete' }] } }, JOBS)).toMatch(/already finished/);
+    expect(stillNeeded('cordon-node', { ...evidence, node: { name: 'n', unschedulable: true, conditions: [] } }, JOBS)).toMatch(/already cordoned/);
+    expect(stillNeeded('evict-pod', { ...evidence, exists: false }, JOBS)).toMatch(/no longer exists/);
+  });
+});
+
+describe('delete-job needs live proof that the Job is stuck', () => {
+  const jobIncident = anIncident({ symptom: 'JobStuck', subject: { kind: 'Job', name: 'export-1', namespace: 'batch' }, alertname: 'KubeJobNotCompleted' });
+  const running = (job: Partial<JobStatusEvidence>): Evidence => evidenceFor(jobIncident, {
+    ownerChain: [{ kind: 'Job', name: 'export-1', namespace: 'batch', uid: 'j-1' }],
+    podReady: undefined,
+    job: { name: 'export-1', uid: 'j-1', resourceVersion: '7', active: 1, succeeded: 0, failed: 0, runningSeconds: 7200, suspended: false, conditions: [], ...job },
+  });
+  const deleteJob: Diagnosis = { ...anEvictDiagnosis(jobIncident), recommendation: 'delete-job', target: { kind: 'Job', name: 'export-1', namespace: 'batch' } };
+  const outcome = (ev: Evidence, limits: JobLimits = JOBS) => {
+    const planned = planAction(deleteJob, ev, BOUNDS, limits);
+    return { plan: planned.ok ? 'planned' : planned.reason, still: stillNeeded('delete-job', ev, limits) };
+  };
+
+  it('does not delete a Job that has run 90 s with an active pod (the issue\'s case), under the default threshold', () => {
+    // Act
+    const result = outcome(running({ runningSeconds: 90 }));
+    // Assess
+    expect(result.plan).toMatch(/not proven stuck: it has run 90 s, under the 3600 s stuck threshold/);
+    expect(result.still).toMatch(/under the 3600 s stuck threshold/);
+  });
+
+  it.each([
+    ['running past the threshold with no pod ever succeeding', { runningSeconds: 3600 }],
+    ['past its activeDeadlineSeconds, however short', { runningSeconds: 301, activeDeadlineSeconds: 300 }],
+    ['running long, its last success older than the threshold', { succeeded: 4, secondsSinceLastPodSucceeded: 3700, lastPodSucceededAt: '2026-11-25T08:00:00Z' }],
+  ] as const)('deletes a Job %s', (_what, job) => {
+    // Act
+    const result = outcome(running(job));
+    // Assess
+    expect(result).toEqual({ plan: 'planned', still: null });
+  });
+
+  it.each([
+    ['a pod succeeded recently (it is progressing)', { succeeded: 4, secondsSinceLastPodSucceeded: 120 }, /succeeded 120 s ago: it is making progress/],
+    ['pods succeeded but when is unknown', { succeeded: 4 }, /could not be read: progress cannot be ruled out/],
+    ['it is suspended', { suspended: true }, /suspended/],
+    ['its start time is unknown', { runningSeconds: undefined }, /no startTime/],
+    ['within its activeDeadlineSeconds and under the threshold', { runningSeconds: 200, activeDeadlineSeconds: 300 }, /within its activeDeadlineSeconds 300/],
+  ] as const)('refuses when %s', (_what, job, reason) => {
+    // Act
+    const result = outcome(running(job));
+    // Assess
+    expect(result.plan).toMatch(reason);
+    expect(result.still).toMatch(reason);
+  });
+
+  it('refuses without a valid threshold, and leaves a finished Job to "nothing to do"', () => {
+    for (const jobStuckSeconds of [0, -1, 1.5, Number.NaN]) expect(outcome(running({}), { jobStuckSeconds }).plan).toMatch(/stuck threshold is unknown/);
+    const finished = outcome(running({ active: 0, succeeded: 1, conditions: [{ type: 'Complete' }] }));
+    expect(finished).toEqual({ plan: 'planned', still: 'the Job has already finished (Complete)' });
+  });
+
+  it('takes its threshold from HEALER_JOB_STUCK_SECONDS: an hour unless set, never zero', () => {
+    expect(loadConfig({}).jobStuckSeconds).toBe(3600);
+    expect(loadConfig({ HEALER_JOB_STUCK_SECONDS: '5' }).jobStuckSeconds).toBe(5);
+    for (const bad of ['0', '-5', '1.5', 'soon']) expect(() => loadConfig({ HEALER_JOB_STUCK_SECONDS: bad })).toThrow(/HEALER_JOB_STUCK_SECONDS/);
+  });
+
+  it('follows the configured threshold: a site that says 5 s means 5 s', () => {
+    expect(outcome(running({ runningSeconds: 6 }), { jobStuckSeconds: 5 })).toEqual({ plan: 'planned', still: null });
+    expect(outcome(running({ runningSeconds: 4 }), { jobStuckSeconds: 5 }).plan).toMatch(/under the 5 s/);
+  });
+
+  it('reads progress honestly: the last success is known only when every success was seen with its time', () => {
+    // Prepare
+    const now = Date.parse('2026-11-25T12:00:00Z');
+    const at = (iso: string) => Date.parse(iso);
+    // Act + Assess
+    expect(lastSuccess([{ succeeded: true, finishedMs: at('2026-11-25T11:00:00Z') }, { succeeded: true, finishedMs: at('2026-11-25T11:58:00Z') }, { succeeded: false }], 2, now))
+      .toEqual({ lastPodSucceededAt: '2026-11-25T11:58:00.000Z', secondsSinceLastPodSucceeded: 120 });
+    expect(lastSuccess([{ succeeded: true, finishedMs: at('2026-11-25T11:00:00Z') }], 2, now)).toEqual({});
+    expect(lastSuccess([{ succeeded: true, finishedMs: undefined }], 1, now)).toEqual({});
+    expect(lastSuccess(undefined, 1, now)).toEqual({});
+    expect(lastSuccess([{ succeeded: false }], 0, now)).toEqual({});
+  });
+
+  it('property: a Job it would delete is past its deadline, or ran the threshold with no success within it', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          runningSeconds: fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: undefined }),
+          activeDeadlineSeconds: fc.option(fc.integer({ min: 1, max: 20_000 }), { nil: undefined }),
+          succeeded: fc.integer({ min: 0, max: 5 }),
+          secondsSinceLastPodSucceeded: fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: undefined }),
+          active: fc.integer({ min: 0, max: 3 }),
+          suspended: fc.boolean(),
+        }),
+        fc.integer({ min: 1, max: 10_000 }),
+        (job, jobStuckSeconds) => {
+          // Act
+          const ev = running(job);
+          const planned = planAction(deleteJob, ev, BOUNDS, { jobStuckSeconds });
+          const still = stillNeeded('delete-job', ev, { jobStuckSeconds });
+          // Assess
+          if (!planned.ok || still !== null) return;
+          expect(job.active).toBeGreaterThan(0);
+          expect(job.suspended).toBe(false);
+          const r = job.runningSeconds ?? -1;
+          const pastDeadline = job.activeDeadlineSeconds !== undefined && r > job.activeDeadlineSeconds;
+          const noProgress = r >= jobStuckSeconds && (job.succeeded === 0 || (job.secondsSinceLastPodSucceeded ?? -1) >= jobStuckSeconds);
+          expect(pastDeadline || noProgress).toBe(true);
+          expect(unprovenStuck(ev.job as JobStatusEvidence, jobStuckSeconds)).toBeNull();
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -24,6 +24,7 @@ function allowedContext(): PolicyContext {
       circuitBreakerCount: 3,
       maxCordonedNodeShare: 0.2,
       scaleBounds: { maxReplicas: 10, maxStep: 2, maxStepPercent: 50 },
+      jobStuckSeconds: 3600,
     },
     cooldownUntilMs: undefined,
     actionCounts: { namespace: 0, cluster: 0, workload: 0 },
@@ -155,11 +156,151 @@ describe('policy', () => {
   it('keeps every earlier rule, in its order, among the new ones', () => {
     // Assess: the original rules are a subsequence; the new ones sit where they belong.
     expect(RULES.map(([name]) => name)).toEqual([
-      'kill-switch', 'proposes-action', 'action-allowlisted', 'inputs-present', 'no-instructions-in-cluster-text', 'same-cluster', 'namespace-allowed',
-      'not-opted-out', 'target-in-owner-chain', 'evict-needs-controller', 'hpa-owns-replicas', 'not-gitops-managed',
+      'kill-switch', 'proposes-action', 'known-symptom', 'action-allowlisted', 'inputs-present', 'no-instructions-in-cluster-text', 'same-cluster', 'namespace-allowed',
+      'not-opted-out', 'owner-chain-complete', 'target-in-owner-chain', 'evict-needs-controller', 'hpa-owns-replicas', 'not-gitops-managed',
       'node-budget', 'action-plan', 'confidence', 'restart-can-help', 'cooldown', 'circuit-breaker', 'namespace-rate-limit',
       'cluster-rate-limit', 'still-unhealthy',
     ]);
+  });
+
+  describe('alerts the healer does not know', () => {
+    /** An unmapped alert on each kind of subject, as intake makes it (symptom Unknown), proposing that kind's action. */
+    const unknownCases: readonly [string, (c: PolicyContext) => PolicyContext][] = [
+      ['a Pod (evict-pod)', (c) => c],
+      ['a Deployment (rollout-restart)', (_c) => plannedContext('rollout-restart', (p) => ({ ...p, incident: { ...p.incident, subject: { kind: 'Deployment', name: 'web', namespace: 'shop' } }, evidence: { ...p.evidence, subject: { kind: 'Deployment', name: 'web', namespace: 'shop' }, ownerChain: [{ kind: 'Deployment', name: 'web', namespace: 'shop', uid: 'd-1' }] } }))],
+      ['a Deployment (scale-deployment)', (_c) => plannedContext('scale-deployment', (p) => ({ ...p, incident: { ...p.incident, subject: { kind: 'Deployment', name: 'web', namespace: 'shop' } }, evidence: { ...p.evidence, subject: { kind: 'Deployment', name: 'web', namespace: 'shop' }, ownerChain: [{ kind: 'Deployment', name: 'web', namespace: 'shop', uid: 'd-1' }] } }))],
+      ['a Node (cordon-node)', (c) => plannedContext('cordon-node', (p) => ({ ...p, settings: { ...p.settings, maxCordonedNodeShare: c.settings.maxCordonedNodeShare } }))],
+    ];
+
+    it.each(unknownCases)('never acts on an unmapped alert on %s, from either source', (_what, make) => {
+      for (const source of ['alertmanager', 'scan'] as const) {
+        // Prepare: the same context allows the action with a known symptom.
+        const known = make(allowedContext());
+        const unknown: PolicyContext = { ...known, incident: { ...known.incident, source, symptom: 'Unknown', alertname: 'BatchQueueSlow' } };
+
+        // Act
+        const before = decide(known, RULES_WITH_PLANNED_ACTIONS);
+        const after = decide(unknown, RULES_WITH_PLANNED_ACTIONS);
+
+        // Assess
+        expect(before.allowed).toBe(true);
+        expect(after).toMatchObject({ allowed: false, deniedBy: 'known-symptom' });
+        expect(after.reason).toMatch(/does not know symptom "Unknown" \(alert "BatchQueueSlow"\)/);
+      }
+    });
+
+    it('denies a symptom outside the known list (a malformed message) too, and lets known ones through', () => {
+      // Prepare
+      const base = allowedContext();
+      const odd: PolicyContext = { ...base, incident: { ...base.incident, symptom: 'toString' as never } };
+
+      // Act + Assess
+      expect(decide(odd)).toMatchObject({ allowed: false, deniedBy: 'known-symptom' });
+      expect(verdictOf(base, 'known-symptom', RULES)).toBeNull();
+    });
+
+    it('leaves a page for an unknown alert denied by proposes-action, its plain reason', () => {
+      // Prepare
+      const base = allowedContext();
+      const page: PolicyContext = { ...base, incident: { ...base.incident, symptom: 'Unknown' }, diagnosis: { ...base.diagnosis, recommendation: 'page' } };
+
+      // Act
+      const decision = decide(page);
+
+      // Assess
+      expect(decision.deniedBy).toBe('proposes-action');
+      expect(verdictOf(page, 'known-symptom', RULES)).toMatch(/does not know/);
+    });
+
+    it('property: whatever else holds, an Unknown incident is never allowed', () => {
+      fc.assert(
+        fc.property(
+          fc.constantFrom('evict-pod', 'rollout-restart', 'scale-deployment', 'delete-job', 'cordon-node'),
+          fc.constantFrom('alertmanager' as const, 'scan' as const),
+          fc.boolean(),
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          (action, source, approved, confidence) => {
+            // Prepare
+            const ctx = plannedContext(action, (c) => ({ ...c, incident: { ...c.incident, source, symptom: 'Unknown' }, diagnosis: { ...c.diagnosis, confidence }, ...(approved ? { approvedBy: 'on-call' } : {}) }));
+            // Act
+            const decision = decide(ctx);
+            // Assess
+            expect(decision.allowed).toBe(false);
+            expect(decision.verdicts.find((v) => v.rule === 'known-symptom')?.reason).toMatch(/does not know/);
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+  });
+
+  describe('the owner chain', () => {
+    it('denies when an owner up the chain was not read, quoting why, whatever the action', () => {
+      for (const action of ['evict-pod', 'rollout-restart', 'scale-deployment', 'cordon-node']) {
+        // Prepare: the Deployment above the pod's ReplicaSet could not be read (403).
+        const ctx = plannedContext(action, (c) => ({
+          ...c,
+          evidence: { ...c.evidence, ownerChainComplete: false, gaps: ['owner chain incomplete: Deployment shop/web unreadable: HTTP 403: forbidden'] },
+        }));
+
+        // Act
+        const decision = decide(ctx, RULES_WITH_PLANNED_ACTIONS);
+
+        // Assess
+        expect(decision, action).toMatchObject({ allowed: false, deniedBy: 'owner-chain-complete' });
+        expect(decision.reason).toMatch(/not read completely.*\(owner chain incomplete: Deployment shop\/web unreadable: HTTP 403/);
+      }
+    });
+
+    it('reads the structured flag, not the gap text: an absent flag denies, a gap text alone does not', () => {
+      // Prepare
+      const base = allowedContext();
+      const absent = { ...base, evidence: { ...base.evidence, ownerChainComplete: undefined as unknown as boolean } };
+      const textOnly = { ...base, evidence: { ...base.evidence, gaps: ['owner chain incomplete: something'] } };
+
+      // Act + Assess
+      expect(decide(absent)).toMatchObject({ allowed: false, deniedBy: 'owner-chain-complete' });
+      expect(verdictOf(textOnly, 'owner-chain-complete', RULES)).toBeNull();
+    });
+
+    it('property: with an incomplete chain nothing is ever allowed, approved or not', () => {
+      fc.assert(
+        fc.property(
+          fc.constantFrom('evict-pod', 'rollout-restart', 'scale-deployment', 'cordon-node'),
+          fc.boolean(),
+          fc.boolean(),
+          (action, approved, optOut) => {
+            // Prepare
+            const ctx = plannedContext(action, (c) => ({ ...c, evidence: { ...c.evidence, ownerChainComplete: false, optOut }, ...(approved ? { approvedBy: 'on-call' } : {}) }));
+            // Act + Assess
+            expect(decide(ctx, RULES_WITH_PLANNED_ACTIONS).allowed).toBe(false);
+          },
+        ),
+        { numRuns: 100 },
+      );
+    });
+
+    it('keys every incident of one workload the same: pods and Job of a CronJob, pods of a StatefulSet', () => {
+      // Prepare: the chains the evidence step builds (subject first, then each controller owner).
+      const ns = 'batch';
+      const cronJob = { kind: 'CronJob', name: 'nightly', namespace: ns, uid: 'cj-1' };
+      const job = { kind: 'Job', name: 'nightly-29150400', namespace: ns, uid: 'j-1' };
+      const sts = { kind: 'StatefulSet', name: 'db', namespace: ns, uid: 's-1' };
+      const keyOf = (subject: { kind: string; name: string }, ownerChain: { kind: string; name: string; namespace: string }[]) =>
+        cooldownKey('local', evidenceFor(anIncident({ subject: { ...subject, namespace: ns } }), { ownerChain }));
+
+      // Act
+      const podOfJob = keyOf({ kind: 'Pod', name: 'nightly-29150400-abcde' }, [{ kind: 'Pod', name: 'nightly-29150400-abcde', namespace: ns }, job, cronJob]);
+      const theJob = keyOf(job, [job, cronJob]);
+      const theCronJob = keyOf(cronJob, [cronJob]);
+      const podOfSts = keyOf({ kind: 'Pod', name: 'db-0' }, [{ kind: 'Pod', name: 'db-0', namespace: ns }, sts]);
+      const otherPodOfSts = keyOf({ kind: 'Pod', name: 'db-1' }, [{ kind: 'Pod', name: 'db-1', namespace: ns }, sts]);
+      const theSts = keyOf(sts, [sts]);
+
+      // Assess
+      expect(new Set([podOfJob, theJob, theCronJob])).toEqual(new Set(['local/batch/CronJob/nightly']));
+      expect(new Set([podOfSts, otherPodOfSts, theSts])).toEqual(new Set(['local/batch/StatefulSet/db']));
+    });
   });
 
   describe('blast radius and circuit breaker', () => {
@@ -242,6 +383,49 @@ describe('policy', () => {
       expect(unknown).toMatchObject({ allowed: false, deniedBy: 'inputs-present' });
       expect(verdictOf(plannedContext('scale-deployment', (c) => ({ ...c, evidence: { ...c.evidence, governance: undefined } })), 'hpa-owns-replicas')).toMatch(/unknown/);
       expect(free.allowed).toBe(true);
+    });
+
+    it('never scales a Deployment up from zero (it was switched off on purpose)', () => {
+      // Prepare
+      const off = plannedContext('scale-deployment', (c) => ({
+        ...c,
+        diagnosis: { ...c.diagnosis, parameters: { replicas: 1 } },
+        evidence: { ...c.evidence, workload: c.evidence.workload && { ...c.evidence.workload, desiredReplicas: 0, readyReplicas: 0, availableReplicas: 0 } },
+      }));
+
+      // Act
+      const decision = decide(off, RULES_WITH_PLANNED_ACTIONS);
+
+      // Assess
+      expect(decision).toMatchObject({ allowed: false, deniedBy: 'action-plan' });
+      expect(decision.reason).toMatch(/scaled to zero/);
+    });
+
+    it('deletes a Job only with live proof it is stuck, and never without the threshold', () => {
+      // Prepare: an alert said the Job is stuck (KubeJobNotCompleted); the live status decides.
+      const incident = anIncident({ symptom: 'JobStuck', subject: { kind: 'Job', name: 'export-1', namespace: 'shop' }, alertname: 'KubeJobNotCompleted' });
+      const job = (runningSeconds: number) => ({ name: 'export-1', uid: 'j-1', resourceVersion: '7', active: 1, succeeded: 0, failed: 0, runningSeconds, suspended: false, conditions: [] });
+      const ctx = (runningSeconds: number, change: (c: PolicyContext) => PolicyContext = (c) => c): PolicyContext => change({
+        ...allowedContext(),
+        incident,
+        evidence: evidenceFor(incident, { ownerChain: [{ kind: 'Job', name: 'export-1', namespace: 'shop', uid: 'j-1' }], podReady: undefined, job: job(runningSeconds) }),
+        diagnosis: { ...anEvictDiagnosis(incident), recommendation: 'delete-job', target: { kind: 'Job', name: 'export-1', namespace: 'shop' } },
+      });
+
+      // Act
+      const young = decide(ctx(90));
+      const stuck = decide(ctx(7200));
+      const noThreshold = decide(ctx(7200, (c) => ({ ...c, settings: { ...c.settings, jobStuckSeconds: undefined } })));
+      const withoutInputsRule = decide(ctx(7200, (c) => ({ ...c, settings: { ...c.settings, jobStuckSeconds: undefined } })), RULES.filter(([name]) => name !== 'inputs-present'));
+
+      // Assess
+      expect(young).toMatchObject({ allowed: false, deniedBy: 'action-plan' });
+      expect(young.reason).toMatch(/not proven stuck: it has run 90 s, under the 3600 s stuck threshold/);
+      expect(verdictOf(ctx(90), 'still-unhealthy', RULES)).toMatch(/under the 3600 s/);
+      expect(stuck.allowed).toBe(true);
+      expect(noThreshold).toMatchObject({ allowed: false, deniedBy: 'inputs-present' });
+      expect(noThreshold.reason).toMatch(/settings\.jobStuckSeconds/);
+      expect(withoutInputsRule).toMatchObject({ allowed: false, deniedBy: 'action-plan' });
     });
 
     it('does not let an HPA block an action that sets no replica count', () => {

@@ -51,6 +51,16 @@ describe('runbook: Deployments', () => {
     expect(d).toMatchObject({ recommendation: 'scale-deployment', parameters: { replicas: 4 } });
   });
 
+  it('pages for a saturated Deployment scaled to zero on purpose, instead of starting it', () => {
+    // Prepare
+    const incident = deploymentIncident('WorkloadSaturated');
+    // Act
+    const d = diagnoseByRunbook(incident, deploymentEvidence(incident, { desiredReplicas: 0, availableReplicas: 0, readyReplicas: 0, updatedReplicas: 0, podStates: {} }));
+    // Assess
+    expect(d).toMatchObject({ recommendation: 'page', restartCanHelp: false });
+    expect(d.summary).toContain('scaled to zero');
+  });
+
   it('pages when an HPA owns the replica count (row 10)', () => {
     const incident = deploymentIncident('WorkloadSaturated');
     const hpa = { name: 'web', minReplicas: 2, maxReplicas: 3, currentReplicas: 3, desiredReplicas: 3 };

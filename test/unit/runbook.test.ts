@@ -44,4 +44,57 @@ describe('runbook diagnoser', () => {
     expect(diagnosis.recommendation).toBe('page');
     expect(diagnosis.rootCause).toContain('HTTP 403');
   });
+
+  describe('alerts no rule maps (symptom Unknown)', () => {
+    const unknown = (subject: { kind: string; name: string; namespace: string }) =>
+      anIncident({ symptom: 'Unknown', subject, alertname: 'BatchQueueSlow', labels: { alertname: 'BatchQueueSlow' } });
+
+    it('pages for a running Job with an active pod, citing its status, instead of deleting it', () => {
+      // Prepare: the case: an unmapped alert with namespace + job_name on a Job running 90 s.
+      const jobIncident = unknown({ kind: 'Job', name: 'report-1', namespace: 'batch' });
+      const evidence = evidenceFor(jobIncident, {
+        ownerChain: [{ kind: 'Job', name: 'report-1', namespace: 'batch', uid: 'j-1' }],
+        podReady: undefined,
+        phase: undefined,
+        containers: [],
+        job: { name: 'report-1', uid: 'j-1', active: 1, succeeded: 0, failed: 0, runningSeconds: 90, suspended: false, conditions: [] },
+      });
+
+      // Act
+      const diagnosis = diagnoseByRunbook(jobIncident, evidence);
+
+      // Assess
+      expect(diagnosis).toMatchObject({ recommendation: 'page', restartCanHelp: false, category: 'unknown' });
+      expect(diagnosis.target).toBeUndefined();
+      expect(diagnosis.summary).toContain('alert BatchQueueSlow on Job batch/report-1');
+      expect(diagnosis.evidenceCited).toContain('Job report-1: active 1, succeeded 0, failed 0, running 90 s');
+      expect(diagnosis.rootCause).toContain('Job report-1: active 1');
+    });
+
+    it.each([
+      ['a crash-looping Pod it would otherwise evict', { kind: 'Pod', name: 'web-7d4b9c-abcde', namespace: 'shop' }, {}],
+      ['a Deployment with every replica down', { kind: 'Deployment', name: 'web', namespace: 'shop' }, {
+        ownerChain: [{ kind: 'Deployment', name: 'web', namespace: 'shop' }],
+        workload: { kind: 'Deployment', name: 'web', desiredReplicas: 3, readyReplicas: 0, availableReplicas: 0, updatedReplicas: 3, paused: false, conditions: [], podStates: {} },
+      }],
+      ['a saturated-looking Deployment', { kind: 'Deployment', name: 'web', namespace: 'shop' }, {
+        ownerChain: [{ kind: 'Deployment', name: 'web', namespace: 'shop' }],
+        workload: { kind: 'Deployment', name: 'web', desiredReplicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, paused: false, conditions: [], podStates: {} },
+        governance: {},
+      }],
+      ['a NotReady Node', { kind: 'Node', name: 'node-1', namespace: '' }, {
+        ownerChain: [{ kind: 'Node', name: 'node-1' }],
+        node: { name: 'node-1', resourceVersion: '1', unschedulable: false, conditions: [{ type: 'Ready', status: 'Unknown' }] },
+      }],
+      ['a subject that is gone', { kind: 'Deployment', name: 'web', namespace: 'shop' }, { exists: false, ownerChain: [] }],
+    ] as const)('pages for %s', (_what, subject, overrides) => {
+      // Prepare
+      const i = unknown(subject);
+      // Act
+      const diagnosis = diagnoseByRunbook(i, evidenceFor(i, overrides));
+      // Assess
+      expect(diagnosis).toMatchObject({ recommendation: 'page', restartCanHelp: false, category: 'unknown' });
+      expect(diagnosis.evidenceCited[0]).toBe('alert BatchQueueSlow is not mapped to a symptom');
+    });
+  });
 });
