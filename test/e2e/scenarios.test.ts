@@ -349,9 +349,9 @@ describe.skipIf(!available)('SCENARIOS.md on the control plane: the alert path',
     const id = podId(namespace, name);
     expect(await outcomeOf(id)).toBe('paged');
     const entries = await auditOf(id);
-    expect(entries.find((e) => e.step === 'diagnosis')?.detail).toMatchObject({ recommendation: 'evict-pod' });
-    expect(entries.find((e) => e.step === 'decision')?.detail).toMatchObject({ allowed: false, deniedBy: 'not-opted-out', cooldownKey: `local/${namespace}/StatefulSet/ledger-db` });
-    expect(entries.some((e) => e.step === 'action')).toBe(false);
+    // An owner opted out: a short page from metadata alone; nothing read, diagnosed or sent out.
+    expect(entries.find((e) => e.step === 'decision')?.detail).toMatchObject({ allowed: false, deniedBy: 'protected-place', evidenceRead: false, reason: expect.stringMatching(/opted out/) });
+    expect(entries.some((e) => e.step === 'evidence' || e.step === 'diagnosis' || e.step === 'action')).toBe(false);
     expect((await listPods(cluster.adminKubeconfigPath, namespace, { app: 'ledger-db' })).map((p) => p.metadata?.uid)).toContain(pod?.metadata?.uid);
   });
 
@@ -365,8 +365,8 @@ describe.skipIf(!available)('SCENARIOS.md on the control plane: the alert path',
     const id = incidentId('local', namespace, 'Job', 'month-close-manual', 'JobStuck');
     expect(await outcomeOf(id)).toBe('paged');
     const entries = await auditOf(id);
-    expect(entries.find((e) => e.step === 'diagnosis')?.detail).toMatchObject({ recommendation: 'delete-job' });
-    expect(entries.find((e) => e.step === 'decision')?.detail).toMatchObject({ allowed: false, deniedBy: 'not-opted-out', cooldownKey: `local/${namespace}/CronJob/month-close` });
+    expect(entries.find((e) => e.step === 'decision')?.detail).toMatchObject({ allowed: false, deniedBy: 'protected-place', evidenceRead: false, reason: expect.stringMatching(/opted out/) });
+    expect(entries.some((e) => e.step === 'evidence' || e.step === 'diagnosis' || e.step === 'action')).toBe(false);
     expect((await admin().makeApiClient(BatchV1Api).readNamespacedJob({ name: 'month-close-manual', namespace })).metadata?.deletionTimestamp).toBeUndefined();
   });
 

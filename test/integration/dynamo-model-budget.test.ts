@@ -167,4 +167,34 @@ describe.skipIf(unavailable !== undefined && !mustRun())('the daily model budget
       Object.assign(process.env, saved);
     }
   });
+
+  it.each([
+    ['a model without a price and no token budget is never asked: the runbook answers and says why', {}, 0],
+    ['the same model with a token budget is asked: its spend is bounded in tokens', { HEALER_MODEL_DAILY_BUDGET_TOKENS: '100000' }, 1],
+  ] as const)('%s', async (_name, extraEnv, requests) => {
+    // Prepare: a model name no price table knows; the real SDK against the local Messages API.
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+    resetAwsClients();
+    try {
+      const config = loadConfig({ ANTHROPIC_BASE_URL: server.baseURL, HEALER_STATE_TABLE: tables.state, HEALER_MODEL: 'claude-unpriced-9', HEALER_MODEL_MAX_STEPS: '1', ...extraEnv });
+      const kubeConfig = loadKubeConfig({ kubeconfigYaml: 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n' });
+      server.enqueue(steps.verdict({}));
+      const incident = anIncident();
+
+      // Act
+      const diagnosis = await modelDiagnoserFromConfig(config, { apiKey: KEY, kubeConfig }).diagnose(incident, evidenceFor(incident));
+
+      // Assess
+      expect(server.requests).toHaveLength(requests);
+      if (requests === 0) {
+        expect(diagnosis.diagnoser).toBe('runbook');
+        expect(diagnosis.fallbackReason).toMatch(/^model claude-unpriced-9 has no price on file \(HEALER_MODEL_PRICES\) and no token budget is set/);
+      }
+    } finally {
+      resetAwsClients();
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+  });
 });
