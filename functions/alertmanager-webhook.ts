@@ -4,6 +4,7 @@ import { loadConfig } from '../lib/config/config.js';
 import { handleWebhook } from '../lib/intake/webhook.js';
 import { incidentQueue, secretFrom, stateStore } from '../lib/wiring/common.js';
 import { httpErrors, log } from '../lib/wiring/middleware.js';
+import { skipLines, webhookDeps } from '../lib/wiring/webhook.js';
 
 // Parsed once per container; a bad configuration fails the cold start loudly.
 const config = loadConfig();
@@ -19,19 +20,12 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
     const expectedToken = bearerConfigured ? await secretFrom(config.webhookToken, config.webhookTokenParam, 'the webhook token') : undefined;
     const result = await handleWebhook(
       { headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
-      {
-        expectedToken,
-        basicAuth: config.webhookBasicAuth,
-        alertMappings: config.alertMappings,
-        state,
-        queue,
-        cluster: config.clusterName,
-        dedupWindowSeconds: config.dedupWindowSeconds,
-        maxBodyBytes: config.maxBodyBytes,
-        maxAlerts: config.maxAlertsPerPayload,
-        nowMs: Date.now(),
-      },
+      { ...webhookDeps(config, { expectedToken, state, queue }), nowMs: Date.now() },
     );
-    log(result.statusCode < 400 ? 'info' : 'warn', 'webhook handled', { statusCode: result.statusCode, ...(result.report ?? {}) });
+    // Every skipped alert is named with its reason: a dropped alert must be findable in the logs.
+    if (result.report) for (const reason of skipLines(result.report)) log('info', 'alert skipped', { reason });
+    const report = result.report;
+    const counts = report ? { received: report.received, enqueued: report.enqueued, duplicates: report.duplicates, skippedByReason: report.skippedByReason } : {};
+    log(result.statusCode < 400 ? 'info' : 'warn', 'webhook handled', { statusCode: result.statusCode, ...counts });
     return { statusCode: result.statusCode, headers: { 'content-type': 'application/json' }, body: result.body };
   });

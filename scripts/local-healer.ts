@@ -15,6 +15,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../lib/config/config.js';
 import { handleWebhook } from '../lib/intake/webhook.js';
+import { skipLines, webhookDeps } from '../lib/wiring/webhook.js';
 import { remediate } from '../lib/pipeline/remediate.js';
 import { scanCluster } from '../lib/pipeline/scan.js';
 import { workerDeps } from '../lib/wiring/worker.js';
@@ -133,9 +134,14 @@ async function main(): Promise<void> {
     'POST /alerts': (async (event) => {
       const result = await handleWebhook(
         { headers: event.headers, body: event.body, isBase64Encoded: event.isBase64Encoded },
-        { expectedToken: token, state, queue, cluster: config.clusterName, dedupWindowSeconds: config.dedupWindowSeconds, maxBodyBytes: config.maxBodyBytes, maxAlerts: config.maxAlertsPerPayload, nowMs: Date.now() },
+        { ...webhookDeps(config, { expectedToken: token, state, queue }), nowMs: Date.now() },
       );
-      if (result.report) say(`webhook: ${result.report.enqueued} enqueued, ${result.report.duplicates} duplicate(s), ${result.report.skipped.length} skipped`);
+      if (result.report) {
+        say(`webhook: ${result.report.enqueued} enqueued, ${result.report.duplicates} duplicate(s), ${result.report.skipped.length} skipped`);
+        for (const reason of skipLines(result.report)) say(`  skipped: ${reason}`);
+      } else {
+        say(`webhook: ${result.statusCode} ${result.body}`);
+      }
       return { statusCode: result.statusCode, headers: { 'content-type': 'application/json' }, body: result.body };
     }) satisfies HttpApiHandler,
   });
@@ -169,7 +175,9 @@ async function main(): Promise<void> {
 
   say('');
   say(`webhook URL:   ${server.url}/alerts`);
-  say(`webhook token: ${token}`);
+  say(`webhook token: ${token}${config.webhookBasicAuth ? ` (or basic auth as ${config.webhookBasicAuth.split(':')[0] ?? ''}, HEALER_WEBHOOK_BASIC_AUTH)` : ''}`);
+  const mapped = Object.keys(config.alertMappings);
+  if (mapped.length > 0) say(`alert mappings: ${mapped.join(', ')} (HEALER_ALERT_MAPPINGS, over the defaults)`);
   say(`mode:          ${config.dryRun ? 'DRY RUN (set HEALER_DRY_RUN=false to act)' : 'LIVE: allowed fixes are applied'}`);
   say(`diagnosis:     ${config.anthropicApiKey ? `Claude (${config.model}) with runbook fallback` : 'runbook rules (set ANTHROPIC_API_KEY for Claude)'}`);
   say(`notifications: ${config.topicArn ? `SNS ${config.topicArn}` : 'this console'}`);

@@ -172,9 +172,19 @@ export function incidentId(cluster: string, namespace: string, kind: string, nam
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
 }
 
+/** Why an alert did not become an incident: a fixed vocabulary, counted in the webhook's answer. */
+export const SKIP_REASONS = ['resolved', 'other-cluster', 'no-subject-label', 'missing-label', 'invalid-label'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
 export type AlertMapping =
   | { readonly incident: Incident }
-  | { readonly skipped: string; readonly resolved?: true };
+  | { readonly skipped: string; readonly reason: SkipReason; readonly resolved?: true };
+
+/** A reason for skipping, with the code it is counted under. */
+interface Skip {
+  readonly text: string;
+  readonly reason: SkipReason;
+}
 
 /** Own string properties only: a label named `constructor` or `__proto__` is just a label. */
 function own(map: Readonly<Record<string, string>>, key: string): string | undefined {
@@ -218,14 +228,14 @@ interface Subject {
 }
 
 /** Reads the subject a rule names; a reason when the labels are missing or not Kubernetes names. */
-function subjectOf(labels: Readonly<Record<string, string>>, kind: SubjectKind, nameLabel: string, namespaceLabel: string | undefined, what: string): Subject | string {
+function subjectOf(labels: Readonly<Record<string, string>>, kind: SubjectKind, nameLabel: string, namespaceLabel: string | undefined, what: string): Subject | Skip {
   const name = own(labels, nameLabel);
-  if (name === undefined) return `${what} has no ${nameLabel} label`;
-  if (!isObjectName(name)) return `${what} has an invalid ${kind} name in ${nameLabel}`;
+  if (name === undefined) return { text: `${what} has no ${nameLabel} label`, reason: 'missing-label' };
+  if (!isObjectName(name)) return { text: `${what} has an invalid ${kind} name in ${nameLabel}`, reason: 'invalid-label' };
   if (namespaceLabel === undefined) return { kind, name, namespace: '', labels: [nameLabel] };
   const namespace = own(labels, namespaceLabel);
-  if (namespace === undefined) return `${what} names ${kind} ${clip(name, 63)} but has no ${namespaceLabel} label`;
-  if (!isNamespaceName(namespace)) return `${what} has an invalid namespace in ${namespaceLabel}`;
+  if (namespace === undefined) return { text: `${what} names ${kind} ${clip(name, 63)} but has no ${namespaceLabel} label`, reason: 'missing-label' };
+  if (!isNamespaceName(namespace)) return { text: `${what} has an invalid namespace in ${namespaceLabel}`, reason: 'invalid-label' };
   return { kind, name, namespace, labels: [nameLabel, namespaceLabel] };
 }
 
@@ -238,15 +248,15 @@ export function alertToIncident(alert: Alert, cluster: string, nowIso: string, r
   const labels = alert.labels;
   const alertname = own(labels, 'alertname') ?? '';
   const what = clip(alertname || 'alert');
-  if (alert.status !== 'firing') return { skipped: `${what} is resolved`, resolved: true };
+  if (alert.status !== 'firing') return { skipped: `${what} is resolved`, reason: 'resolved', resolved: true };
   const alertCluster = own(labels, 'cluster');
   if (alertCluster !== undefined && alertCluster !== cluster) {
-    return { skipped: `${what} is for cluster ${clip(alertCluster)}, not ${cluster}` };
+    return { skipped: `${what} is for cluster ${clip(alertCluster)}, not ${cluster}`, reason: 'other-cluster' };
   }
 
   const rule = rules.get(alertname);
   let symptom: Symptom;
-  let subject: Subject | string;
+  let subject: Subject | Skip;
   if (rule) {
     subject = subjectOf(labels, rule.kind, rule.nameLabel, rule.namespaceLabel, what);
     const refined = rule.symptomFrom ? own(labels, rule.symptomFrom.label) : undefined;
@@ -255,13 +265,13 @@ export function alertToIncident(alert: Alert, cluster: string, nowIso: string, r
   } else {
     const found = UNKNOWN_SUBJECT_LABELS.find(([label]) => own(labels, label) !== undefined);
     if (!found) {
-      return { skipped: `${what} has no subject label (${UNKNOWN_SUBJECT_LABELS.map(([l]) => l).join(', ')})` };
+      return { skipped: `${what} has no subject label (${UNKNOWN_SUBJECT_LABELS.map(([l]) => l).join(', ')})`, reason: 'no-subject-label' };
     }
     const [label, kind] = found;
     subject = subjectOf(labels, kind, label, CLUSTER_SCOPED_KINDS.has(kind) ? undefined : 'namespace', what);
     symptom = 'Unknown';
   }
-  if (typeof subject === 'string') return { skipped: subject };
+  if ('reason' in subject) return { skipped: subject.text, reason: subject.reason };
 
   const severity = own(labels, 'severity');
   return {
@@ -285,6 +295,8 @@ export interface MappedAlerts {
   readonly incidents: readonly Incident[];
   /** One reason per alert that did not become an incident (resolved ones included). */
   readonly skipped: readonly string[];
+  /** How many alerts were skipped for each reason (only reasons that occurred). */
+  readonly skippedByReason: Readonly<Partial<Record<SkipReason, number>>>;
   /** Resolved alerts: reported, never acted on. */
   readonly resolved: number;
 }
@@ -294,6 +306,7 @@ export function alertsToIncidents(alerts: readonly Alert[], opts: { cluster: str
   const rules = opts.mappings && Object.keys(opts.mappings).length > 0 ? alertRules(opts.mappings) : DEFAULT_RULES;
   const incidents: Incident[] = [];
   const skipped: string[] = [];
+  const skippedByReason: Partial<Record<SkipReason, number>> = {};
   let resolved = 0;
   for (const alert of alerts) {
     const mapped = alertToIncident(alert, opts.cluster, opts.nowIso, rules);
@@ -301,8 +314,9 @@ export function alertsToIncidents(alerts: readonly Alert[], opts: { cluster: str
       incidents.push(mapped.incident);
     } else {
       skipped.push(mapped.skipped);
+      skippedByReason[mapped.reason] = (skippedByReason[mapped.reason] ?? 0) + 1;
       if (mapped.resolved) resolved += 1;
     }
   }
-  return { incidents, skipped, resolved };
+  return { incidents, skipped, skippedByReason, resolved };
 }

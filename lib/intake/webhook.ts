@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncidentQueue, StateStore } from '../ports/index.js';
 import { parseAlertmanagerBody } from './alertmanager.js';
-import { alertsToIncidents, type AlertMappings } from './incidents.js';
+import { alertsToIncidents, type AlertMappings, type SkipReason } from './incidents.js';
 import { admitIncidents, type IntakeReport } from '../pipeline/intake.js';
 
 export interface WebhookRequest {
@@ -10,11 +10,20 @@ export interface WebhookRequest {
   readonly isBase64Encoded?: boolean;
 }
 
+/** What the webhook did with a payload it accepted: the intake report, plus why alerts were skipped. */
+export interface WebhookReport extends IntakeReport {
+  /** Alerts skipped, counted by reason (only reasons that occurred). */
+  readonly skippedByReason: Readonly<Partial<Record<SkipReason, number>>>;
+}
+
 export interface WebhookResponse {
   readonly statusCode: number;
   readonly body: string;
-  readonly report?: IntakeReport;
+  readonly report?: WebhookReport;
 }
+
+/** Reasons echoed in the response body (each is also counted in skippedByReason). */
+const MAX_REASONS_IN_BODY = 50;
 
 export interface WebhookDeps {
   /** Bearer token; undefined when only basic auth is configured. */
@@ -79,7 +88,7 @@ function header(headers: WebhookRequest['headers'], name: string): string | unde
   return undefined;
 }
 
-const reply = (statusCode: number, payload: Record<string, unknown>, report?: IntakeReport): WebhookResponse => ({
+const reply = (statusCode: number, payload: Record<string, unknown>, report?: WebhookReport): WebhookResponse => ({
   statusCode,
   body: JSON.stringify(payload),
   report,
@@ -108,18 +117,24 @@ export async function handleWebhook(request: WebhookRequest, deps: WebhookDeps):
   if (!parsed.ok) return reply(parsed.status, { error: parsed.error });
 
   const nowIso = new Date(deps.nowMs).toISOString();
-  const { incidents, skipped, resolved } = alertsToIncidents(parsed.payload.alerts, {
+  const { incidents, skipped, skippedByReason, resolved } = alertsToIncidents(parsed.payload.alerts, {
     cluster: deps.cluster,
     nowIso,
     ...(deps.alertMappings ? { mappings: deps.alertMappings } : {}),
   });
-  const report = await admitIncidents(incidents, {
+  const admitted = await admitIncidents(incidents, {
     state: deps.state,
     queue: deps.queue,
     dedupWindowSeconds: deps.dedupWindowSeconds,
     nowMs: deps.nowMs,
   }, skipped);
+  const report: WebhookReport = { ...admitted, skippedByReason };
   // Resolved alerts are counted, never queued; truncatedAlerts says Alertmanager's max_alerts hid some.
   const truncatedAlerts = parsed.payload.truncatedAlerts ?? 0;
-  return reply(202, { ...report, skipped: report.skipped.slice(0, 50), resolved, ...(truncatedAlerts > 0 ? { truncatedAlerts } : {}) }, report);
+  return reply(202, {
+    ...report,
+    skipped: report.skipped.slice(0, MAX_REASONS_IN_BODY),
+    resolved,
+    ...(truncatedAlerts > 0 ? { truncatedAlerts } : {}),
+  }, report);
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { startHealerEnv, type HealerEnv } from '../support/healer-env.js';
 import { serveHttpApi } from '../../lib/local/http-api.js';
@@ -195,8 +195,30 @@ describe('alertmanager-webhook: basic auth and resolved alerts', () => {
     const response = await post(captured('resolved-KubePodCrashLooping'), auth());
     // Assess
     expect(response.status).toBe(202);
-    expect(response.json).toMatchObject({ received: 1, enqueued: 0, duplicates: 0, resolved: 1, skipped: ['KubePodCrashLooping is resolved'] });
+    expect(response.json).toMatchObject({ received: 1, enqueued: 0, duplicates: 0, resolved: 1, skipped: ['KubePodCrashLooping is resolved'], skippedByReason: { resolved: 1 } });
     expect(await env.queueDepth()).toBe(depthBefore);
     expect(await env.stateItemCount()).toBe(stateBefore);
+  });
+
+  it('names every skipped alert in the log with its reason, and counts them by reason in the answer', async () => {
+    // Prepare: Alertmanager's real payload, relabelled for another cluster, plus one with no subject.
+    const payload = JSON.parse(captured('KubePodCrashLooping')) as { alerts: { labels: Record<string, string> }[] };
+    const [first] = payload.alerts;
+    if (!first) throw new Error('fixture has no alert');
+    payload.alerts = [{ ...first, labels: { ...first.labels, cluster: 'prod-eu' } }, { ...first, labels: { alertname: 'Watchdog', severity: 'none' } }];
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+
+    // Act
+    const response = await post(JSON.stringify(payload), auth()).finally(() => spy.mockRestore());
+
+    // Assess
+    expect(response.status).toBe(202);
+    expect(response.json).toMatchObject({ enqueued: 0, skippedByReason: { 'other-cluster': 1, 'no-subject-label': 1 } });
+    const skippedLog = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === 'alert skipped');
+    expect(skippedLog.map((l) => l.reason)).toEqual([
+      "KubePodCrashLooping is for cluster prod-eu, not local",
+      expect.stringMatching(/^Watchdog has no subject label/),
+    ]);
   });
 });

@@ -108,7 +108,7 @@ describe('alert → incident mapping, on payloads captured from a real Alertmana
     const mapped = map(payload);
     // Assess
     expect(payload.status).toBe('resolved');
-    expect(mapped).toEqual({ incidents: [], skipped: ['KubePodCrashLooping is resolved'], resolved: 1 });
+    expect(mapped).toEqual({ incidents: [], skipped: ['KubePodCrashLooping is resolved'], skippedByReason: { resolved: 1 }, resolved: 1 });
   });
 
   it('skips an alert with no subject label (Watchdog) and says why', () => {
@@ -169,6 +169,28 @@ describe('alert → incident mapping, on payloads captured from a real Alertmana
     const mapped = map(parse(payloadOf([{ labels: { alertname: 'KubePodCrashLooping', ...labels } }])));
     expect(mapped.incidents).toEqual([]);
     expect(mapped.skipped[0]).toMatch(reason);
+  });
+
+  it('counts every skipped alert by its reason', () => {
+    // Prepare: one alert for each way an alert is skipped, one of them twice, and one that maps.
+    const crash = { alertname: 'KubePodCrashLooping', namespace: 'shop', pod: 'web-1' };
+    const body = payloadOf([
+      { labels: crash, status: 'resolved' },
+      { labels: { ...crash, cluster: 'prod-eu' } },
+      { labels: { ...crash, cluster: 'prod-us' } },
+      { labels: { alertname: 'Watchdog' } },
+      { labels: { alertname: 'KubePodCrashLooping', namespace: 'shop' } },
+      { labels: { ...crash, pod: 'Web-1' } },
+      { labels: crash },
+    ]);
+
+    // Act
+    const mapped = map(parse(body));
+
+    // Assess: the counts add up to the reasons, one per skipped alert.
+    expect(mapped.incidents).toHaveLength(1);
+    expect(mapped.skippedByReason).toEqual({ resolved: 1, 'other-cluster': 2, 'no-subject-label': 1, 'missing-label': 1, 'invalid-label': 1 });
+    expect(Object.values(mapped.skippedByReason).reduce((a, b) => a + b, 0)).toBe(mapped.skipped.length);
   });
 
   it('names the subject of an unknown alert by the most specific workload label', () => {
@@ -431,6 +453,7 @@ describe('hostile payloads (property): a clear error or valid incidents, never a
         seen.incidents += mapped.incidents.length;
         seen.skipped += mapped.skipped.length;
         expect(mapped.incidents.length + mapped.skipped.length).toBe(parsed.payload.alerts.length);
+        expect(Object.values(mapped.skippedByReason).reduce((a, b) => a + b, 0)).toBe(mapped.skipped.length);
         expect(mapped.resolved).toBe(parsed.payload.alerts.filter((a) => a.status === 'resolved').length);
         for (const incident of mapped.incidents) {
           expectValidIncident(incident);

@@ -1,0 +1,31 @@
+import type { HealerConfig } from '../config/config.js';
+import type { WebhookDeps, WebhookReport } from '../intake/webhook.js';
+import type { IncidentQueue, StateStore } from '../ports/index.js';
+
+/**
+ * The webhook's settings from the one configuration: the Lambda function and `npm start` both
+ * build their webhook here, so alert mappings, basic auth and limits can never differ between them.
+ */
+export function webhookDeps(config: HealerConfig, io: { expectedToken: string | undefined; state: StateStore; queue: IncidentQueue }): Omit<WebhookDeps, 'nowMs'> {
+  return {
+    expectedToken: io.expectedToken,
+    basicAuth: config.webhookBasicAuth,
+    alertMappings: config.alertMappings,
+    state: io.state,
+    queue: io.queue,
+    cluster: config.clusterName,
+    dedupWindowSeconds: config.dedupWindowSeconds,
+    maxBodyBytes: config.maxBodyBytes,
+    maxAlerts: config.maxAlertsPerPayload,
+  };
+}
+
+/** Skipped alerts named one per line, at most this many per payload (the counts cover the rest). */
+export const MAX_SKIPS_NAMED = 100;
+
+/** One line per skipped alert (bounded), then the count of any not named. */
+export function skipLines(report: WebhookReport): string[] {
+  const named = report.skipped.slice(0, MAX_SKIPS_NAMED);
+  const rest = report.skipped.length - named.length;
+  return [...named, ...(rest > 0 ? [`… and ${rest} more skipped (${JSON.stringify(report.skippedByReason)})`] : [])];
+}

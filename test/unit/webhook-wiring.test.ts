@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config/config.js';
+import { MAX_SKIPS_NAMED, skipLines, webhookDeps } from '../../lib/wiring/webhook.js';
+import type { IncidentQueue, StateStore } from '../../lib/ports/index.js';
+
+/**
+ * One webhook configuration: the Lambda function and `npm start` build their webhook from the
+ * same settings, so alert mappings and basic auth work the same in both.
+ */
+const source = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+// Never called: webhookDeps only passes them through.
+const io = { expectedToken: 'token', state: {} as StateStore, queue: {} as IncidentQueue };
+
+describe('the webhook built from the configuration', () => {
+  it('carries alert mappings, basic auth, the cluster and the limits from the environment', () => {
+    // Prepare
+    const config = loadConfig({
+      HEALER_CLUSTER_NAME: 'prod-eu',
+      HEALER_WEBHOOK_BASIC_AUTH: 'alertmanager:s3cret-pass',
+      HEALER_ALERT_MAPPINGS: JSON.stringify({ AppQueueStuck: { symptom: 'DeploymentUnavailable', kind: 'Deployment', nameLabel: 'app_deployment' } }),
+      HEALER_MAX_ALERTS_PER_PAYLOAD: '25',
+    });
+
+    // Act
+    const deps = webhookDeps(config, io);
+
+    // Assess
+    expect(deps).toMatchObject({ expectedToken: 'token', basicAuth: 'alertmanager:s3cret-pass', cluster: 'prod-eu', maxAlerts: 25 });
+    expect(Object.keys(deps.alertMappings ?? {})).toEqual(['AppQueueStuck']);
+  });
+
+  it.each(['functions/alertmanager-webhook.ts', 'scripts/local-healer.ts'])('is how %s builds its webhook', (path) => {
+    // Act
+    const text = source(path);
+    const calls = text.match(/handleWebhook\(/g) ?? [];
+    const built = text.match(/\{ \.\.\.webhookDeps\(config, /g) ?? [];
+    // Assess: every handleWebhook call takes its settings from webhookDeps.
+    expect(calls.length).toBeGreaterThan(0);
+    expect(built).toHaveLength(calls.length);
+  });
+
+  it('names every skipped alert up to a bound, and counts the rest', () => {
+    // Prepare
+    const skipped = Array.from({ length: MAX_SKIPS_NAMED + 3 }, (_, i) => `alert-${i} is for cluster other, not local`);
+    const report = { received: skipped.length, enqueued: 0, duplicates: 0, skipped, skippedByReason: { 'other-cluster': skipped.length } };
+
+    // Act
+    const lines = skipLines(report);
+
+    // Assess
+    expect(lines).toHaveLength(MAX_SKIPS_NAMED + 1);
+    expect(lines[0]).toBe('alert-0 is for cluster other, not local');
+    expect(lines.at(-1)).toBe(`… and 3 more skipped ({"other-cluster":${skipped.length}})`);
+  });
+});
