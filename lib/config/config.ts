@@ -129,6 +129,33 @@ const ConfigSchema = z.object({
   HEALER_DIAGNOSE_PROTECTED: booleanFlag(false),
 });
 
+/**
+ * The settings that decide what the healer may do to the cluster. Every function that acts (the
+ * worker, the approval function) and the local run must read the same values: serverless.yml sets
+ * them once, at provider level, and the package test checks the acting functions agree.
+ */
+export const POLICY_SETTINGS = [
+  'HEALER_CLUSTER_NAME',
+  'HEALER_DRY_RUN',
+  'HEALER_KILL_SWITCH',
+  'HEALER_KILL_SWITCH_PARAM',
+  'HEALER_COOLDOWN_SECONDS',
+  'HEALER_MIN_CONFIDENCE',
+  'HEALER_DENIED_NAMESPACES',
+  'HEALER_DIAGNOSE_PROTECTED',
+  'HEALER_JOB_STUCK_SECONDS',
+  'HEALER_MAX_ACTIONS_PER_NAMESPACE_PER_HOUR',
+  'HEALER_MAX_ACTIONS_PER_CLUSTER_PER_HOUR',
+  'HEALER_CIRCUIT_BREAKER_COUNT',
+  'HEALER_CIRCUIT_BREAKER_WINDOW_SECONDS',
+  'HEALER_MAX_CORDONED_NODE_SHARE',
+  'HEALER_SCALE_MAX_REPLICAS',
+  'HEALER_SCALE_MAX_STEP',
+  'HEALER_SCALE_MAX_STEP_PERCENT',
+  'HEALER_APPROVAL_ACTIONS',
+  'HEALER_VERIFY_DELAY_SECONDS',
+] as const satisfies readonly (keyof z.input<typeof ConfigSchema>)[];
+
 export type HealerConfig = Readonly<{
   clusterName: string;
   dryRun: boolean;

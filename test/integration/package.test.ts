@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_TABLE, STATE_TABLE } from '../../lib/adapters/tables.js';
+import { POLICY_SETTINGS } from '../../lib/config/config.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const STAGE = 'dev';
@@ -25,9 +26,12 @@ const FUNCTIONS = {
   scan: { key: 'scheduled-scan', logicalId: 'ScheduledDashscanLambdaFunction' },
   remediate: { key: 'remediate', logicalId: 'RemediateLambdaFunction' },
   approve: { key: 'approve', logicalId: 'ApproveLambdaFunction' },
+  deadLetter: { key: 'dead-letter', logicalId: 'DeadDashletterLambdaFunction' },
 } as const;
+/** The functions that can change the cluster: they must decide by the same policy settings. */
+const ACTING = ['remediate', 'approve'] as const;
 /** Zipped-size budgets: a regression (e.g. the cluster client pulled into the webhook) fails here. */
-const ZIP_BUDGET_BYTES = { webhook: 400_000, scan: 2_000_000, remediate: 2_000_000, approve: 2_000_000 } as const;
+const ZIP_BUDGET_BYTES = { webhook: 400_000, scan: 2_000_000, remediate: 2_000_000, approve: 2_000_000, deadLetter: 400_000 } as const;
 /** Packages the webhook must never load: they cost it cold-start time and it does no such work. */
 const FORBIDDEN_IN_WEBHOOK = ['@kubernetes/client-node', '@anthropic-ai/sdk'] as const;
 
@@ -259,20 +263,24 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     expect(result.code, `cfn-lint findings:\n${result.stdout}${result.stderr}`).toBe(0);
   });
 
-  it('defines the four functions on nodejs22.x/arm64 with the right triggers and limits', () => {
+  it('defines the five functions on nodejs22.x/arm64 with the right triggers and limits', () => {
     // Prepare
     const byType = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type);
 
     // Act
-    const [webhook, scan, remediate, approve] = [fn('webhook'), fn('scan'), fn('remediate'), fn('approve')];
+    const [webhook, scan, remediate, approve, deadLetter] = [fn('webhook'), fn('scan'), fn('remediate'), fn('approve'), fn('deadLetter')];
     const route = byType('AWS::ApiGatewayV2::Route').map((r) => r.Properties?.RouteKey);
     const rule = byType('AWS::Events::Rule')[0]?.Properties;
-    const mapping = byType('AWS::Lambda::EventSourceMapping')[0]?.Properties as Json & { ScalingConfig?: { MaximumConcurrency?: number } };
+    type Mapping = Json & { ScalingConfig?: { MaximumConcurrency?: number }; EventSourceArn?: unknown; FunctionName?: unknown };
+    const mappings = byType('AWS::Lambda::EventSourceMapping').map((r) => r.Properties as Mapping);
+    const mappingOf = (queue: string) => mappings.find((m) => JSON.stringify(m.EventSourceArn) === JSON.stringify({ 'Fn::GetAtt': [queue, 'Arn'] }));
+    const mapping = mappingOf('IncidentsQueue') ?? {};
+    const deadLetterMapping = mappingOf('IncidentsDeadLetterQueue') ?? {};
     const queue = resource('IncidentsQueue').Properties as Json & { RedrivePolicy: Json };
     const dlq = resource('IncidentsDeadLetterQueue').Properties as Json;
 
     // Assess
-    for (const [name, props] of Object.entries({ webhook, scan, remediate, approve })) {
+    for (const [name, props] of Object.entries({ webhook, scan, remediate, approve, deadLetter })) {
       expect(props.Runtime, name).toBe('nodejs22.x');
       expect(props.Architectures, name).toEqual(['arm64']);
       expect(props.Handler, name).toBe(`functions/${FUNCTIONS[name as keyof typeof FUNCTIONS].key}.handler`);
@@ -292,6 +300,11 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     expect(Number(remediate.Environment.Variables.HEALER_LOCK_SECONDS)).toBeGreaterThan(remediate.Timeout);
     expect(queue.RedrivePolicy).toMatchObject({ maxReceiveCount: 3, deadLetterTargetArn: { 'Fn::GetAtt': ['IncidentsDeadLetterQueue', 'Arn'] } });
     expect(dlq.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    // Every dead letter pages: the dead-letter function consumes the DLQ, one message at a time.
+    expect(mappings).toHaveLength(2);
+    expect(deadLetterMapping).toMatchObject({ BatchSize: 1, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    expect(JSON.stringify(deadLetterMapping.FunctionName)).toContain(FUNCTIONS.deadLetter.logicalId);
+    expect(dlq.VisibilityTimeout).toBeGreaterThanOrEqual(6 * deadLetter.Timeout);
     expect(queue.SqsManagedSseEnabled).toBe(true);
     expect(dlq.SqsManagedSseEnabled).toBe(true);
     expect(resource('OnCallTopic').Properties?.KmsMasterKeyId).toBe('alias/aws/sns');
@@ -392,7 +405,7 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     expect([...new Set(auditAllows)].sort()).toEqual(['dynamodb:PutItem', 'dynamodb:Query']);
     expect(allowedOn('webhook', 'AuditTable')).toEqual([]);
     expect(allowedOn('scan', 'AuditTable')).toEqual([]);
-    for (const name of ['remediate', 'approve'] as const) {
+    for (const name of ['remediate', 'approve', 'deadLetter'] as const) {
       const denies = statementsOf(name).filter((s) => s.Effect === 'Deny' && resourceNames(s.Resource).includes('AuditTable')).flatMap(actions);
       expect(denies, name).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']));
     }
@@ -411,6 +424,12 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     expect(allowedOn('approve', 'StateTable')).toEqual(stateActionsUsed);
     expect(allowedOn('remediate', 'OnCallTopic')).toEqual(['sns:Publish']);
     for (const name of ['webhook', 'scan'] as const) expect(allowedOn(name, 'OnCallTopic'), name).toEqual([]);
+    // The dead-letter function reads the audit trail, pages, and consumes the DLQ: nothing else.
+    expect(allowedOn('deadLetter', 'AuditTable')).toEqual(['dynamodb:Query']);
+    expect(allowedOn('deadLetter', 'OnCallTopic')).toEqual(['sns:Publish']);
+    expect(allowedOn('deadLetter', 'IncidentsDeadLetterQueue')).toEqual(['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage']);
+    expect(allowedOn('deadLetter', 'StateTable')).toEqual([]);
+    expect(allowedOn('deadLetter', 'IncidentsQueue')).toEqual([]);
     // SSM: exactly the parameters named in the function's own environment.
     for (const name of names) {
       const variables = fn(name).Environment.Variables;
@@ -428,6 +447,50 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     const scanGrants = JSON.stringify(statementsOf('scan'));
     expect(scanGrants).toContain(`parameter/k8s-healer/${STAGE}/scan-kubeconfig`);
     expect(scanGrants).not.toMatch(/parameter\/k8s-healer\/[^/"]+\/kubeconfig/);
+  });
+
+  it('admits only the healer\'s own roles as senders to the incidents queue', () => {
+    // Prepare
+    const policies = Object.values(template.Resources).filter((r) => r.Type === 'AWS::SQS::QueuePolicy');
+    const onQueue = policies.find((p) => JSON.stringify(p.Properties?.Queues) === JSON.stringify([{ Ref: 'IncidentsQueue' }]));
+    const statements = ((onQueue?.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement ?? []);
+
+    // Act
+    const guard = statements.find((st) => st.Effect === 'Deny' && actions(st).includes('sqs:SendMessage') && JSON.stringify(st.Condition ?? {}).includes('aws:PrincipalArn'));
+    const admitted = ((guard?.Condition as { ArnNotEquals?: Record<string, unknown[]> } | undefined)?.ArnNotEquals?.['aws:PrincipalArn'] ?? [])
+      .map((arn) => (arn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0])
+      .sort();
+    const senders = (Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[])
+      .filter((n) => allowedOn(n, 'IncidentsQueue').includes('sqs:SendMessage'))
+      .map((n) => fn(n).Role['Fn::GetAtt'][0])
+      .sort();
+
+    // Assess: everyone else in the account is denied, whatever their own policies allow.
+    expect((guard as (Statement & { Principal?: unknown }) | undefined)?.Principal).toBe('*');
+    expect(resourceNames(guard?.Resource)).toEqual(['IncidentsQueue']);
+    expect(admitted).toEqual(senders);
+    expect(admitted).toEqual(['ApproveRole', 'RemediateRole', 'ScanRole', 'WebhookRole']);
+  });
+
+  it('gives every acting function the same policy settings, set in one place', () => {
+    // Prepare
+    const serverlessYml = readFileSync(join(repoRoot, 'serverless.yml'), 'utf8');
+    const functionsSection = serverlessYml.slice(serverlessYml.indexOf('\nfunctions:'), serverlessYml.indexOf('\nresources:'));
+
+    // Act
+    const policyOf = (name: (typeof ACTING)[number]) => {
+      const variables = fn(name).Environment.Variables;
+      return Object.fromEntries(POLICY_SETTINGS.map((key) => [key, variables[key] ?? '(default)']));
+    };
+
+    // Assess: the worker and the approval function decide by identical settings ...
+    expect(policyOf('approve')).toEqual(policyOf('remediate'));
+    expect(policyOf('remediate')).toMatchObject({ HEALER_DRY_RUN: 'true', HEALER_KILL_SWITCH: 'false', HEALER_KILL_SWITCH_PARAM: `/k8s-healer/${STAGE}/kill-switch` });
+    // ... because no function sets one of its own (the kill switch's parameter name, the same
+    // for both, is the one exception: the producers must not read it).
+    for (const key of POLICY_SETTINGS.filter((k) => k !== 'HEALER_KILL_SWITCH_PARAM')) {
+      expect(functionsSection, `${key} is set per function in serverless.yml`).not.toMatch(new RegExp(`^\\s+${key}:`, 'm'));
+    }
   });
 
   it('bundles each function into its own zip; the webhook carries no cluster or model client', () => {
@@ -457,6 +520,8 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     const webhook = contents.webhook;
     const scan = contents.scan;
     for (const pkg of FORBIDDEN_IN_WEBHOOK) expect([...(webhook?.packages.keys() ?? [])]).not.toContain(pkg);
+    // The dead-letter function only pages: no cluster or model client either.
+    for (const pkg of FORBIDDEN_IN_WEBHOOK) expect([...(contents.deadLetter?.packages.keys() ?? [])]).not.toContain(pkg);
     // Source-level markers too (class names survive minification with keepNames).
     for (const marker of ['KubeConfig', 'CoreV1Api', 'anthropic-version']) expect(webhook?.code).not.toContain(marker);
     // The check can see these packages: the scan bundle, which talks to the cluster, has one.
