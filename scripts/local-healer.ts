@@ -22,6 +22,7 @@ import { workerDeps } from '../lib/wiring/worker.js';
 import { stateStore } from '../lib/wiring/common.js';
 import { InProcessQueue } from '../lib/local/in-process-queue.js';
 import { serveHttpApi, type HttpApiHandler } from '../lib/local/http-api.js';
+import { localQueueRoute } from '../lib/local/queue-route.js';
 import { systemClock, type VerificationScheduler } from '../lib/ports/index.js';
 import { verifyAction } from '../lib/pipeline/verify.js';
 import { handleApprovalRequest } from '../lib/approval/http.js';
@@ -128,6 +129,13 @@ async function main(): Promise<void> {
     say(`approval ${event.requestContext.http.method}: ${response.statusCode}`);
     return response;
   };
+  // Where the worker reads its messages: what SQS SendMessage would deliver on AWS.
+  routes['POST /queue'] = localQueueRoute({
+    token,
+    enqueue: (incident) => queue.enqueue([incident]),
+    verify: (request) => verifyAction(request, { ...deps, verifications }),
+    say,
+  });
   routes['GET /approve'] = approve;
   routes['POST /approve'] = approve;
   Object.assign(routes, {
@@ -182,6 +190,7 @@ async function main(): Promise<void> {
   say(`diagnosis:     ${config.anthropicApiKey ? `Claude (${config.model}) with runbook fallback` : 'runbook rules (set ANTHROPIC_API_KEY for Claude)'}`);
   say(`notifications: ${config.topicArn ? `SNS ${config.topicArn}` : 'this console'}`);
   say(`approvals:     links to ${config.approvalUrl ?? '(none)'} (cordon-node${config.approvalActions.length > 0 ? `, ${config.approvalActions.join(', ')}` : ''}); verification re-checks every ${config.verifyDelaySeconds} s`);
+  say(`queue:         ${server.url}/queue (the worker's queue: POST a message body as SQS would deliver it, same token)`);
   say(`audit trail:   npm run audit   (JSON; npm run audit -- <incident-id> for one incident)`);
   say(`try it:        curl -H "Authorization: Bearer ${token}" -H 'content-type: application/json' --data @test/fixtures/alertmanager/kube-pod-crashlooping.json ${server.url}/alerts`);
   say('Ctrl-C stops everything this started.');
