@@ -49,6 +49,14 @@ async function auditOf(id: string): Promise<AuditEntry[]> {
   return new DynamoAuditLog({ tableName: env.tables.audit, client: env.dynamo.client() }).listForIncident(id);
 }
 
+/** An opted-out place: the short page from metadata alone; nothing read, diagnosed, sent out or done. */
+function expectShortPageOnly(entries: readonly AuditEntry[]): void {
+  const decision = entries.find((e) => e.step === 'decision')?.detail;
+  expect(decision).toMatchObject({ allowed: false, deniedBy: 'protected-place', evidenceRead: false });
+  expect(String(decision?.reason)).toMatch(/opted out/);
+  expect(entries.some((e) => e.step === 'evidence' || e.step === 'diagnosis' || e.step === 'action')).toBe(false);
+}
+
 /** The remediation's own outcome (the first `outcome` entry; a verification adds a later one). */
 async function outcomeOf(id: string, timeoutMs = 60_000): Promise<Outcome> {
   return waitFor(async () => (await auditOf(id)).find((e) => e.step === 'outcome')?.outcome, { what: `the outcome of incident ${id}`, timeoutMs });
@@ -348,12 +356,8 @@ describe.skipIf(!available)('SCENARIOS.md on the control plane: the alert path',
     // Assess
     const id = podId(namespace, name);
     expect(await outcomeOf(id)).toBe('paged');
-    const entries = await auditOf(id);
     // An owner opted out: a short page from metadata alone; nothing read, diagnosed or sent out.
-    const decision = entries.find((e) => e.step === 'decision')?.detail;
-    expect(decision).toMatchObject({ allowed: false, deniedBy: 'protected-place', evidenceRead: false });
-    expect(String(decision?.reason)).toMatch(/opted out/);
-    expect(entries.some((e) => e.step === 'evidence' || e.step === 'diagnosis' || e.step === 'action')).toBe(false);
+    expectShortPageOnly(await auditOf(id));
     expect((await listPods(cluster.adminKubeconfigPath, namespace, { app: 'ledger-db' })).map((p) => p.metadata?.uid)).toContain(pod?.metadata?.uid);
   });
 
@@ -366,11 +370,7 @@ describe.skipIf(!available)('SCENARIOS.md on the control plane: the alert path',
     // Assess
     const id = incidentId('local', namespace, 'Job', 'month-close-manual', 'JobStuck');
     expect(await outcomeOf(id)).toBe('paged');
-    const entries = await auditOf(id);
-    const decision = entries.find((e) => e.step === 'decision')?.detail;
-    expect(decision).toMatchObject({ allowed: false, deniedBy: 'protected-place', evidenceRead: false });
-    expect(String(decision?.reason)).toMatch(/opted out/);
-    expect(entries.some((e) => e.step === 'evidence' || e.step === 'diagnosis' || e.step === 'action')).toBe(false);
+    expectShortPageOnly(await auditOf(id));
     expect((await admin().makeApiClient(BatchV1Api).readNamespacedJob({ name: 'month-close-manual', namespace })).metadata?.deletionTimestamp).toBeUndefined();
   });
 

@@ -20,11 +20,8 @@ describe('Kubernetes requests against an API server that never answers', () => {
     'users: [{name: healer, user: {token: not-a-real-token}}]',
     'contexts: [{name: hung, context: {cluster: hung, user: healer}}]', '',
   ].join('\n');
-  const failureOf = async (work: Promise<unknown>) => {
-    const started = Date.now();
-    const error = await work.then(() => undefined, (e: unknown) => e);
-    return { error, ms: Date.now() - started };
-  };
+  // No clock asserts: a request that is never abandoned hangs, and the test's own timeout fails it.
+  const failureOf = (work: Promise<unknown>) => work.then(() => undefined, (e: unknown) => e);
 
   beforeAll(async () => {
     server = createServer((socket) => {
@@ -45,13 +42,11 @@ describe('Kubernetes requests against an API server that never answers', () => {
     const cluster = new KubernetesCluster(kubeConfig, { logTailLines: 10, logLimitBytes: 1024, eventsLimit: 5 }, systemClock);
 
     // Act
-    const { error, ms } = await failureOf(cluster.placementOf(anIncident()));
+    const error = await failureOf(cluster.placementOf(anIncident()));
 
-    // Assess: a failure (retried by SQS), not a hang; well before the test's own 30 s limit.
+    // Assess: abandoned (a failure SQS retries), not a hang and not another kind of error.
     expect(String(error)).toMatch(/abort/i);
-    expect(ms).toBeGreaterThanOrEqual(900);
-    expect(ms).toBeLessThan(15_000);
-  });
+  }, 20_000);
 
   it('never outlives the invocation\'s deadline, even when the timeout is longer', async () => {
     // Prepare: a 60 s timeout, but the Lambda has 1.5 s left.
@@ -60,11 +55,9 @@ describe('Kubernetes requests against an API server that never answers', () => {
     const cluster = new KubernetesCluster(kubeConfig, { logTailLines: 10, logLimitBytes: 1024, eventsLimit: 5 }, systemClock);
 
     // Act
-    const { error, ms } = await failureOf(cluster.placementOf(anIncident()));
+    const error = await failureOf(cluster.placementOf(anIncident()));
 
-    // Assess
+    // Assess: abandoned at the deadline; with the 60 s timeout alone it would outlive the test's 20 s.
     expect(String(error)).toMatch(/abort/i);
-    expect(ms).toBeGreaterThanOrEqual(1_400);
-    expect(ms).toBeLessThan(15_000);
-  });
+  }, 20_000);
 });
