@@ -42,7 +42,7 @@ export async function deadLetterPage(letter: DeadLetter, deps: { audit: AuditLog
     incidentId ? `Incident ${incidentId}` : `No incident id: ${message.kind === 'invalid' ? message.error : ''}`,
     lastError ? `Last error: ${lastError}` : '',
     `Message ${letter.messageId}${letter.receives ? `, received ${letter.receives} times` : ''}`,
-    message.kind === 'invalid' ? `Body (redacted, first 500 bytes): ${truncateBytes(letter.body, 500)}` : '',
+    message.kind === 'invalid' ? `Body (redacted, first 500 bytes): ${truncateBytes(redact(letter.body), 500)}` : '',
   ].filter((l) => l !== '');
   return {
     subject: truncateBytes(redact(`[k8s-healer] Healer failed, needs a human: ${incident ? `${incident.symptom} ${incident.subject.namespace}/${incident.subject.name}` : incidentId ?? 'unreadable message'}`), 99),
