@@ -4,7 +4,10 @@
  *   - state and audit: DynamoDB Local (or AWS_ENDPOINT_URL_DYNAMODB when set)
  *   - notifications: the console, or SNS when HEALER_TOPIC_ARN is set
  *   - diagnosis: runbook rules, or Claude when ANTHROPIC_API_KEY is set
- *   - dry-run unless HEALER_DRY_RUN=false
+ *   - dry-run unless HEALER_DRY_RUN=false; on the control plane it starts itself (a throwaway
+ *     cluster) it acts live and runs a demo, unless HEALER_DRY_RUN / HEALER_LOCAL_DEMO say otherwise
+ *   - on a cluster it did not start: prints the context and identity, and will not act live as a
+ *     cluster admin without --yes (HEALER_YES=true)
  *   - approvals: links to this process's own /approve, signed with a key made at start
  *   - verification: delayed re-checks on timers instead of SQS delay
  * Serves the Alertmanager webhook on 127.0.0.1, runs the scan every HEALER_LOCAL_SCAN_SECONDS.
@@ -27,32 +30,58 @@ import { systemClock, type VerificationScheduler } from '../lib/ports/index.js';
 import { verifyAction } from '../lib/pipeline/verify.js';
 import { handleApprovalRequest } from '../lib/approval/http.js';
 import { createTables, localAws, startDynamoDbLocal } from '../test/support/dynamodb-local.js';
-import { ensureBinaries, startControlPlane } from '../test/support/control-plane.js';
+import { ensureBinaries, findBinaries, startControlPlane, type ControlPlane } from '../test/support/control-plane.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { machineFacts, missingPrerequisites, prerequisiteReport, type StartPlan } from '../lib/local/prerequisites.js';
+import { actingIdentity, CONFIRM_ENV, CONFIRM_FLAG, describeIdentity, liveRunRefusal } from '../lib/local/acting-identity.js';
+import { incidentStory } from '../lib/local/console-story.js';
+import { crashLoopAlertPayload } from '../lib/local/try-it.js';
+import { startDemoWorkload, type DemoWorkload } from './demo-workload.js';
 
-const SESSION_FILE = join(process.cwd(), '.healer-local', 'session.json');
+const LOCAL_DIR = process.env.HEALER_LOCAL_DIR ?? join(process.cwd(), '.healer-local');
+const SESSION_FILE = join(LOCAL_DIR, 'session.json');
+const TRY_IT_FILE = join(LOCAL_DIR, 'try-it.json');
 const say = (line: string) => process.stderr.write(`[healer] ${line}\n`);
 const stops: (() => Promise<void>)[] = [];
 
-async function ensureCluster(): Promise<string> {
-  const given = process.env.KUBECONFIG ?? (existsSync(join(homedir(), '.kube', 'config')) ? join(homedir(), '.kube', 'config') : undefined);
-  if (given) {
-    say(`cluster: ${given}`);
-    return given;
+/** KUBECONFIG, else ~/.kube/config; an empty KUBECONFIG= means "no cluster: start our own". */
+function givenKubeconfig(): string | undefined {
+  if (process.env.KUBECONFIG !== undefined) return process.env.KUBECONFIG || undefined;
+  return existsSync(join(homedir(), '.kube', 'config')) ? join(homedir(), '.kube', 'config') : undefined;
+}
+
+/** Every prerequisite, checked before anything long starts; all gaps reported at once. */
+function checkPrerequisites(kubeconfig: string | undefined): StartPlan {
+  const facts = machineFacts({ ...(kubeconfig ? { kubeconfig } : {}), binaries: kubeconfig ? { ok: false, reason: 'not needed' } : findBinaries() });
+  const { missing, plan } = missingPrerequisites(facts);
+  if (!plan) throw new Error(prerequisiteReport(missing));
+  return plan;
+}
+
+/** The cluster to use: the one given, or a control plane of our own (built on first use). */
+async function ensureCluster(kubeconfig: string | undefined, plan: StartPlan): Promise<{ kubeconfig: string; own?: ControlPlane }> {
+  if (kubeconfig) {
+    say(`cluster: ${kubeconfig}`);
+    return { kubeconfig };
   }
-  say('no KUBECONFIG and no ~/.kube/config: starting the local control plane (first run builds it from the Go module proxy)');
-  try {
-    await ensureBinaries();
-  } catch (error) {
-    throw new Error(
-      `cannot start a local control plane: ${error instanceof Error ? error.message : String(error)}\n` +
-        'Provide one of: KUBECONFIG=<path to a cluster\'s kubeconfig>, KUBEBUILDER_ASSETS=<dir with etcd and kube-apiserver>, or Go >= 1.24 on PATH.',
-    );
-  }
+  say(`no KUBECONFIG and no ~/.kube/config: starting the local control plane${plan.cluster === 'build-binaries' ? ' (first run: building it from the Go module proxy, about 10 minutes on 2 cores)' : ''}`);
+  await ensureBinaries();
   const cp = await startControlPlane({ log: (l) => say(l) });
   stops.push(() => cp.stop());
   say(`local control plane up; admin kubeconfig: ${cp.adminKubeconfigPath}`);
   say(`the healer itself uses the scoped identity from infra/rbac.yaml: ${cp.healerKubeconfigPath}`);
-  return cp.healerKubeconfigPath;
+  return { kubeconfig: cp.healerKubeconfigPath, own: cp };
+}
+
+/** On a cluster we did not start: say who we will act as, and refuse to act live as an admin unasked. */
+async function confirmActingIdentity(kubeconfig: string): Promise<void> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const identity = await actingIdentity(kc);
+  say(describeIdentity(identity));
+  const confirmed = process.argv.includes(CONFIRM_FLAG) || /^(1|true|yes)$/i.test(process.env[CONFIRM_ENV] ?? '');
+  const refusal = liveRunRefusal({ dryRun: loadConfig().dryRun, identity, confirmed });
+  if (refusal) throw new Error(refusal);
 }
 
 async function ensureDynamo(): Promise<void> {
@@ -75,8 +104,18 @@ async function ensureDynamo(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const kubeconfig = await ensureCluster();
+  const given = givenKubeconfig();
+  const plan = checkPrerequisites(given);
+  if (given) await confirmActingIdentity(given);
+  const { kubeconfig, own } = await ensureCluster(given, plan);
   process.env.KUBECONFIG = kubeconfig;
+  const demo = demoWanted(own !== undefined);
+  if (own && demo) {
+    // A throwaway cluster of our own: act live and re-check soon, so the demo heals within a minute.
+    process.env.HEALER_DRY_RUN ??= 'false';
+    process.env.HEALER_VERIFY_DELAY_SECONDS ??= '10';
+    process.env.HEALER_LOCAL_SCAN_SECONDS ??= '15';
+  }
   await ensureDynamo();
   const token = process.env.HEALER_WEBHOOK_TOKEN ?? randomBytes(24).toString('base64url');
   process.env.HEALER_WEBHOOK_TOKEN = token;
@@ -99,7 +138,7 @@ async function main(): Promise<void> {
       const timer = setTimeout(() => {
         timers.delete(timer);
         verifyAction(request, { ...deps, verifications })
-          .then((result) => say(`verification of incident ${request.incidentId} (check ${request.attempt}): ${typeof result === 'string' ? result : `${result.status}, ${result.detail}`}`))
+          .then((result) => say(`verified   incident ${request.incidentId} (check ${request.attempt}): ${typeof result === 'string' ? result : `${result.status}, ${result.detail}`}`))
           .catch((error: unknown) => say(`verification of incident ${request.incidentId} failed: ${String(error)}`));
       }, delaySeconds * 1000);
       timers.add(timer);
@@ -110,7 +149,7 @@ async function main(): Promise<void> {
   const queue = new InProcessQueue(
     async (incident) => {
       const report = await remediate(incident, deps);
-      say(`incident ${report.incidentId}: ${report.outcome}${report.decision?.reason ? ` (${report.decision.reason})` : ''}`);
+      for (const line of incidentStory(incident, report)) say(line);
     },
     { onError: (incident, error, attempt) => say(`incident ${incident.id} failed (attempt ${attempt}): ${String(error)}`) },
   );
@@ -171,7 +210,14 @@ async function main(): Promise<void> {
   });
   void scan();
 
-  mkdirSync(join(process.cwd(), '.healer-local'), { recursive: true });
+  mkdirSync(LOCAL_DIR, { recursive: true });
+  let workload: DemoWorkload | undefined;
+  if (own && demo) {
+    say(`demo: making ${'healer-demo/orders-api'}, a Deployment whose first pod crash-loops on a refused database connection (pods made after it start cleanly)`);
+    workload = await startDemoWorkload(own, { recoverAfterSeconds: 5 });
+    writeFileSync(TRY_IT_FILE, JSON.stringify(crashLoopAlertPayload({ namespace: workload.namespace, pod: workload.pod, container: workload.container, startsAt: new Date() }), null, 2));
+    say(`demo: pod ${workload.namespace}/${workload.pod} is crash-looping; the scan finds it within ${scanSeconds} s (or post the alert below)`);
+  }
   writeFileSync(SESSION_FILE, JSON.stringify({
     pid: process.pid,
     webhookUrl: `${server.url}/alerts`,
@@ -192,8 +238,24 @@ async function main(): Promise<void> {
   say(`approvals:     links to ${config.approvalUrl ?? '(none)'} (cordon-node${config.approvalActions.length > 0 ? `, ${config.approvalActions.join(', ')}` : ''}); verification re-checks every ${config.verifyDelaySeconds} s`);
   say(`queue:         ${server.url}/queue (the worker's queue: POST a message body as SQS would deliver it, same token)`);
   say(`audit trail:   npm run audit   (JSON; npm run audit -- <incident-id> for one incident)`);
-  say(`try it:        curl -H "Authorization: Bearer ${token}" -H 'content-type: application/json' --data @test/fixtures/alertmanager/kube-pod-crashlooping.json ${server.url}/alerts`);
+  if (workload) {
+    say(`try it:        curl -H "Authorization: Bearer ${token}" -H 'content-type: application/json' --data @${TRY_IT_FILE} ${server.url}/alerts`);
+    say(`               (KubePodCrashLooping for pod ${workload.namespace}/${workload.pod}, as Alertmanager would send it)`);
+  } else {
+    say(`try it:        point Alertmanager at the webhook URL (docs/operations.md), or post a payload naming one of your pods:`);
+    say(`               curl -H "Authorization: Bearer ${token}" -H 'content-type: application/json' --data @<alertmanager.json> ${server.url}/alerts`);
+  }
   say('Ctrl-C stops everything this started.');
+}
+
+/** The demo runs only on a control plane we started; HEALER_LOCAL_DEMO=false turns it off there. */
+function demoWanted(ownCluster: boolean): boolean {
+  const asked = process.env.HEALER_LOCAL_DEMO;
+  if (!ownCluster) {
+    if (asked && /^(1|true|yes)$/i.test(asked)) say('HEALER_LOCAL_DEMO ignored: the demo only runs on the control plane the healer starts itself');
+    return false;
+  }
+  return asked === undefined || !/^(0|false|no)$/i.test(asked);
 }
 
 let stopping = false;

@@ -1,0 +1,119 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { currentCluster, findBinaries, REPO_ROOT, waitFor } from '../support/control-plane.js';
+import { spawnSupervised, type Supervised } from '../support/process.js';
+
+/**
+ * `npm start` as a new user meets it: the real local run as a process of its own. On a machine
+ * with no cluster it starts its own control plane and heals its demo; on a cluster it did not
+ * start it says whom it acts as, and will not act live as a cluster admin unasked.
+ */
+const binaries = findBinaries();
+if (!binaries.ok) console.warn(`[first-run] the own-control-plane case is skipped: ${binaries.reason}`);
+
+let run: Supervised | undefined;
+let localDir: string | undefined;
+afterEach(async () => {
+  await run?.stop(20_000);
+  run = undefined;
+  if (localDir) rmSync(localDir, { recursive: true, force: true });
+});
+
+/** The local run with a clean environment: no AWS endpoints, no model key, no HEALER_* settings. */
+function startLocalRun(env: Record<string, string>, args: string[] = []): { run: Supervised; lines: string[] } {
+  localDir = mkdtempSync(join(tmpdir(), 'healer-first-run-'));
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(HEALER_|AWS_|ANTHROPIC_|KUBECONFIG$|K8S_HEALER_CLUSTER_INFO$)/.test(k)));
+  const child = spawnSupervised(process.execPath, ['--import', 'tsx', 'scripts/local-healer.ts', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...clean, HEALER_LOCAL_DIR: localDir, ...env },
+  });
+  const lines: string[] = [];
+  let partial = '';
+  child.child.stderr?.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString('utf8')).split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts.map((l) => l.replace(/^\[healer\] /, '')));
+  });
+  run = child;
+  return { run: child, lines };
+}
+
+const lineAfter = (lines: string[], prefix: string, from = 0) => lines.findIndex((l, i) => i >= from && l.startsWith(prefix));
+
+describe('the first run on a machine with no cluster', () => {
+  it.skipIf(!binaries.ok)('starts its own control plane and heals the demo: detection, diagnosis, policy, eviction, verification', async () => {
+    // Prepare / Act: an empty KUBECONFIG means "no cluster", even where ~/.kube/config exists.
+    const { lines } = startLocalRun({ KUBECONFIG: '' });
+
+    // Assess: the whole loop on the console, in order, for the pod the demo made.
+    await waitFor(() => lines.some((l) => l.startsWith('verified   ')), { what: `the demo to be healed and verified; console so far:\n${lines.join('\n')}`, timeoutMs: 150_000 });
+    const detected = lineAfter(lines, 'detected   CrashLoopBackOff on Pod healer-demo/orders-api-');
+    expect(detected).toBeGreaterThanOrEqual(0);
+    const pod = /Pod healer-demo\/(\S+)/.exec(lines[detected] ?? '')?.[1] ?? '';
+    const story = ['diagnosis  transient-crash', 'policy     allowed by all', `action     evict-pod on Pod healer-demo/${pod}: done`, 'verified   yes', 'outcome    acted'];
+    let at = detected;
+    for (const step of story) {
+      const next = lineAfter(lines, step, at);
+      expect(next, `"${step}" after line ${at}`).toBeGreaterThan(at);
+      at = next;
+    }
+    expect(lines).toContain('mode:          LIVE: allowed fixes are applied');
+
+    // The "try it" alert names the pod that really crash-looped, and the line points at that file.
+    const tryIt = JSON.parse(readFileSync(join(localDir ?? '', 'try-it.json'), 'utf8')) as { alerts: { labels: Record<string, string> }[] };
+    expect(tryIt.alerts[0]?.labels).toMatchObject({ alertname: 'KubePodCrashLooping', namespace: 'healer-demo', pod });
+    expect(lines.some((l) => l.startsWith('try it:') && l.includes(`--data @${join(localDir ?? '', 'try-it.json')}`))).toBe(true);
+
+    // Stopping stops what it started: its control plane's work directory is gone.
+    const workDir = /admin kubeconfig: (\S+)\/admin\.kubeconfig/.exec(lines.join('\n'))?.[1] ?? '';
+    expect(workDir).not.toBe('');
+    await run?.stop(20_000);
+    expect(existsSync(workDir)).toBe(false);
+  }, 200_000);
+});
+
+describe('a machine that lacks a prerequisite', () => {
+  it('says what is missing and how to fix it before starting anything', async () => {
+    // Prepare / Act: Java that cannot run (DynamoDB Local needs it), and no DynamoDB endpoint.
+    const { run: child, lines } = startLocalRun({ KUBECONFIG: currentCluster().healerKubeconfigPath, JAVA_HOME: '/nonexistent/java' });
+    const exit = await child.exited;
+
+    // Assess
+    expect(exit.code).toBe(1);
+    const text = lines.join('\n');
+    expect(text).toContain('cannot start: 1 prerequisite missing');
+    expect(text).toContain('Java 17+ for DynamoDB Local (no runnable java)');
+    expect(text).toContain('openjdk-17-jre-headless');
+    expect(text).toContain('AWS_ENDPOINT_URL_DYNAMODB=');
+    expect(text).not.toMatch(/acting as|starting DynamoDB Local|control plane/);
+  });
+});
+
+describe('a cluster the healer did not start', () => {
+  it('refuses to act live as a cluster admin unless told yes, and starts nothing', async () => {
+    // Prepare / Act
+    const { run: child, lines } = startLocalRun({ KUBECONFIG: currentCluster().adminKubeconfigPath, HEALER_DRY_RUN: 'false' });
+    const exit = await child.exited;
+
+    // Assess
+    expect(exit.code).toBe(1);
+    const text = lines.join('\n');
+    expect(text).toMatch(/acting as \S+.* — a CLUSTER ADMIN/);
+    expect(text).toContain('refusing to act live on context');
+    expect(text).toContain('--yes');
+    expect(text).not.toContain('starting DynamoDB Local');
+  });
+
+  it('names the scoped identity it acts as, and starts in dry run without asking', async () => {
+    // Prepare / Act
+    const { lines } = startLocalRun({ KUBECONFIG: currentCluster().healerKubeconfigPath });
+
+    // Assess
+    await waitFor(() => lines.some((l) => l.startsWith('webhook URL:')), { what: `the local run to start; console so far:\n${lines.join('\n')}`, timeoutMs: 60_000 });
+    expect(lines.some((l) => l.includes('acting as system:serviceaccount:k8s-healer:k8s-healer') && !l.includes('CLUSTER ADMIN'))).toBe(true);
+    expect(lines).toContain('mode:          DRY RUN (set HEALER_DRY_RUN=false to act)');
+    expect(lines.some((l) => l.startsWith('demo:'))).toBe(false);
+  });
+});
