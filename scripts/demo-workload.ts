@@ -9,9 +9,13 @@ import { crashLooping } from '../test/support/scenario-workloads.js';
 
 export const DEMO_NAMESPACE = 'healer-demo';
 export const DEMO_DEPLOYMENT = 'orders-api';
+/** The password in the demo's log: shown nowhere, sent nowhere (the first-run test checks). */
+export const DEMO_SECRET = 'Tr0ub4dor-and-3';
 
 const DEMO_LOG = [
   '2026-12-05T09:00:01Z INFO starting orders-api 4.2.0',
+  // A credential in a log line, as real apps print them: the healer must never show or send it.
+  '2026-12-05T09:00:01Z INFO connecting to postgres://orders:Tr0ub4dor-and-3@orders-db.healer-demo.svc:5432/orders',
   '2026-12-05T09:00:02Z ERROR postgres: dial tcp 10.96.14.2:5432: connect: connection refused',
   '2026-12-05T09:00:02Z FATAL cannot reach the database, exiting',
 ].join('\n');

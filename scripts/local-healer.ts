@@ -37,6 +37,9 @@ import { actingIdentity, CONFIRM_ENV, CONFIRM_FLAG, describeIdentity, liveRunRef
 import { incidentStory } from '../lib/local/console-story.js';
 import { crashLoopAlertPayload } from '../lib/local/try-it.js';
 import { startDemoWorkload, type DemoWorkload } from './demo-workload.js';
+import { incidentViewRoutes } from '../lib/local/incident-routes.js';
+import { DynamoIncidentQueries } from '../lib/adapters/dynamo-incident-queries.js';
+import { dynamoDbClient } from '../lib/adapters/aws-clients.js';
 
 const LOCAL_DIR = process.env.HEALER_LOCAL_DIR ?? join(process.cwd(), '.healer-local');
 const SESSION_FILE = join(LOCAL_DIR, 'session.json');
@@ -176,6 +179,7 @@ async function main(): Promise<void> {
     say,
   });
   routes['GET /approve'] = approve;
+  Object.assign(routes, incidentViewRoutes(new DynamoIncidentQueries({ tableName: config.auditTable, client: dynamoDbClient() })));
   routes['POST /approve'] = approve;
   Object.assign(routes, {
     'POST /alerts': (async (event) => {
@@ -237,6 +241,7 @@ async function main(): Promise<void> {
   say(`notifications: ${config.topicArn ? `SNS ${config.topicArn}` : 'this console'}`);
   say(`approvals:     links to ${config.approvalUrl ?? '(none)'} (cordon-node${config.approvalActions.length > 0 ? `, ${config.approvalActions.join(', ')}` : ''}); verification re-checks every ${config.verifyDelaySeconds} s`);
   say(`queue:         ${server.url}/queue (the worker's queue: POST a message body as SQS would deliver it, same token)`);
+  say(`incidents:     ${server.url}/incidents   (the incident view: list, filters, each timeline)`);
   say(`audit trail:   npm run audit   (JSON; npm run audit -- <incident-id> for one incident)`);
   if (workload) {
     say(`try it:        curl -H "Authorization: Bearer ${token}" -H 'content-type: application/json' --data @${TRY_IT_FILE} ${server.url}/alerts`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the real-component tests need besides npm packages and the Kubernetes binaries:
-#   - Debian packages: prometheus-alertmanager (real webhooks), a Java 17+ runtime (DynamoDB Local)
+#   - Debian packages: prometheus-alertmanager (real webhooks), a Java 17+ runtime (DynamoDB Local),
+#     chromium (the incident view, driven headless by playwright-core)
 #   - a Python venv with moto[server] (SNS/SQS) and cfn-lint (template validation)
 # Idempotent: each step is skipped when already satisfied. Progress goes to stderr.
 set -euo pipefail
@@ -16,6 +17,7 @@ apt_missing=()
 command -v alertmanager >/dev/null 2>&1 || [ -x /usr/bin/prometheus-alertmanager ] || apt_missing+=(prometheus-alertmanager)
 command -v java >/dev/null 2>&1 || apt_missing+=(openjdk-17-jre-headless)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_missing+=(python3-venv)
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || apt_missing+=(chromium)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
     log "ERROR: need Debian packages ${apt_missing[*]} and cannot install them (not root, no sudo)"

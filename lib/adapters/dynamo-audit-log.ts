@@ -10,7 +10,7 @@ import type { AuditEntry } from '../domain/types.js';
 import { redactDeep } from '../evidence/redact.js';
 import type { AuditLog } from '../ports/index.js';
 import { dynamoDbClient } from './aws-clients.js';
-import { auditSortKey } from './tables.js';
+import { auditSortKey, incidentsDay } from './tables.js';
 
 export interface DynamoAuditLogOptions {
   readonly tableName: string;
@@ -69,7 +69,7 @@ export class DynamoAuditLog implements AuditLog {
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const raw of page.Items ?? []) entries.push(toEntry(unmarshall(raw)));
+      for (const raw of page.Items ?? []) entries.push(auditEntryFromItem(unmarshall(raw)));
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
     return entries;
@@ -92,6 +92,7 @@ export function auditItem(entry: AuditEntry): {
   outcome: AuditEntry['outcome'];
   detail: string;
   detailTruncated: true | undefined;
+  day: string | undefined;
 } {
   const plain: unknown = JSON.parse(JSON.stringify(entry.detail ?? {}) ?? '{}');
   let detail = JSON.stringify(redactDeep(plain));
@@ -109,10 +110,13 @@ export function auditItem(entry: AuditEntry): {
     outcome: entry.outcome,
     detail,
     detailTruncated: detailTruncated || undefined,
+    // Only the entries that list an incident go into the sparse incidents-by-day index.
+    day: entry.step === 'intake' || entry.step === 'outcome' ? incidentsDay(entry.at) : undefined,
   };
 }
 
-function toEntry(item: Record<string, unknown>): AuditEntry {
+/** An audit item as stored, read back as an entry (a cut detail is kept as its partial JSON). */
+export function auditEntryFromItem(item: Record<string, unknown>): AuditEntry {
   const text = typeof item.detail === 'string' ? item.detail : '{}';
   let detail: Record<string, unknown>;
   if (item.detailTruncated === true) {

@@ -19,20 +19,41 @@ export const STATE_TABLE = Object.freeze({
   TimeToLiveSpecification: Object.freeze({ AttributeName: 'expiresAt', Enabled: true }),
 });
 
-/** Audit table: append-only, one partition per incident, sorted by time. */
+/**
+ * Audit table: append-only, one partition per incident, sorted by time. The sparse index
+ * `incidents-by-day` holds only each incident's intake and outcome entries, partitioned by UTC day
+ * (`day#2026-12-05`) and sorted by the same time key, so "recent incidents" is a Query per day,
+ * never a scan of the table.
+ */
 export const AUDIT_TABLE = Object.freeze({
   partitionKey: 'incidentId',
   sortKey: 'sk',
+  incidentsIndex: 'incidents-by-day',
+  incidentsIndexKey: 'day',
   AttributeDefinitions: Object.freeze([
     Object.freeze({ AttributeName: 'incidentId', AttributeType: 'S' as const }),
     Object.freeze({ AttributeName: 'sk', AttributeType: 'S' as const }),
+    Object.freeze({ AttributeName: 'day', AttributeType: 'S' as const }),
   ]),
   KeySchema: Object.freeze([
     Object.freeze({ AttributeName: 'incidentId', KeyType: 'HASH' as const }),
     Object.freeze({ AttributeName: 'sk', KeyType: 'RANGE' as const }),
   ]),
+  GlobalSecondaryIndexes: Object.freeze([
+    Object.freeze({
+      IndexName: 'incidents-by-day',
+      KeySchema: Object.freeze([
+        Object.freeze({ AttributeName: 'day', KeyType: 'HASH' as const }),
+        Object.freeze({ AttributeName: 'sk', KeyType: 'RANGE' as const }),
+      ]),
+      Projection: Object.freeze({ ProjectionType: 'ALL' as const }),
+    }),
+  ]),
   BillingMode: 'PAY_PER_REQUEST' as const,
 });
+
+/** The index partition of an intake or outcome entry written at `at`: `day#YYYY-MM-DD` (UTC). */
+export const incidentsDay = (at: string | number): string => `day#${new Date(at).toISOString().slice(0, 10)}`;
 
 /** State item keys; one prefix per kind of record so they never collide. */
 export const stateKeys = Object.freeze({

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { currentCluster, findBinaries, REPO_ROOT, waitFor } from '../support/control-plane.js';
 import { spawnSupervised, type Supervised } from '../support/process.js';
+import { DEMO_SECRET } from '../../scripts/demo-workload.js';
+import { openBrowser, browserAvailable } from '../support/browser.js';
 
 /**
  * `npm start` as a new user meets it: the real local run as a process of its own. On a machine
@@ -22,7 +24,7 @@ afterEach(async () => {
 });
 
 /** The local run with a clean environment: no AWS endpoints, no model key, no HEALER_* settings. */
-function startLocalRun(env: Record<string, string>, args: string[] = []): { run: Supervised; lines: string[] } {
+function startLocalRun(env: Record<string, string>, args: string[] = []): { run: Supervised; lines: string[]; stdout: string[] } {
   localDir = mkdtempSync(join(tmpdir(), 'healer-first-run-'));
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(HEALER_|AWS_|ANTHROPIC_|KUBECONFIG$|K8S_HEALER_CLUSTER_INFO$)/.test(k)));
   const child = spawnSupervised(process.execPath, ['--import', 'tsx', 'scripts/local-healer.ts', ...args], {
@@ -30,6 +32,8 @@ function startLocalRun(env: Record<string, string>, args: string[] = []): { run:
     env: { ...clean, HEALER_LOCAL_DIR: localDir, ...env },
   });
   const lines: string[] = [];
+  const stdout: string[] = [];
+  child.child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk.toString('utf8')));
   let partial = '';
   child.child.stderr?.on('data', (chunk: Buffer) => {
     const parts = (partial + chunk.toString('utf8')).split('\n');
@@ -37,15 +41,15 @@ function startLocalRun(env: Record<string, string>, args: string[] = []): { run:
     lines.push(...parts.map((l) => l.replace(/^\[healer\] /, '')));
   });
   run = child;
-  return { run: child, lines };
+  return { run: child, lines, stdout };
 }
 
 const lineAfter = (lines: string[], prefix: string, from = 0) => lines.findIndex((l, i) => i >= from && l.startsWith(prefix));
 
 describe('the first run on a machine with no cluster', () => {
-  it.skipIf(!binaries.ok)('starts its own control plane and heals the demo: detection, diagnosis, policy, eviction, verification', async () => {
+  it.skipIf(!binaries.ok || !browserAvailable())('starts its own control plane, heals the demo (detection, diagnosis, policy, eviction, verification) and shows it in the incident view', async () => {
     // Prepare / Act: an empty KUBECONFIG means "no cluster", even where ~/.kube/config exists.
-    const { lines } = startLocalRun({ KUBECONFIG: '' });
+    const { lines, stdout } = startLocalRun({ KUBECONFIG: '' });
 
     // Assess: the whole loop on the console, in order, for the pod the demo made.
     await waitFor(() => lines.some((l) => l.startsWith('verified   ')), { what: `the demo to be healed and verified; console so far:\n${lines.join('\n')}`, timeoutMs: 150_000 });
@@ -66,6 +70,15 @@ describe('the first run on a machine with no cluster', () => {
     expect(tryIt.alerts[0]?.labels).toMatchObject({ alertname: 'KubePodCrashLooping', namespace: 'healer-demo', pod });
     expect(lines.some((l) => l.startsWith('try it:') && l.includes(`--data @${join(localDir ?? '', 'try-it.json')}`))).toBe(true);
 
+    // The password in the demo's log is on no console line and in no page (stdout holds the pages).
+    expect(lines.join('\n') + stdout.join('')).not.toContain(DEMO_SECRET);
+    expect(stdout.join('')).toContain('[REDACTED]');
+
+    // The incident view, in a real browser, by keyboard.
+    const base = /webhook URL:\s+(\S+)\/alerts/.exec(lines.join('\n'))?.[1] ?? '';
+    expect(lines).toContain(`incidents:     ${base}/incidents   (the incident view: list, filters, each timeline)`);
+    await viewIncidentByKeyboard(base, pod);
+
     // Stopping stops what it started: its control plane's work directory is gone.
     const workDir = /admin kubeconfig: (\S+)\/admin\.kubeconfig/.exec(lines.join('\n'))?.[1] ?? '';
     expect(workDir).not.toBe('');
@@ -73,6 +86,50 @@ describe('the first run on a machine with no cluster', () => {
     expect(existsSync(workDir)).toBe(false);
   }, 200_000);
 });
+
+/** Lists, filters and opens the demo's incident in Chromium using only the keyboard. */
+async function viewIncidentByKeyboard(base: string, pod: string): Promise<void> {
+  const browser = await openBrowser();
+  try {
+    const page = await browser.newPage();
+
+    // The list: filter by namespace from the form, by keyboard.
+    await page.goto(`${base}/incidents`);
+    await page.getByLabel('Namespace').focus();
+    await page.keyboard.type('healer-demo');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/namespace=healer-demo/);
+    const row = page.getByRole('row', { name: new RegExp(pod) });
+    await expect(row.getByRole('cell').allInnerTexts()).resolves.toEqual([`Pod/${pod}`, 'healer-demo', 'CrashLoopBackOff', 'scan', 'acted', expect.any(String), 'local']);
+
+    // Open the timeline: Tab until the incident's link has focus, then Enter.
+    let focused = '';
+    for (let i = 0; i < 20 && focused !== `Pod/${pod}`; i++) {
+      await page.keyboard.press('Tab');
+      focused = (await page.locator(':focus').textContent()) ?? '';
+    }
+    expect(focused).toBe(`Pod/${pod}`);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/incident\?id=/);
+    await expect(page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe(`CrashLoopBackOff on Pod/${pod}`);
+    const steps = (await page.locator('ol.timeline > li > h3').allInnerTexts()).map((t) => t.split(' · ')[1]?.split(':')[0]);
+    expect(steps).toEqual(['Detected', 'Evidence', 'Diagnosis', 'Policy', 'Action', 'Verification', 'Page sent', 'Outcome']);
+    const timeline = await page.content();
+    expect(timeline).toContain('connection refused');
+    expect(timeline).toContain('[REDACTED]');
+    expect(timeline).not.toContain(DEMO_SECRET);
+    expect(await page.getByRole('table', { name: /Each rule's verdict/ }).first().locator('tbody tr').count()).toBeGreaterThan(10);
+
+    // A bad filter is refused with the reason; a filter that matches nothing says so.
+    const bad = await page.goto(`${base}/incidents?outcome=healed-itself`);
+    expect(bad?.status()).toBe(400);
+    await expect(page.getByRole('alert').innerText()).resolves.toContain('outcome "healed-itself" is not one of');
+    await page.goto(`${base}/incidents?namespace=elsewhere`);
+    await expect(page.getByRole('status').innerText()).resolves.toBe('No incidents match.');
+  } finally {
+    await browser.close();
+  }
+}
 
 describe('a machine that lacks a prerequisite', () => {
   it('says what is missing and how to fix it before starting anything', async () => {

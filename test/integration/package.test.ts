@@ -326,6 +326,7 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     expect(audit.Properties).toMatchObject({
       AttributeDefinitions: AUDIT_TABLE.AttributeDefinitions,
       KeySchema: AUDIT_TABLE.KeySchema,
+      GlobalSecondaryIndexes: AUDIT_TABLE.GlobalSecondaryIndexes,
       BillingMode: AUDIT_TABLE.BillingMode,
       DeletionProtectionEnabled: true,
     });

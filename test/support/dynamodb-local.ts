@@ -148,6 +148,7 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
       TableName: names.audit,
       AttributeDefinitions: AUDIT_TABLE.AttributeDefinitions.map((d) => ({ ...d })),
       KeySchema: AUDIT_TABLE.KeySchema.map((k) => ({ ...k })),
+      GlobalSecondaryIndexes: AUDIT_TABLE.GlobalSecondaryIndexes.map((i) => ({ IndexName: i.IndexName, KeySchema: i.KeySchema.map((k) => ({ ...k })), Projection: { ...i.Projection } })),
       BillingMode: AUDIT_TABLE.BillingMode,
     }),
   );
