@@ -38,6 +38,7 @@ import { incidentStory } from '../lib/local/console-story.js';
 import { crashLoopAlertPayload } from '../lib/local/try-it.js';
 import { startDemoWorkload, type DemoWorkload } from './demo-workload.js';
 import { incidentViewRoutes } from '../lib/local/incident-routes.js';
+import { FileKillSwitch } from '../lib/local/file-kill-switch.js';
 import { DynamoIncidentQueries } from '../lib/adapters/dynamo-incident-queries.js';
 import { dynamoDbClient } from '../lib/adapters/aws-clients.js';
 
@@ -148,7 +149,12 @@ async function main(): Promise<void> {
       return Promise.resolve();
     },
   };
-  const deps = await workerDeps(config, { verifications });
+  // The runtime kill switch: SSM when a parameter is configured, else a file `k8s-healer pause` flips.
+  const killSwitchFile = join(LOCAL_DIR, 'kill-switch');
+  const fileKillSwitch = config.killSwitchParam ? undefined : new FileKillSwitch(killSwitchFile);
+  mkdirSync(LOCAL_DIR, { recursive: true });
+  await fileKillSwitch?.set(false);
+  const deps = await workerDeps(config, { verifications, ...(fileKillSwitch ? { killSwitch: fileKillSwitch } : {}) });
   const queue = new InProcessQueue(
     async (incident) => {
       const report = await remediate(incident, deps);
@@ -229,7 +235,9 @@ async function main(): Promise<void> {
     auditTable: config.auditTable,
     stateTable: config.stateTable,
     kubeconfig,
-  }, null, 2));
+    approveUrl: `${server.url}/approve`,
+    ...(fileKillSwitch ? { killSwitchFile } : { killSwitchParam: config.killSwitchParam }),
+  }, null, 2), { mode: 0o600 });
 
   say('');
   say(`webhook URL:   ${server.url}/alerts`);
@@ -242,6 +250,7 @@ async function main(): Promise<void> {
   say(`approvals:     links to ${config.approvalUrl ?? '(none)'} (cordon-node${config.approvalActions.length > 0 ? `, ${config.approvalActions.join(', ')}` : ''}); verification re-checks every ${config.verifyDelaySeconds} s`);
   say(`queue:         ${server.url}/queue (the worker's queue: POST a message body as SQS would deliver it, same token)`);
   say(`incidents:     ${server.url}/incidents   (the incident view: list, filters, each timeline)`);
+  say(`pause:         npx k8s-healer pause   (the kill switch${fileKillSwitch ? `: ${killSwitchFile}` : `: SSM ${config.killSwitchParam ?? ''}`}; resume with npx k8s-healer resume)`);
   say(`audit trail:   npm run audit   (JSON; npm run audit -- <incident-id> for one incident)`);
   if (workload) {
     say(`try it:        curl -H "Authorization: Bearer ${token}" -H 'content-type: application/json' --data @${TRY_IT_FILE} ${server.url}/alerts`);

@@ -1,6 +1,6 @@
 import type { ApprovalStore } from '../ports/index.js';
 import type { RemediateDeps } from '../pipeline/remediate.js';
-import { approve, previewApproval, type ApprovalResult } from '../pipeline/approval.js';
+import { approve, reject, previewApproval, type ApprovalResult } from '../pipeline/approval.js';
 
 /**
  * The approval endpoint's HTTP shape, free of Lambda types so `npm start` serves it too.
@@ -47,14 +47,22 @@ const STATUS_OF: Record<ApprovalResult['status'], number> = {
   tampered: 403,
   expired: 410,
   used: 410,
+  rejected: 200,
 };
 
-function tokenFromForm(req: ApprovalHttpRequest): string | undefined {
+/** The form's token and decision ("approve" unless the form says "reject"), or undefined. */
+function formOf(req: ApprovalHttpRequest): { token: string; decision: 'approve' | 'reject'; by?: string } | { error: string } | undefined {
   const type = (req.headers['content-type'] ?? req.headers['Content-Type'] ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded' || req.body === undefined) return undefined;
   const raw = req.isBase64Encoded ? Buffer.from(req.body, 'base64').toString('utf8') : req.body;
   if (raw.length > 4096) return undefined;
-  return new URLSearchParams(raw).get('token') ?? undefined;
+  const form = new URLSearchParams(raw);
+  const token = form.get('token');
+  if (token === null) return undefined;
+  const decision = form.get('decision') ?? 'approve';
+  if (decision !== 'approve' && decision !== 'reject') return { error: `decision must be "approve" or "reject", not ${JSON.stringify(decision.slice(0, 20))}` };
+  const by = form.get('by') ?? undefined;
+  return { token, decision, ...(by ? { by } : {}) };
 }
 
 export async function handleApprovalRequest(req: ApprovalHttpRequest, deps: ApprovalHttpDeps): Promise<ApprovalHttpResponse> {
@@ -65,7 +73,9 @@ export async function handleApprovalRequest(req: ApprovalHttpRequest, deps: Appr
     const preview = await previewApproval(req.query['token'], deps.approvalStore, key, now);
     if (!preview.ok) return page(STATUS_OF[preview.status], 'This approval link cannot be used', [preview.detail]);
     const { record } = preview;
-    const form = `<form method="post"><input type="hidden" name="token" value="${escapeHtml(req.query['token'] ?? '')}"><button type="submit">Approve: ${escapeHtml(record.plan.summary)}</button></form>`;
+    const hidden = `<input type="hidden" name="token" value="${escapeHtml(req.query['token'] ?? '')}">`;
+    const form = `<form method="post">${hidden}<input type="hidden" name="decision" value="approve"><button type="submit">Approve: ${escapeHtml(record.plan.summary)}</button></form>`
+      + `<form method="post">${hidden}<input type="hidden" name="decision" value="reject"><button type="submit">Reject: do nothing</button></form>`;
     return page(200, 'Approve this action?', [
       `${record.plan.summary} (cluster ${record.incident.cluster}).`,
       `Incident: ${record.incident.symptom} on ${record.incident.subject.kind} ${record.incident.subject.namespace ? `${record.incident.subject.namespace}/` : ''}${record.incident.subject.name}.`,
@@ -74,15 +84,20 @@ export async function handleApprovalRequest(req: ApprovalHttpRequest, deps: Appr
     ], form);
   }
   if (req.method !== 'POST') return { statusCode: 405, headers: { allow: 'GET, POST', 'content-type': 'text/plain' }, body: 'method not allowed' };
-  const token = tokenFromForm(req);
-  if (token === undefined) return page(400, 'Not an approval', ['Expected a form POST with the approval token.']);
+  const form = formOf(req);
+  if (form === undefined) return page(400, 'Not an approval', ['Expected a form POST with the approval token.']);
+  if ('error' in form) return page(400, 'Not an approval', [form.error]);
   const approver: Record<string, string> = {
     ...(req.principal ? { principal: req.principal } : {}),
     ...(req.sourceIp ? { sourceIp: req.sourceIp } : {}),
     ...(req.userAgent ? { userAgent: req.userAgent } : {}),
+    // Who the caller says they are (the CLI's --as): recorded, never trusted for anything.
+    ...(form.by ? { claimedBy: form.by } : {}),
     via: 'approval link',
   };
-  const result = await approve(token, approver, { ...deps, approvalKey: key });
-  const title = result.status === 'acted' ? 'Approved and done' : result.status === 'action-failed' ? 'Approved, but the action failed' : 'Nothing was done';
+  const result = form.decision === 'reject'
+    ? await reject(form.token, approver, { ...deps, approvalKey: key })
+    : await approve(form.token, approver, { ...deps, approvalKey: key });
+  const title = result.status === 'rejected' ? 'Rejected: nothing was done' : result.status === 'acted' ? 'Approved and done' : result.status === 'action-failed' ? 'Approved, but the action failed' : 'Nothing was done';
   return page(STATUS_OF[result.status], title, [result.detail, ...(result.incidentId ? [`Incident ${result.incidentId}`] : [])]);
 }

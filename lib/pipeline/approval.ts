@@ -52,7 +52,7 @@ export class SignedApprovals implements ApprovalRequester {
 export type Approver = Readonly<Record<string, string>>;
 
 export type ApprovalResult =
-  | { readonly status: 'acted' | 'refused-by-policy' | 'action-failed' | 'changed'; readonly incidentId: string; readonly detail: string }
+  | { readonly status: 'acted' | 'refused-by-policy' | 'action-failed' | 'changed' | 'rejected'; readonly incidentId: string; readonly detail: string }
   | { readonly status: 'invalid' | 'tampered' | 'expired' | 'used'; readonly incidentId?: string; readonly detail: string };
 
 /** What a valid link would do, for the confirmation page. Reads only; uses nothing up. */
@@ -123,6 +123,46 @@ export async function approve(token: unknown, approver: Approver, deps: Remediat
   }
   if (result.decision.allowed && result.plan) return { status: 'changed', incidentId, detail: 'the target changed since the approval was requested; nothing was done' };
   return { status: 'refused-by-policy', incidentId, detail: result.decision.reason ?? 'policy refused the action' };
+}
+
+/**
+ * A human says no: the approval is used up (a later approve of the same link is refused as used),
+ * the rejection is audited with who said it, the incident ends with no action, and on-call hears.
+ * Touches nothing in the cluster.
+ */
+export async function reject(
+  token: unknown,
+  approver: Approver,
+  deps: Pick<RemediateDeps, 'audit' | 'clock' | 'notifier' | 'settings'> & { approvalStore: ApprovalStore; approvalKey: Uint8Array },
+): Promise<ApprovalResult> {
+  const now = deps.clock.now();
+  const who = boundedApprover(approver);
+  const auditFor = (incident: Pick<Incident, 'id' | 'cluster'>) => (step: AuditEntry['step'], detail: Record<string, unknown>, outcome?: Outcome) =>
+    deps.audit.append({ incidentId: incident.id, at: new Date(deps.clock.now()).toISOString(), cluster: incident.cluster, step, outcome, detail });
+  const checked = await checkToken(token, deps.approvalStore, deps.approvalKey, now);
+  if (!checked.ok) {
+    const incident = checked.record?.incident ?? { id: UNMATCHED_APPROVALS, cluster: deps.settings.cluster };
+    await auditFor(incident)('approval', { refused: checked.status, detail: checked.detail, approver: who, decision: 'reject' });
+    return { status: checked.status, ...(checked.record ? { incidentId: checked.record.incident.id } : {}), detail: checked.detail };
+  }
+  const { record } = checked;
+  const audit = auditFor(record.incident);
+  if (!(await deps.approvalStore.consume(record.id, { ...who, decision: 'reject' }, now))) {
+    await audit('approval', { refused: 'used', detail: 'this approval was already used', approver: who, decision: 'reject' });
+    return { status: 'used', incidentId: record.incident.id, detail: 'this approval link has already been used' };
+  }
+  await audit('approval', { rejected: record.plan.summary, approvalId: record.id, approver: who });
+  const { incident } = record;
+  await deps.notifier.notify({
+    subject: `[k8s-healer] (rejected) ${record.plan.summary}`.slice(0, 99),
+    body: `A human rejected the proposed action; nothing was done.\nAction: ${record.plan.summary}\nIncident ${incident.id}: ${incident.symptom} on ${incident.subject.kind} ${incident.subject.namespace}/${incident.subject.name} (cluster ${incident.cluster})\nRejected by: ${JSON.stringify(who)}`,
+    severity: 'info',
+    outcome: 'no-action',
+    cluster: incident.cluster,
+    namespace: incident.subject.namespace,
+  });
+  await audit('outcome', { outcome: 'no-action', approvalId: record.id, rejected: true }, 'no-action');
+  return { status: 'rejected', incidentId: incident.id, detail: `rejected: ${record.plan.summary}; nothing was done` };
 }
 
 function boundedApprover(approver: Approver): Record<string, string> {

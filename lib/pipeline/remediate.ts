@@ -126,7 +126,12 @@ export interface DecideOutcome {
  * taken first, a server-side dry run, the change, a first verification. Shared by the worker and
  * the approval function, so an approved action passes the same policy as any other.
  */
-export async function decideAndAct(input: DecideInput, deps: RemediateDeps, audit: AuditFn): Promise<DecideOutcome> {
+/**
+ * The policy's decision and the plan it allows, from live evidence and the state store's reads
+ * (cooldown, counters, kill switch); writes only the audit's decision entry. `k8s-healer replay`
+ * calls it with an audit that keeps nothing, to say what the healer would do.
+ */
+export async function decideOnce(input: DecideInput, deps: RemediateDeps, audit: AuditFn): Promise<{ decision: Decision; plan?: ActionPlan; key?: string; budget?: ReturnType<typeof actionBudget> }> {
   const { settings, clock } = deps;
   const { incident, evidence, diagnosis, injectionMarkers } = input;
   const key = isActionId(diagnosis.recommendation) ? cooldownKey(settings.cluster, evidence) : undefined;
@@ -164,6 +169,13 @@ export async function decideAndAct(input: DecideInput, deps: RemediateDeps, audi
   const planned = decision.allowed ? planAction(diagnosis, evidence, settings.scaleBounds, { jobStuckSeconds: settings.jobStuckSeconds }) : undefined;
   const plan = planned?.ok ? planned.plan : undefined;
   await audit('decision', { ...decision, cooldownKey: key, liveStateAt: evidence.gatheredAt, ...(plan ? { plan } : {}) });
+  return { decision, ...(plan ? { plan } : {}), ...(key ? { key } : {}), ...(budget ? { budget } : {}) };
+}
+
+export async function decideAndAct(input: DecideInput, deps: RemediateDeps, audit: AuditFn): Promise<DecideOutcome> {
+  const { settings, clock } = deps;
+  const { incident, evidence, diagnosis } = input;
+  const { decision, plan, key, budget } = await decideOnce(input, deps, audit);
 
   let outcome: Outcome;
   let action: ActionResult | undefined;

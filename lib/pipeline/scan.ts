@@ -51,17 +51,16 @@ export function groupToIncident(group: FindingGroup, cluster: string, detectedAt
   return checked.success ? incident : `group ${group.key}: ${checked.error.issues[0]?.message ?? 'invalid incident'}`;
 }
 
-/** The scheduled scan: every detector over one snapshot, one incident per owner group, the alerts' dedup and queue. */
-export async function scanCluster(deps: {
-  reader: ClusterReader;
-  state: StateStore;
-  queue: IncidentQueue;
-  clock: Clock;
-  cluster: string;
-  dedupWindowSeconds: number;
-  /** Detector thresholds; anything absent uses the detectors' defaults. */
-  settings?: Partial<DetectorSettings>;
-}): Promise<ScanReport> {
+/** Every detector over one snapshot, one incident per owner group; reads only (`k8s-healer scan`). */
+export async function findIncidents(deps: { reader: ClusterReader; clock: Clock; cluster: string; settings?: Partial<DetectorSettings> }): Promise<{
+  incidents: Incident[];
+  skipped: string[];
+  findings: number;
+  groups: number;
+  detectorErrors: ScanReport['detectorErrors'];
+  gaps: ScanReport['gaps'];
+  nowMs: number;
+}> {
   const { snapshot, gaps } = await deps.reader.readSnapshot();
   // "Now" after the read: thresholds compare against timestamps the API server just wrote.
   const nowMs = deps.clock.now();
@@ -75,15 +74,30 @@ export async function scanCluster(deps: {
     if (typeof made === 'string') skipped.push(made);
     else incidents.push(made);
   }
-  const admitted = await admitIncidents(incidents, { state: deps.state, queue: deps.queue, dedupWindowSeconds: deps.dedupWindowSeconds, nowMs });
+  return { incidents, skipped, findings: findings.length, groups: groups.length, detectorErrors: errors, gaps, nowMs };
+}
+
+/** The scheduled scan: every detector over one snapshot, one incident per owner group, the alerts' dedup and queue. */
+export async function scanCluster(deps: {
+  reader: ClusterReader;
+  state: StateStore;
+  queue: IncidentQueue;
+  clock: Clock;
+  cluster: string;
+  dedupWindowSeconds: number;
+  /** Detector thresholds; anything absent uses the detectors' defaults. */
+  settings?: Partial<DetectorSettings>;
+}): Promise<ScanReport> {
+  const found = await findIncidents(deps);
+  const admitted = await admitIncidents(found.incidents, { state: deps.state, queue: deps.queue, dedupWindowSeconds: deps.dedupWindowSeconds, nowMs: found.nowMs });
   return {
-    findings: findings.length,
-    groups: groups.length,
-    incidents: incidents.length,
+    findings: found.findings,
+    groups: found.groups,
+    incidents: found.incidents.length,
     enqueued: admitted.enqueued,
     duplicates: admitted.duplicates,
-    skipped,
-    detectorErrors: errors,
-    gaps,
+    skipped: found.skipped,
+    detectorErrors: found.detectorErrors,
+    gaps: found.gaps,
   };
 }

@@ -135,9 +135,9 @@ function stepBody(e: AuditEntry): { headline: string; html: string; tone?: 'good
       return { headline: `${str(d.severity)}: ${str(d.subject)}`, html: '' };
     case 'approval':
       return {
-        headline: d.refused !== undefined ? `refused: ${str(d.refused)}` : d.approved !== undefined ? `approved by ${str(d.approver) || 'unknown'}: ${str(d.approved)}` : d.requested !== undefined ? `requested: ${str(d.requested)}` : 'recorded',
+        headline: d.rejected !== undefined ? `rejected by ${str(d.approver)}: ${str(d.rejected)}` : d.refused !== undefined ? `refused: ${str(d.refused)}` : d.approved !== undefined ? `approved by ${str(d.approver) || 'unknown'}: ${str(d.approved)}` : d.requested !== undefined ? `requested: ${str(d.requested)}` : 'recorded',
         html: list([str(d.detail)].filter(Boolean)),
-        ...(d.refused !== undefined ? { tone: 'bad' as const } : {}),
+        ...(d.refused !== undefined || d.rejected !== undefined ? { tone: 'bad' as const } : {}),
       };
     case 'outcome':
       return { headline: str(e.outcome ?? d.outcome), html: '', ...(e.outcome === 'acted' ? { tone: 'good' as const } : e.outcome === 'action-failed' ? { tone: 'bad' as const } : {}) };
@@ -154,3 +154,6 @@ export function renderTimeline(entries: readonly AuditEntry[], summary: Incident
   const head = `<h1>${safe(summary.symptom)} on ${safe(summary.subject)}</h1><p class="muted">Incident ${safe(summary.id)} · namespace ${safe(summary.namespace)} · cluster ${safe(summary.cluster)} · outcome <strong>${safe(summary.outcome ?? 'in progress')}</strong></p><p><a href="${safe(o.backTo ?? LIST_PATH)}">Back to the incidents</a></p>`;
   return page(`${summary.symptom} ${summary.subject} — k8s-healer`, `${head}<h2>Timeline</h2><ol class="timeline">${items.join('')}</ol>`);
 }
+
+/** One line per audit entry, for terminals (the CLI's `show`): the same words as the page. */
+export const stepLine = (e: AuditEntry): { step: string; headline: string } => ({ step: TITLES[e.step], headline: stepBody(e).headline });

@@ -12,7 +12,7 @@ import { SsmKillSwitch } from '../adapters/ssm-kill-switch.js';
 import { DynamoApprovalStore } from '../adapters/dynamo-approval-store.js';
 import { SqsIncidentQueue } from '../adapters/sqs-queue.js';
 import { SignedApprovals } from '../pipeline/approval.js';
-import type { ApprovalStore, VerificationScheduler } from '../ports/index.js';
+import type { ApprovalStore, KillSwitch, VerificationScheduler } from '../ports/index.js';
 import { secretFrom, stateStore } from './common.js';
 import { log } from './middleware.js';
 
@@ -33,7 +33,7 @@ export type ActingDeps = RemediateDeps & {
  */
 export async function actingDeps(
   config: HealerConfig,
-  make: { diagnoser: (kubeConfig: KubeConfig, degraded: string[]) => Diagnoser | Promise<Diagnoser>; notifier?: Notifier; verifications?: VerificationScheduler },
+  make: { diagnoser: (kubeConfig: KubeConfig, degraded: string[]) => Diagnoser | Promise<Diagnoser>; notifier?: Notifier; verifications?: VerificationScheduler; killSwitch?: KillSwitch },
 ): Promise<ActingDeps> {
   const degraded: string[] = [];
   const kubeconfigYaml = config.kubeconfigParam ? await secretFrom(undefined, config.kubeconfigParam, 'kubeconfig') : undefined;
@@ -44,7 +44,7 @@ export async function actingDeps(
   const approvalStore = new DynamoApprovalStore({ tableName: config.stateTable });
   const approvalKey = await approvalKeyFrom(config, degraded);
   const audit = new DynamoAuditLog({ tableName: config.auditTable });
-  const killSwitch = config.killSwitchParam ? new SsmKillSwitch({ parameterName: config.killSwitchParam }) : undefined;
+  const killSwitch = make.killSwitch ?? (config.killSwitchParam ? new SsmKillSwitch({ parameterName: config.killSwitchParam }) : undefined);
   // Links need both the key and the endpoint; without them an approval-needing action pages without a link.
   const approvals = approvalKey && config.approvalUrl
     ? new SignedApprovals(approvalStore, { key: approvalKey, baseUrl: config.approvalUrl, ttlSeconds: config.approvalTtlSeconds })

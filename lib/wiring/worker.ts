@@ -1,6 +1,6 @@
 import type { HealerConfig } from '../config/config.js';
 import { modelDiagnoserFromConfig } from './model-diagnoser.js';
-import type { Diagnoser, Notifier, VerificationScheduler } from '../ports/index.js';
+import type { Diagnoser, KillSwitch, Notifier, VerificationScheduler } from '../ports/index.js';
 import { actingDeps, type ActingDeps } from './acting.js';
 import { secretFrom } from './common.js';
 import { log } from './middleware.js';
@@ -12,12 +12,13 @@ import { log } from './middleware.js';
  */
 export async function workerDeps(
   config: HealerConfig,
-  overrides: { diagnoser?: Diagnoser; notifier?: Notifier; verifications?: VerificationScheduler } = {},
+  overrides: { diagnoser?: Diagnoser; notifier?: Notifier; verifications?: VerificationScheduler; killSwitch?: KillSwitch } = {},
 ): Promise<ActingDeps> {
   const given = overrides.diagnoser;
   return actingDeps(config, {
     ...(overrides.notifier ? { notifier: overrides.notifier } : {}),
     ...(overrides.verifications ? { verifications: overrides.verifications } : {}),
+    ...(overrides.killSwitch ? { killSwitch: overrides.killSwitch } : {}),
     diagnoser: given
       ? () => given
       : async (kubeConfig, degraded) => {

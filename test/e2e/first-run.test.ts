@@ -1,9 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { currentCluster, findBinaries, REPO_ROOT, waitFor } from '../support/control-plane.js';
-import { spawnSupervised, type Supervised } from '../support/process.js';
+import { currentCluster, findBinaries, waitFor } from '../support/control-plane.js';
+import { startLocalRun, type LocalRun } from '../support/local-run.js';
 import { DEMO_SECRET } from '../../scripts/demo-workload.js';
 import { openBrowser, browserAvailable } from '../support/browser.js';
 
@@ -15,33 +14,16 @@ import { openBrowser, browserAvailable } from '../support/browser.js';
 const binaries = findBinaries();
 if (!binaries.ok) console.warn(`[first-run] the own-control-plane case is skipped: ${binaries.reason}`);
 
-let run: Supervised | undefined;
-let localDir: string | undefined;
+let current: LocalRun | undefined;
 afterEach(async () => {
-  await run?.stop(20_000);
-  run = undefined;
-  if (localDir) rmSync(localDir, { recursive: true, force: true });
+  await current?.stop();
+  current = undefined;
 });
 
 /** The local run with a clean environment: no AWS endpoints, no model key, no HEALER_* settings. */
-function startLocalRun(env: Record<string, string>, args: string[] = []): { run: Supervised; lines: string[]; stdout: string[] } {
-  localDir = mkdtempSync(join(tmpdir(), 'healer-first-run-'));
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(HEALER_|AWS_|ANTHROPIC_|KUBECONFIG$|K8S_HEALER_CLUSTER_INFO$)/.test(k)));
-  const child = spawnSupervised(process.execPath, ['--import', 'tsx', 'scripts/local-healer.ts', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...clean, HEALER_LOCAL_DIR: localDir, ...env },
-  });
-  const lines: string[] = [];
-  const stdout: string[] = [];
-  child.child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk.toString('utf8')));
-  let partial = '';
-  child.child.stderr?.on('data', (chunk: Buffer) => {
-    const parts = (partial + chunk.toString('utf8')).split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts.map((l) => l.replace(/^\[healer\] /, '')));
-  });
-  run = child;
-  return { run: child, lines, stdout };
+function startRun(env: Record<string, string>, args: string[] = []): LocalRun {
+  current = startLocalRun(env, args);
+  return current;
 }
 
 const lineAfter = (lines: string[], prefix: string, from = 0) => lines.findIndex((l, i) => i >= from && l.startsWith(prefix));
@@ -49,7 +31,7 @@ const lineAfter = (lines: string[], prefix: string, from = 0) => lines.findIndex
 describe('the first run on a machine with no cluster', () => {
   it.skipIf(!binaries.ok || !browserAvailable())('starts its own control plane, heals the demo (detection, diagnosis, policy, eviction, verification) and shows it in the incident view', async () => {
     // Prepare / Act: an empty KUBECONFIG means "no cluster", even where ~/.kube/config exists.
-    const { lines, stdout } = startLocalRun({ KUBECONFIG: '' });
+    const { lines, stdout, localDir } = startRun({ KUBECONFIG: '' });
 
     // Assess: the whole loop on the console, in order, for the pod the demo made.
     await waitFor(() => lines.some((l) => l.startsWith('verified   ')), { what: `the demo to be healed and verified; console so far:\n${lines.join('\n')}`, timeoutMs: 150_000 });
@@ -66,9 +48,9 @@ describe('the first run on a machine with no cluster', () => {
     expect(lines).toContain('mode:          LIVE: allowed fixes are applied');
 
     // The "try it" alert names the pod that really crash-looped, and the line points at that file.
-    const tryIt = JSON.parse(readFileSync(join(localDir ?? '', 'try-it.json'), 'utf8')) as { alerts: { labels: Record<string, string> }[] };
+    const tryIt = JSON.parse(readFileSync(join(localDir, 'try-it.json'), 'utf8')) as { alerts: { labels: Record<string, string> }[] };
     expect(tryIt.alerts[0]?.labels).toMatchObject({ alertname: 'KubePodCrashLooping', namespace: 'healer-demo', pod });
-    expect(lines.some((l) => l.startsWith('try it:') && l.includes(`--data @${join(localDir ?? '', 'try-it.json')}`))).toBe(true);
+    expect(lines.some((l) => l.startsWith('try it:') && l.includes(`--data @${join(localDir, 'try-it.json')}`))).toBe(true);
 
     // The password in the demo's log is on no console line and in no page (stdout holds the pages).
     expect(lines.join('\n') + stdout.join('')).not.toContain(DEMO_SECRET);
@@ -82,7 +64,7 @@ describe('the first run on a machine with no cluster', () => {
     // Stopping stops what it started: its control plane's work directory is gone.
     const workDir = /admin kubeconfig: (\S+)\/admin\.kubeconfig/.exec(lines.join('\n'))?.[1] ?? '';
     expect(workDir).not.toBe('');
-    await run?.stop(20_000);
+    await current?.run.stop(20_000);
     expect(existsSync(workDir)).toBe(false);
   }, 200_000);
 });
@@ -134,7 +116,7 @@ async function viewIncidentByKeyboard(base: string, pod: string): Promise<void> 
 describe('a machine that lacks a prerequisite', () => {
   it('says what is missing and how to fix it before starting anything', async () => {
     // Prepare / Act: Java that cannot run (DynamoDB Local needs it), and no DynamoDB endpoint.
-    const { run: child, lines } = startLocalRun({ KUBECONFIG: currentCluster().healerKubeconfigPath, JAVA_HOME: '/nonexistent/java' });
+    const { run: child, lines } = startRun({ KUBECONFIG: currentCluster().healerKubeconfigPath, JAVA_HOME: '/nonexistent/java' });
     const exit = await child.exited;
 
     // Assess
@@ -151,7 +133,7 @@ describe('a machine that lacks a prerequisite', () => {
 describe('a cluster the healer did not start', () => {
   it('refuses to act live as a cluster admin unless told yes, and starts nothing', async () => {
     // Prepare / Act
-    const { run: child, lines } = startLocalRun({ KUBECONFIG: currentCluster().adminKubeconfigPath, HEALER_DRY_RUN: 'false' });
+    const { run: child, lines } = startRun({ KUBECONFIG: currentCluster().adminKubeconfigPath, HEALER_DRY_RUN: 'false' });
     const exit = await child.exited;
 
     // Assess
@@ -165,7 +147,7 @@ describe('a cluster the healer did not start', () => {
 
   it('names the scoped identity it acts as, and starts in dry run without asking', async () => {
     // Prepare / Act
-    const { lines } = startLocalRun({ KUBECONFIG: currentCluster().healerKubeconfigPath });
+    const { lines } = startRun({ KUBECONFIG: currentCluster().healerKubeconfigPath });
 
     // Assess
     await waitFor(() => lines.some((l) => l.startsWith('webhook URL:')), { what: `the local run to start; console so far:\n${lines.join('\n')}`, timeoutMs: 60_000 });

@@ -73,7 +73,7 @@ describe.skipIf(!available)('approval links', () => {
     });
     deps = await workerDeps(loadConfig());
     apps = loadKubeConfig(cluster.adminKubeconfigPath).makeApiClient(AppsV1Api);
-    await Promise.all([healthyDeployment(namespace, 'expiring', 1), healthyDeployment(namespace, 'moving', 1)]);
+    await Promise.all([healthyDeployment(namespace, 'expiring', 1), healthyDeployment(namespace, 'moving', 1), healthyDeployment(namespace, 'rejected', 1)]);
   }, 180_000);
 
   afterAll(async () => {
@@ -114,6 +114,32 @@ describe.skipIf(!available)('approval links', () => {
   it('waits for a human: nothing is scaled until the link is confirmed', async () => {
     expiringToken = await requestApproval('expiring');
     expect((await apps.readNamespacedDeployment({ name: 'expiring', namespace })).spec?.replicas).toBe(1);
+  });
+
+  it('records a rejection, ends the approval so a later approve is refused, and changes nothing', async () => {
+    // Prepare
+    const token = await requestApproval('rejected');
+    const post = (decision: string) => handleApprovalRequest(
+      { method: 'POST', query: {}, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token, decision, by: 'alice@example.com' }).toString(), isBase64Encoded: false, sourceIp: '192.0.2.8' },
+      deps,
+    );
+
+    // Act
+    const rejected = await post('reject');
+    const approvedAfter = await post('approve');
+    const bogus = await post('maybe');
+
+    // Assess: rejected (200), then the approve is refused as used (410); a third word is a 400.
+    expect([rejected.statusCode, approvedAfter.statusCode, bogus.statusCode]).toEqual([200, 410, 400]);
+    expect(rejected.body).toContain('Rejected: nothing was done');
+    expect((await apps.readNamespacedDeployment({ name: 'rejected', namespace })).spec?.replicas).toBe(1);
+    const audited = await approvalsAudited('rejected');
+    expect(audited.find((e) => e.detail['rejected'] !== undefined)?.detail['approver']).toMatchObject({ claimedBy: 'alice@example.com', sourceIp: '192.0.2.8' });
+    expect(audited.some((e) => e.detail['refused'] === 'used')).toBe(true);
+    const trail = await new DynamoAuditLog({ tableName: env.tables.audit, client: env.dynamo.client() }).listForIncident(saturated('rejected').id);
+    expect(trail.filter((e) => e.step === 'outcome').at(-1)).toMatchObject({ outcome: 'no-action', detail: { rejected: true } });
+    const [page] = await env.inbox.receive(1, 10_000);
+    expect(page?.subject).toContain('(rejected)');
   });
 
   it('refuses a link past its expiry (410), changes nothing, and audits the attempt', async () => {
