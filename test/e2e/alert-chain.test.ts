@@ -23,9 +23,9 @@ import type { AuditEntry } from '../../lib/domain/types.js';
  * kube-state-metrics or the mixin set.
  */
 const FIRING_AFTER = '5s';
-const ALERTS_UNDER_TEST = ['KubePodCrashLooping', 'KubeJobFailed'];
+const ALERTS_UNDER_TEST = ['KubePodCrashLooping', 'KubeJobFailed', 'KubeContainerWaiting'];
 const run = randomBytes(2).toString('hex');
-const NS = { crash: `chain-crash-${run}`, job: `chain-job-${run}` };
+const NS = { crash: `chain-crash-${run}`, job: `chain-job-${run}`, pull: `chain-pull-${run}` };
 
 function unavailable(): string | undefined {
   if (process.env.TEST_KUBECONFIG) return 'TEST_KUBECONFIG is set (the chain needs kwok to play the kubelet)';
@@ -164,5 +164,22 @@ describe.skipIf(skipReason !== undefined)('the real alert chain: kube-state-metr
     expect(entries.some((e) => e.step === 'action')).toBe(false);
     const job = await loadKubeConfig(cluster.adminKubeconfigPath).makeApiClient(BatchV1Api).readNamespacedJob({ name: 'ledger-sync', namespace: NS.job });
     expect(job.metadata?.deletionTimestamp).toBeUndefined();
+  }, 240_000);
+
+  it('KubeContainerWaiting keeps kube-state-metrics\' reason label: ImagePullBackOff becomes its own symptom, and pages', async () => {
+    // Prepare: a Deployment whose image cannot be pulled.
+    const [waiting] = await sc.waitingDeployment(NS.pull, 'catalog', 'imagepull');
+    const podName = waiting?.metadata?.name ?? '';
+    const id = incidentId('local', NS.pull, 'Pod', podName, 'ImagePullBackOff');
+
+    // Act: nothing by hand; kube_pod_container_status_waiting_reason{reason!="CrashLoopBackOff"} fires.
+    const labels = await deliveredAlert('KubeContainerWaiting', { namespace: NS.pull, pod: podName });
+
+    // Assess: the reason rides on the alert and refines the symptom; no restart pulls a missing image.
+    expect(labels).toMatchObject({ alertname: 'KubeContainerWaiting', job: KSM_JOB, namespace: NS.pull, pod: podName, container: 'catalog', reason: 'ImagePullBackOff' });
+    expect(await outcomeOf(id)).toBe('paged');
+    const entries = await auditOf(id);
+    expect(entries.find((e) => e.step === 'intake')?.detail).toMatchObject({ symptom: 'ImagePullBackOff', subject: { kind: 'Pod', name: podName, namespace: NS.pull }, alertname: 'KubeContainerWaiting' });
+    expect(entries.some((e) => e.step === 'action')).toBe(false);
   }, 240_000);
 });
