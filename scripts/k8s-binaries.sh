@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Provides the local control-plane binaries (etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kwok) and prints the directory holding them as the last line of stdout.
+# It also builds kube-state-metrics (for the alert-chain test) into its own cache directory;
+# with --kube-state-metrics it handles only that one and prints its directory instead.
 #
 # Order of preference:
 #   1. KUBEBUILDER_ASSETS, when it holds etcd and kube-apiserver (envtest layout);
@@ -14,15 +16,73 @@
 set -euo pipefail
 
 NO_BUILD=0
-[ "${1:-}" = "--no-build" ] && NO_BUILD=1
+ONLY_KSM=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) NO_BUILD=1 ;;
+    --kube-state-metrics) ONLY_KSM=1 ;;
+    *) echo "usage: k8s-binaries.sh [--no-build] [--kube-state-metrics]" >&2; exit 2 ;;
+  esac
+done
 
 K8S_VERSION="${K8S_VERSION:-1.34.4}"
 ETCD_VERSION="${ETCD_VERSION:-3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-0.8.0}"
+KSM_VERSION="${KSM_VERSION:-2.20.0}"
 CACHE_ROOT="${K8S_HEALER_CACHE:-$HOME/.cache/k8s-healer}"
 OUT="$CACHE_ROOT/bin/k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION-kwok-v$KWOK_VERSION"
+# Its own directory: adding it does not invalidate the control plane's cache key.
+KSM_OUT="$CACHE_ROOT/bin/kube-state-metrics-v$KSM_VERSION"
 
 log() { printf '[k8s-binaries %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# kube-state-metrics has no replace directives: a plain `go install` of the release builds it
+# (about 2 minutes cold on 2 cores). Returns 4 when missing under --no-build, 3 without Go.
+ensure_ksm() {
+  [ -x "$KSM_OUT/kube-state-metrics" ] && return 0
+  if [ "$NO_BUILD" = 1 ]; then
+    log "missing kube-state-metrics in $KSM_OUT (run: bash scripts/k8s-binaries.sh)"
+    return 4
+  fi
+  if ! command -v go >/dev/null 2>&1; then
+    log "ERROR: missing kube-state-metrics and no Go toolchain to build it (install Go >= 1.26)"
+    return 3
+  fi
+  local t0 tmp
+  t0=$(date +%s)
+  log "compiling kube-state-metrics v$KSM_VERSION"
+  # Into a temporary directory first, so an interrupted build never leaves a half-written binary.
+  tmp="$(mktemp -d "$CACHE_ROOT/bin/.ksm-build.XXXXXX")"
+  # Compiling prints nothing for a while; a heartbeat shows it is alive.
+  (while sleep 60; do log "... still building kube-state-metrics ($(( $(date +%s) - t0 ))s elapsed)"; done) &
+  local hb=$!
+  local ok=1
+  CGO_ENABLED=0 GOFLAGS=-mod=mod GOBIN="$tmp" go install -trimpath \
+      -ldflags "-s -w -X github.com/prometheus/common/version.Version=v$KSM_VERSION" \
+      "k8s.io/kube-state-metrics/v2@v$KSM_VERSION" >&2 || ok=0
+  kill "$hb" 2>/dev/null || true
+  if [ "$ok" = 0 ]; then
+    rm -rf "$tmp"
+    log "ERROR: building kube-state-metrics v$KSM_VERSION failed"
+    return 1
+  fi
+  mkdir -p "$KSM_OUT"
+  mv "$tmp/kube-state-metrics" "$KSM_OUT/kube-state-metrics"
+  rm -rf "$tmp"
+  log "kube-state-metrics v$KSM_VERSION built in $(( $(date +%s) - t0 ))s: $KSM_OUT"
+}
+
+mkdir -p "$CACHE_ROOT/bin"
+if [ "$ONLY_KSM" = 1 ]; then
+  ensure_ksm
+  echo "$KSM_OUT"
+  exit 0
+fi
+# The full set-up (npm test, .ci/run) builds it too; --no-build, which the control-plane tests
+# use to find their binaries, does not need it.
+if [ "$NO_BUILD" = 0 ]; then
+  ensure_ksm
+fi
 
 if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/kube-apiserver" ] && [ -x "$KUBEBUILDER_ASSETS/etcd" ]; then
   log "using KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"

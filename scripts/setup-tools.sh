@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the real-component tests need besides npm packages and the Kubernetes binaries:
-#   - Debian packages: prometheus-alertmanager (real webhooks), a Java 17+ runtime (DynamoDB Local),
-#     chromium (the incident view, driven headless by playwright-core)
+#   - Debian packages: prometheus-alertmanager (real webhooks), prometheus (the alert-chain test
+#     evaluates the kubernetes-mixin rules), a Java 17+ runtime (DynamoDB Local), chromium (the
+#     incident view, driven headless by playwright-core)
 #   - a Python venv with moto[server] (SNS/SQS) and cfn-lint (template validation)
 # Idempotent: each step is skipped when already satisfied. Progress goes to stderr.
 set -euo pipefail
@@ -15,6 +16,7 @@ log() { printf '[setup-tools %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 apt_missing=()
 command -v alertmanager >/dev/null 2>&1 || [ -x /usr/bin/prometheus-alertmanager ] || apt_missing+=(prometheus-alertmanager)
+[ -x /usr/bin/prometheus ] || apt_missing+=(prometheus)
 command -v java >/dev/null 2>&1 || apt_missing+=(openjdk-17-jre-headless)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_missing+=(python3-venv)
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || apt_missing+=(chromium)
@@ -26,8 +28,20 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   log "installing Debian packages: ${apt_missing[*]}"
   $SUDO apt-get update -qq >&2
-  # The alertmanager package starts a system service on install; policy-rc.d keeps it from doing so.
-  DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >&2
+  # The prometheus and alertmanager packages start system services on install; the tests start
+  # their own. A policy-rc.d that answers 101 ("action forbidden") keeps invoke-rc.d and
+  # deb-systemd-invoke from starting them; one is put in place for the install when the machine
+  # has none, and removed after.
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  status=0
+  DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >&2 || status=$?
+  [ "$own_policy" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d
+  [ "$status" = 0 ] || exit "$status"
 fi
 
 if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cfn-lint" ] \

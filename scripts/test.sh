@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite on real local components.
-#   1. tools: prometheus-alertmanager, Java, Python venv with moto and cfn-lint (idempotent)
-#   2. Kubernetes binaries: KUBEBUILDER_ASSETS, the ~/.cache build, or a build from the Go module
+#   1. tools: prometheus-alertmanager, prometheus, Java, Python venv with moto and cfn-lint (idempotent)
+#   2. Kubernetes binaries (and kube-state-metrics): KUBEBUILDER_ASSETS, the ~/.cache build, or a build from the Go module
 #      proxy (about 10 minutes cold on 2 cores; skipped when TEST_KUBECONFIG names a cluster)
 #   3. typecheck, lint, then every test file (unit, integration, e2e)
 # Extra arguments go to vitest (e.g. `npm test -- test/unit`).

@@ -45,7 +45,8 @@ export const DEFAULT_ALERT_RULES: Readonly<Record<string, AlertRule>> = Object.f
   KubePodNotReady: pod('PodNotReady'),
   KubeContainerWaiting: {
     ...pod('ContainerWaiting'),
-    // The mixin sums the reason away; a site rule that keeps it gets the precise symptom.
+    // kubernetes-mixin 1.5.x keeps kube-state-metrics' `reason` label (CrashLoopBackOff excluded):
+    // it refines the symptom (test/e2e/alert-chain.test.ts); a rule that sums it away stays generic.
     symptomFrom: {
       label: 'reason',
       values: {
