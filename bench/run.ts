@@ -44,6 +44,42 @@ function benchRedaction(): void {
   console.log(`redaction: ${fmt((bytes * runs) / 1024 / 1024 / (ms / 1000))} MiB/s on a ${bytes}-byte log tail (${fmt(ms / runs, 3)} ms each, ${runs} runs)`);
 }
 
+/**
+ * Redaction scales linearly on hostile text: long runs of what each rule starts on (a key, a flag,
+ * a PEM header, a URL, ...) that fail or succeed far later. Reports the worst ratio of the time for
+ * 4x the text (128 KB against 32 KB): about 4 is linear, 16 would be quadratic. Measured here, not
+ * asserted in a unit test (a shared machine's timing is no test).
+ */
+function benchRedactionScaling(): void {
+  const triggers = [
+    'password=', 'password: ', '"password":"', 'Authorization: ', 'x-api-key:[', '"X-Api-Key":["', 'key=', '-----BEGIN ', 'BEGIN RSA\n',
+    '://', 'a:b/', 'a:b@', '--db-password ', '["--token","', '- --token\n- ', 'mysql -p', 'redis-cli -a ', 'curl -u a:', 'machine h password ',
+    "PASSWORD '", '<password>', 'AUTH ', '- name: DB_PASSWORD\n  value: ', '"name":"TOKEN","value":"', '{', '[', 'Q~', 'Private-Lines: 9\n',
+    '"a\\n', '"\\"', '\\\\\\"', 'password: |\n  ', '  value: |-\n    x\n', 'mc alias set ', 'PWD={', 'map[Authorization:[',
+  ];
+  const fillers = ['', 'x', ' ', '"', '\n', 'Xk2pQ9vL'];
+  const best = (text: string) => {
+    let ms = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 3; i++) {
+      const start = performance.now();
+      redact(text);
+      ms = Math.min(ms, performance.now() - start);
+    }
+    return ms;
+  };
+  let worst = { ratio: 0, what: '' };
+  for (const trigger of triggers) {
+    for (const fill of fillers) {
+      const unit = trigger + fill;
+      const small = best(unit.repeat(Math.ceil(32_000 / unit.length)));
+      const large = best(unit.repeat(Math.ceil(128_000 / unit.length)));
+      const ratio = large / Math.max(small, 0.05);
+      if (ratio > worst.ratio) worst = { ratio, what: JSON.stringify(unit) };
+    }
+  }
+  console.log(`redaction scaling (${triggers.length * fillers.length} hostile patterns, 128 KB vs 32 KB): worst ratio ${fmt(worst.ratio)} (${worst.what}); 4 is linear, 16 quadratic`);
+}
+
 function benchPolicy(): void {
   const incident = anIncident();
   const ctx: PolicyContext = {
@@ -118,6 +154,7 @@ async function benchWebhook(): Promise<void> {
 process.env.HEALER_LOG_LEVEL = 'error';
 console.log(`node ${process.version}, ${new Date().toISOString()}`);
 benchRedaction();
+benchRedactionScaling();
 benchPolicy();
 await benchWebhook();
 if (process.argv.includes('--scan') || process.env.BENCH_SCAN === '1') await benchScan();

@@ -11,6 +11,7 @@ import { redactDeep } from '../evidence/redact.js';
 import type { AuditLog } from '../ports/index.js';
 import { dynamoDbClient } from './aws-clients.js';
 import { auditSortKey, incidentsDay } from './tables.js';
+import { HEALER_VERSION } from '../version.js';
 
 export interface DynamoAuditLogOptions {
   readonly tableName: string;
@@ -93,6 +94,7 @@ export function auditItem(entry: AuditEntry): {
   detail: string;
   detailTruncated: true | undefined;
   day: string | undefined;
+  healerVersion: string;
 } {
   const plain: unknown = JSON.parse(JSON.stringify(entry.detail ?? {}) ?? '{}');
   let detail = JSON.stringify(redactDeep(plain));
@@ -112,6 +114,7 @@ export function auditItem(entry: AuditEntry): {
     detailTruncated: detailTruncated || undefined,
     // Only the entries that list an incident go into the sparse incidents-by-day index.
     day: entry.step === 'intake' || entry.step === 'outcome' ? incidentsDay(entry.at) : undefined,
+    healerVersion: HEALER_VERSION,
   };
 }
 

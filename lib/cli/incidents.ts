@@ -1,7 +1,8 @@
 /** `incidents`, `show` and `audit`: the audit trail read back, by index Query and per incident. */
 import { DynamoIncidentQueries } from '../adapters/dynamo-incident-queries.js';
 import { parseIncidentFilter } from '../local/incident-routes.js';
-import { stepLine } from '../view/incident-page.js';
+import { writeFileSync } from 'node:fs';
+import { renderReport, stepLine } from '../view/incident-page.js';
 import { summarize } from '../view/incident-summary.js';
 import type { AuditEntry } from '../domain/types.js';
 import { emit, table, type OutputFormat } from './output.js';
@@ -63,4 +64,14 @@ export async function showAudit(t: Target, o: FilterOptions & { incident?: strin
   const entries: AuditEntry[] = [];
   for (const id of ids) entries.push(...(await timelineOf(t, id)).filter((e) => o.step === undefined || e.step === o.step));
   emit(o.output, entries, () => table(entries.map((e) => ({ incident: e.incidentId.slice(0, 12), at: e.at, step: e.step, outcome: e.outcome ?? '', headline: stepLine(e).headline })), ['incident', 'at', 'step', 'outcome', 'headline'], 120));
+}
+
+/** `report`: the incident view as one static HTML file, for a deployed stage (or the local run). */
+export async function writeReport(t: Target, o: FilterOptions & { out: string }, nowMs = Date.now(), write: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
+  const filter = filterFrom(o, nowMs);
+  const queries = queriesOf(t);
+  const incidents = [];
+  for (const summary of await queries.recent(filter, nowMs)) incidents.push({ summary, entries: await queries.timeline(summary.id) });
+  writeFileSync(o.out, renderReport(incidents, filter, { title: `Incidents of ${t.describe}, ${new Date(nowMs).toISOString()}` }), { mode: 0o600 });
+  write(`wrote ${o.out}: ${incidents.length} incident(s) with their timelines (redacted; open it in a browser)\n`);
 }

@@ -8,15 +8,15 @@ import { userInfo } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { parseOutput, type OutputFormat } from './output.js';
 import { CommandFailed, localDir, resolveTarget, UsageError } from './target.js';
-import { listIncidents, showAudit, showIncident, type FilterOptions } from './incidents.js';
+import { listIncidents, showAudit, showIncident, writeReport, type FilterOptions } from './incidents.js';
 import { setPaused } from './kill-switch.js';
 import { answerApproval, approvalRequest } from './approval.js';
 import { rbacManifests } from './rbac.js';
 import { doctor } from './doctor.js';
 import { replay } from './replay.js';
 import { scanOnce } from './scan.js';
+import { HEALER_VERSION } from '../version.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const outputOption = () => new Option('-o, --output <format>', 'table or json').default('table').argParser(parseOutput);
 const stageOption = () => new Option('--stage <name>', 'a deployed stage (AWS credentials); default: the local run');
@@ -47,7 +47,7 @@ function useLocalSession(): void {
 export function buildProgram(): Command {
   const program = new Command('k8s-healer')
     .description('Self-healing for Kubernetes: look at incidents, pause the healer, answer approvals, check a set-up.')
-    .version(VERSION, '-v, --version')
+    .version(HEALER_VERSION, '-v, --version')
     .showHelpAfterError()
     .exitOverride();
 
@@ -88,6 +88,11 @@ export function buildProgram(): Command {
     .option('--step <step>', 'only this step (intake, evidence, diagnosis, decision, action, verification, approval, notification, outcome)')
     .addOption(stageOption()).addOption(outputOption())
     .action((incident: string | undefined, o: FilterOptions & { step?: string; stage?: string; output: OutputFormat }) => showAudit(resolveTarget(o), { ...o, ...(incident ? { incident } : {}) }));
+
+  filterOptions(program.command('report').description('write the incident view (list and timelines) as one static HTML file'))
+    .requiredOption('--out <file>', 'where to write the HTML')
+    .addOption(stageOption())
+    .action((o: FilterOptions & { out: string; stage?: string }) => writeReport(resolveTarget(o), o));
 
   program.command('pause').description('turn the kill switch on: no action is taken until resume')
     .addOption(stageOption())

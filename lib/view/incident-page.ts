@@ -34,14 +34,14 @@ pre{white-space:pre-wrap;word-break:break-word;background:#f1f3f4;padding:.5rem;
 .muted{color:#5f6368}
 `;
 
-function page(title: string, body: string): string {
+function page(title: string, body: string, home = LIST_PATH): string {
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${safe(title)}</title><style>${STYLE}</style></head>`,
     '<body><a class="skip" href="#main">Skip to content</a>',
-    `<header><a href="${LIST_PATH}">k8s-healer incidents</a></header>`,
+    `<header><a href="${safe(home)}">k8s-healer incidents</a></header>`,
     `<main id="main">${body}</main></body></html>`,
   ].join('\n');
 }
@@ -50,7 +50,7 @@ export const LIST_PATH = '/incidents';
 export const incidentPath = (id: string) => `${LIST_PATH}/${encodeURIComponent(id)}`;
 
 /** The incident list: a filter form (plain GET, works without script) and a table. */
-export function renderIncidentList(incidents: readonly IncidentSummary[], filter: IncidentFilter, o: { linkTo?: (id: string) => string } = {}): string {
+export function renderIncidentList(incidents: readonly IncidentSummary[], filter: IncidentFilter, o: { linkTo?: (id: string) => string; formless?: boolean; title?: string } = {}): string {
   const linkTo = o.linkTo ?? incidentPath;
   const option = (v: string) => `<option value="${safe(v)}"${filter.outcome === v ? ' selected' : ''}>${safe(v)}</option>`;
   const form = [
@@ -64,8 +64,12 @@ export function renderIncidentList(incidents: readonly IncidentSummary[], filter
   const table = incidents.length === 0
     ? '<p role="status">No incidents match.</p>'
     : `<table><caption>${incidents.length} incident${incidents.length === 1 ? '' : 's'}, newest first</caption><thead><tr><th scope="col">Subject</th><th scope="col">Namespace</th><th scope="col">Symptom</th><th scope="col">Source</th><th scope="col">Outcome</th><th scope="col">Detected</th><th scope="col">Cluster</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
-  return page('Incidents — k8s-healer', `<h1>Incidents</h1>${form}${table}`);
+  const shown = o.formless ? `<p class="muted">${safe(describeFilter(filter))}</p>` : form;
+  return page(`${o.title ?? 'Incidents'} — k8s-healer`, `<h1>${safe(o.title ?? 'Incidents')}</h1>${shown}${table}`, o.formless ? '#main' : LIST_PATH);
 }
+
+const describeFilter = (f: IncidentFilter) =>
+  `Filter: ${[f.namespace ? `namespace ${f.namespace}` : '', f.outcome ? `outcome ${f.outcome}` : '', f.since ? `since ${f.since}` : 'the last 7 days', `at most ${f.limit ?? 100}`].filter(Boolean).join(', ')}`;
 
 const TITLES: Record<AuditEntry['step'], string> = {
   intake: 'Detected', evidence: 'Evidence', diagnosis: 'Diagnosis', decision: 'Policy', action: 'Action',
@@ -147,12 +151,29 @@ function stepBody(e: AuditEntry): { headline: string; html: string; tone?: 'good
 /** One incident's timeline: every audit entry in order, each with what it recorded. */
 export function renderTimeline(entries: readonly AuditEntry[], summary: IncidentSummary | undefined, o: { backTo?: string } = {}): string {
   if (!summary) return page('Incident not found — k8s-healer', `<h1>Incident not found</h1><p><a href="${safe(o.backTo ?? LIST_PATH)}">Back to the incidents</a></p>`);
+  return page(`${summary.symptom} ${summary.subject} — k8s-healer`, timelineSection(entries, summary, { heading: 'h1', backTo: o.backTo ?? LIST_PATH }));
+}
+
+/**
+ * A static report for a deployed stage (`k8s-healer report`): the list and every listed incident's
+ * timeline in one self-contained file, linked by anchors.
+ */
+export function renderReport(incidents: readonly { summary: IncidentSummary; entries: readonly AuditEntry[] }[], filter: IncidentFilter, o: { title: string }): string {
+  const anchor = (id: string) => `#incident-${id}`;
+  const list = renderIncidentList(incidents.map((i) => i.summary), filter, { linkTo: anchor, formless: true, title: o.title });
+  const sections = incidents.map((i) => `<section id="incident-${safe(i.summary.id)}" aria-label="Incident ${safe(i.summary.id)}">${timelineSection(i.entries, i.summary, { heading: 'h2', backTo: '#main' })}</section>`);
+  return list.replace('</main></body></html>', `${sections.join('')}</main></body></html>`);
+}
+
+function timelineSection(entries: readonly AuditEntry[], summary: IncidentSummary, o: { heading: 'h1' | 'h2'; backTo: string }): string {
+  const sub = o.heading === 'h1' ? 'h2' : 'h3';
+  const item = o.heading === 'h1' ? 'h3' : 'h4';
   const items = entries.map((e) => {
     const { headline, html, tone } = stepBody(e);
-    return `<li${tone ? ` class="${tone}"` : ''}><h3><time datetime="${safe(e.at)}">${safe(e.at)}</time> · ${safe(TITLES[e.step])}: ${safe(headline)}</h3>${html}<details><summary>Recorded detail</summary><pre>${safe(JSON.stringify(e.detail, null, 2))}</pre></details></li>`;
+    return `<li${tone ? ` class="${tone}"` : ''}><${item}><time datetime="${safe(e.at)}">${safe(e.at)}</time> · ${safe(TITLES[e.step])}: ${safe(headline)}</${item}>${html}<details><summary>Recorded detail</summary><pre>${safe(JSON.stringify(e.detail, null, 2))}</pre></details></li>`;
   });
-  const head = `<h1>${safe(summary.symptom)} on ${safe(summary.subject)}</h1><p class="muted">Incident ${safe(summary.id)} · namespace ${safe(summary.namespace)} · cluster ${safe(summary.cluster)} · outcome <strong>${safe(summary.outcome ?? 'in progress')}</strong></p><p><a href="${safe(o.backTo ?? LIST_PATH)}">Back to the incidents</a></p>`;
-  return page(`${summary.symptom} ${summary.subject} — k8s-healer`, `${head}<h2>Timeline</h2><ol class="timeline">${items.join('')}</ol>`);
+  const head = `<${o.heading}>${safe(summary.symptom)} on ${safe(summary.subject)}</${o.heading}><p class="muted">Incident ${safe(summary.id)} · namespace ${safe(summary.namespace)} · cluster ${safe(summary.cluster)} · outcome <strong>${safe(summary.outcome ?? 'in progress')}</strong></p><p><a href="${safe(o.backTo)}">Back to the incidents</a></p>`;
+  return `${head}<${sub}>Timeline</${sub}><ol class="timeline">${items.join('')}</ol>`;
 }
 
 /** One line per audit entry, for terminals (the CLI's `show`): the same words as the page. */

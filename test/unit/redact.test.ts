@@ -297,37 +297,6 @@ describe('redact: properties', () => {
     );
   });
 
-  it('stays linear in time on long runs of what the rules look for', () => {
-    // Each piece starts a rule (a key, a flag, a list, a PEM header, a URL, a command, a name/value
-    // pair) that then fails or succeeds far later. Quadratic work shows as 16 times the time for 4
-    // times the text; linear as about 4. The bound leaves room for a noisy, shared machine.
-    const trigger = fc.constantFrom(
-      'password=', 'password: ', '"password":"', 'Authorization: ', 'x-api-key:[', '"X-Api-Key":["', 'key=', '-----BEGIN ', 'BEGIN RSA\n',
-      '://', 'a:b/', 'a:b@', '--db-password ', '["--token","', '- --token\n- ', 'mysql -p', 'redis-cli -a ', 'curl -u a:', 'machine h password ',
-      "PASSWORD '", '<password>', 'AUTH ', '- name: DB_PASSWORD\n  value: ', '"name":"TOKEN","value":"', '{', '[', 'Q~', 'Private-Lines: 9\n',
-      '"a\\n', '"\\"', '\\\\\\"', 'password: |\n  ', '  value: |-\n    x\n', 'mc alias set ', 'PWD={', 'map[Authorization:[',
-    );
-    const filler = fc.constantFrom('', 'x', ' ', '"', '\n', 'Xk2pQ9vL');
-    const time = (text: string): number => {
-      let best = Number.POSITIVE_INFINITY;
-      for (let i = 0; i < 3; i++) {
-        const start = performance.now();
-        redact(text);
-        best = Math.min(best, performance.now() - start);
-      }
-      return best;
-    };
-    fc.assert(
-      fc.property(trigger, filler, (piece, fill) => {
-        const unit = piece + fill;
-        const small = unit.repeat(Math.ceil(32_000 / unit.length));
-        const large = unit.repeat(Math.ceil(128_000 / unit.length));
-        return time(large) <= 8 * time(small) + 25;
-      }),
-      { numRuns: 40 },
-    );
-  });
-
   it('never throws and grows text by at most a marker per match', () => {
     const MAX_GROWTH_PER_MARKER = 32;
     const text = fc.oneof(
