@@ -33,7 +33,7 @@ describe.skipIf(unavailable !== undefined && !mustRun())('the CLI against a depl
     [dynamo, moto] = await Promise.all([startDynamoDbLocal(), startMoto()]);
     await createTables(dynamo.client(), { state: `k8s-healer-${STAGE}-state`, audit: `k8s-healer-${STAGE}-audit` });
     ssm = moto.ssm();
-    await ssm.send(new PutParameterCommand({ Name: KILL_SWITCH, Value: 'off', Type: 'String' }));
+    await ssm.send(new PutParameterCommand({ Name: KILL_SWITCH, Value: 'off', Type: 'String', Overwrite: true }));
     const aws = localAws();
     env = {
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,

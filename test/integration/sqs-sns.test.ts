@@ -239,7 +239,7 @@ describe.skipIf(unavailable !== undefined && !mustRun())('SQS, SNS and SSM adapt
     // Prepare
     clearSecretCache();
     const name = `/k8s-healer/test/${randomUUID()}`;
-    await ssm.send(new PutParameterCommand({ Name: name, Type: 'SecureString', Value: 'first' }));
+    await ssm.send(new PutParameterCommand({ Name: name, Type: 'SecureString', Value: 'first', Overwrite: true }));
     const now = Date.now();
 
     // Act
@@ -259,7 +259,7 @@ describe.skipIf(unavailable !== undefined && !mustRun())('SQS, SNS and SSM adapt
 
     // Act
     await expect(readSecret(name, { client: ssm })).rejects.toMatchObject({ name: 'ParameterNotFound' });
-    await ssm.send(new PutParameterCommand({ Name: name, Type: 'SecureString', Value: 'now-there' }));
+    await ssm.send(new PutParameterCommand({ Name: name, Type: 'SecureString', Value: 'now-there', Overwrite: true }));
     const later = await readSecret(name, { client: ssm });
 
     // Assess

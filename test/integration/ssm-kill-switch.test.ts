@@ -252,7 +252,7 @@ describe.skipIf(!controlPlaneAvailable())('the SSM kill switch in remediate() on
   it('on: the decision is denied by the kill switch, on-call is paged, the pod is untouched', async () => {
     // Prepare
     const parameterName = uniqueName();
-    await ssm.send(new PutParameterCommand({ Name: parameterName, Type: 'String', Value: 'on' }));
+    await ssm.send(new PutParameterCommand({ Name: parameterName, Type: 'String', Value: 'on', Overwrite: true }));
     const { app, pod, incident } = await crashLoopingPod('switch-on');
 
     // Act
@@ -294,7 +294,7 @@ describe.skipIf(!controlPlaneAvailable())('the SSM kill switch in remediate() on
   it('off: the same kind of incident is healed', async () => {
     // Prepare
     const parameterName = uniqueName();
-    await ssm.send(new PutParameterCommand({ Name: parameterName, Type: 'String', Value: 'off' }));
+    await ssm.send(new PutParameterCommand({ Name: parameterName, Type: 'String', Value: 'off', Overwrite: true }));
     const { incident } = await crashLoopingPod('switch-off');
 
     // Act
