@@ -455,10 +455,8 @@ describe('groupByOwner', () => {
     // Prepare
     const snapshot = stormSnapshot(4, 50);
     // Act
-    const started = performance.now();
     const findings = detect(snapshot);
     const groups = groupByOwner(findings);
-    const elapsedMs = performance.now() - started;
     // Assess
     const crashGroups = groups.filter((g) => g.symptom === 'CrashLoopBackOff');
     expect(ofSymptom(findings, 'CrashLoopBackOff')).toHaveLength(200);
@@ -472,7 +470,6 @@ describe('groupByOwner', () => {
     // The Deployments themselves are down too: one more group each, not one per pod.
     expect(groups.filter((g) => g.symptom === 'DeploymentUnavailable').map((g) => g.owner.name).sort()).toEqual(['svc-0', 'svc-1', 'svc-2', 'svc-3']);
     expect(groups).toHaveLength(8);
-    expect(elapsedMs).toBeLessThan(1000);
   });
 
   it('keys on namespace, owner and symptom; findings without an owner are their own group', () => {

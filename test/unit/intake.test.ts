@@ -344,13 +344,10 @@ describe('payload parsing: clear 4xx, never a throw', () => {
     const alert = template.alerts[0]!;
     const storm = JSON.stringify({ ...template, alerts: Array.from({ length: 10_000 }, (_, i) => ({ ...alert, labels: { ...alert.labels, pod: `web-${i}` } })) });
     // Act
-    const started = performance.now();
     const refused = parseAlertmanagerBody(storm, { maxBytes: 16 * 1024 * 1024, maxAlerts: 1000 });
-    const refusedMs = performance.now() - started;
     const accepted = parseAlertmanagerBody(storm, { maxBytes: 16 * 1024 * 1024, maxAlerts: 10_000 });
     // Assess
     expect(refused).toMatchObject({ ok: false, status: 413, error: 'more than 1000 alerts in one payload' });
-    expect(refusedMs).toBeLessThan(1000);
     expect(accepted.ok).toBe(true);
     if (!accepted.ok) return;
     const mapped = map(accepted.payload);
