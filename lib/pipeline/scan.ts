@@ -1,11 +1,15 @@
 import type { Incident } from '../domain/types.js';
 import { IncidentSchema } from '../domain/incident-schema.js';
-import { groupByOwner, runDetectors, type DetectorSettings, type FindingGroup } from '../detect/index.js';
+import { groupByOwner, runDetectors, type ClusterSnapshot, type DetectorSettings, type FindingGroup } from '../detect/index.js';
 import { incidentId } from '../intake/incidents.js';
 import type { ClusterReader, Clock, IncidentQueue, StateStore } from '../ports/index.js';
 import { admitIncidents } from './intake.js';
+import type { Metrics } from '../ports/metrics.js';
+import { scanFinished } from '../metrics/healer-metrics.js';
 
 export interface ScanReport {
+  /** Objects the snapshot held (pods, workloads, nodes, events). */
+  readonly objects: number;
   readonly findings: number;
   readonly groups: number;
   /** Incidents made from the groups (one each, unless one could not be a valid queue message). */
@@ -61,7 +65,21 @@ export async function scanCluster(deps: {
   dedupWindowSeconds: number;
   /** Detector thresholds; anything absent uses the detectors' defaults. */
   settings?: Partial<DetectorSettings>;
+  metrics?: Metrics;
 }): Promise<ScanReport> {
+  const startedMs = deps.clock.now();
+  try {
+    const report = await scanOnce(deps);
+    const failed = report.gaps.length > 0 || report.detectorErrors.length > 0;
+    for (const p of scanFinished({ durationMs: deps.clock.now() - startedMs, objects: report.objects, findings: report.findings, failed })) deps.metrics?.record(p);
+    return report;
+  } catch (error) {
+    for (const p of scanFinished({ durationMs: deps.clock.now() - startedMs, objects: 0, findings: 0, failed: true })) deps.metrics?.record(p);
+    throw error;
+  }
+}
+
+async function scanOnce(deps: Parameters<typeof scanCluster>[0]): Promise<ScanReport> {
   const { snapshot, gaps } = await deps.reader.readSnapshot();
   // "Now" after the read: thresholds compare against timestamps the API server just wrote.
   const nowMs = deps.clock.now();
@@ -75,8 +93,9 @@ export async function scanCluster(deps: {
     if (typeof made === 'string') skipped.push(made);
     else incidents.push(made);
   }
-  const admitted = await admitIncidents(incidents, { state: deps.state, queue: deps.queue, dedupWindowSeconds: deps.dedupWindowSeconds, nowMs });
+  const admitted = await admitIncidents(incidents, { state: deps.state, queue: deps.queue, dedupWindowSeconds: deps.dedupWindowSeconds, nowMs, metrics: deps.metrics });
   return {
+    objects: objectsIn(snapshot),
     findings: findings.length,
     groups: groups.length,
     incidents: incidents.length,
@@ -86,4 +105,17 @@ export async function scanCluster(deps: {
     detectorErrors: errors,
     gaps,
   };
+}
+
+const SNAPSHOT_LISTS = ['pods', 'deployments', 'replicaSets', 'jobs', 'workloads', 'nodes', 'events'] as const;
+
+/** Objects the snapshot holds; a list that cannot even be read counts as none (its detectors report it). */
+function objectsIn(snapshot: ClusterSnapshot): number {
+  return SNAPSHOT_LISTS.reduce((n, key) => {
+    try {
+      return n + (snapshot[key]?.length ?? 0);
+    } catch {
+      return n;
+    }
+  }, 0);
 }

@@ -4,6 +4,7 @@ import type { Diagnoser, Notifier, VerificationScheduler } from '../ports/index.
 import { actingDeps, type ActingDeps } from './acting.js';
 import { secretFrom } from './common.js';
 import { log } from './middleware.js';
+import type { Metrics } from '../ports/metrics.js';
 
 /**
  * The worker's dependencies: acting, plus Claude (behind the runbook) unless a diagnoser is given.
@@ -12,12 +13,13 @@ import { log } from './middleware.js';
  */
 export async function workerDeps(
   config: HealerConfig,
-  overrides: { diagnoser?: Diagnoser; notifier?: Notifier; verifications?: VerificationScheduler } = {},
+  overrides: { diagnoser?: Diagnoser; notifier?: Notifier; verifications?: VerificationScheduler; metrics?: Metrics } = {},
 ): Promise<ActingDeps> {
   const given = overrides.diagnoser;
   return actingDeps(config, {
     ...(overrides.notifier ? { notifier: overrides.notifier } : {}),
     ...(overrides.verifications ? { verifications: overrides.verifications } : {}),
+    ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
     diagnoser: given
       ? () => given
       : async (kubeConfig, degraded) => {
@@ -31,7 +33,7 @@ export async function workerDeps(
               degraded.push(reason);
             }
           }
-          return modelDiagnoserFromConfig(config, { apiKey, kubeConfig });
+          return modelDiagnoserFromConfig(config, { apiKey, kubeConfig, metrics: overrides.metrics });
         },
   });
 }
