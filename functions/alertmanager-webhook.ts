@@ -5,14 +5,17 @@ import { handleWebhook } from '../lib/intake/webhook.js';
 import { incidentQueue, secretFrom, stateStore } from '../lib/wiring/common.js';
 import { httpErrors, log } from '../lib/wiring/middleware.js';
 import { skipLines, webhookDeps } from '../lib/wiring/webhook.js';
+import { functionMetrics, observed } from '../lib/wiring/observability.js';
 
 // Parsed once per container; a bad configuration fails the cold start loudly.
 const config = loadConfig();
 const state = stateStore(config);
 const queue = incidentQueue(config);
+const metrics = functionMetrics();
 
 /** POST /alerts: Alertmanager webhook → deduplicated incidents on the queue. No cluster, no model. */
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+  .use(observed(metrics))
   .use(httpErrors())
   .handler(async (event) => {
     // Bearer, basic, or both; with neither configured, secretFrom fails loudly.
@@ -20,7 +23,7 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
     const expectedToken = bearerConfigured ? await secretFrom(config.webhookToken, config.webhookTokenParam, 'the webhook token') : undefined;
     const result = await handleWebhook(
       { headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
-      { ...webhookDeps(config, { expectedToken, state, queue }), nowMs: Date.now() },
+      { ...webhookDeps(config, { expectedToken, state, queue }), metrics, nowMs: Date.now() },
     );
     // Every skipped alert is named with its reason: a dropped alert must be findable in the logs.
     if (result.report) for (const reason of skipLines(result.report)) log('info', 'alert skipped', { reason });

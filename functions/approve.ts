@@ -5,10 +5,12 @@ import { actingDeps } from '../lib/wiring/acting.js';
 import { runbookDiagnoser } from '../lib/diagnose/runbook.js';
 import { httpErrors, log } from '../lib/wiring/middleware.js';
 import { handleApprovalRequest } from '../lib/approval/http.js';
+import { functionMetrics, observed } from '../lib/wiring/observability.js';
 
 const config = loadConfig();
 // The approved diagnosis is replayed, never redone: no model client in this bundle.
-const deps = actingDeps(config, { diagnoser: () => runbookDiagnoser });
+const metrics = functionMetrics();
+const deps = actingDeps(config, { diagnoser: () => runbookDiagnoser, metrics });
 
 /**
  * GET /approve?token=… shows what would be done (reads only: link scanners and chat previews open
@@ -16,6 +18,7 @@ const deps = actingDeps(config, { diagnoser: () => runbookDiagnoser });
  * passes again on live state. Who approved from where is audited.
  */
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+  .use(observed(metrics))
   .use(httpErrors())
   .handler(async (event) => {
     const resolved = await deps;

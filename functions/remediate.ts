@@ -7,6 +7,7 @@ import { incidentIdOf, parseQueueMessage } from '../lib/pipeline/queue-message.j
 import { LAST_FAILURE } from '../lib/pipeline/dead-letter.js';
 import { depsOnDemand, workerDeps } from '../lib/wiring/worker.js';
 import { log } from '../lib/wiring/middleware.js';
+import { functionMetrics, observed } from '../lib/wiring/observability.js';
 
 /** Matches the DLQ redrive policy (infra/resources.yml): the delivery after which SQS gives up. */
 const MAX_RECEIVES = 3;
@@ -16,7 +17,8 @@ const RESERVED_MS = 20_000;
 const CLEANUP_MS = 5_000;
 
 // Built inside each invocation's handling, kept only once it succeeds whole (see depsOnDemand).
-const deps = depsOnDemand(() => workerDeps(loadConfig()));
+const metrics = functionMetrics();
+const deps = depsOnDemand(() => workerDeps(loadConfig(), { metrics }));
 
 /**
  * SQS worker. Each message is one incident or one verification re-check; failures are reported
@@ -24,7 +26,7 @@ const deps = depsOnDemand(() => workerDeps(loadConfig()));
  * dead-letter queue, whose consumer (functions/dead-letter.ts) pages on-call: nothing is lost and
  * nothing fails silently, whatever failed (a dependency, the cluster, the model, a bad message).
  */
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event, context) => {
+export const handler = middy<SQSEvent, SQSBatchResponse>().use(observed(metrics)).handler(async (event, context) => {
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
     if (!(await handleRecord(record, context))) batchItemFailures.push({ itemIdentifier: record.messageId });

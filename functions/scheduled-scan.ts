@@ -6,16 +6,21 @@ import { scanCluster, type ScanReport } from '../lib/pipeline/scan.js';
 import { systemClock } from '../lib/ports/index.js';
 import { incidentQueue, secretFrom, stateStore } from '../lib/wiring/common.js';
 import { log } from '../lib/wiring/middleware.js';
+import { functionMetrics, observed } from '../lib/wiring/observability.js';
+import { scanRequests } from '../lib/metrics/healer-metrics.js';
 
 const config = loadConfig();
 const state = stateStore(config);
 const queue = incidentQueue(config);
+const metrics = functionMetrics();
 
 /** EventBridge schedule → one snapshot, every detector, one incident per owner → the same dedup and queue as the webhook. */
-export const handler = middy<ScheduledEvent, ScanReport>().handler(async () => {
+export const handler = middy<ScheduledEvent, ScanReport>().use(observed(metrics)).handler(async () => {
   const kubeconfigYaml = config.kubeconfigParam ? await secretFrom(undefined, config.kubeconfigParam, 'kubeconfig') : undefined;
-  const reader = new KubernetesCluster(loadKubeConfig({ kubeconfigYaml }), config, systemClock);
+  const kubeConfig = loadKubeConfig({ kubeconfigYaml });
+  const reader = new KubernetesCluster(kubeConfig, config, systemClock);
   const report = await scanCluster({
+    metrics,
     reader,
     state,
     queue,
@@ -24,6 +29,7 @@ export const handler = middy<ScheduledEvent, ScanReport>().handler(async () => {
     dedupWindowSeconds: config.dedupWindowSeconds,
     settings: config.scanSettings,
   });
+  metrics.record(scanRequests(kubeConfig.requestCount));
   log(report.gaps.length > 0 || report.detectorErrors.length > 0 ? 'warn' : 'info', 'scan finished', { ...report });
   return report;
 });

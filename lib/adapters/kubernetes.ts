@@ -68,6 +68,8 @@ export interface KubernetesLimits {
  */
 export class BoundedKubeConfig extends KubeConfig {
   private deadlineMs: number | undefined;
+  /** Requests authenticated through this config so far (every request passes here): the scan reports it. */
+  requestCount = 0;
 
   constructor(private readonly timeoutMs: number) {
     super();
@@ -80,6 +82,7 @@ export class BoundedKubeConfig extends KubeConfig {
 
   override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]): Promise<void> {
     await super.applySecurityAuthentication(context);
+    this.requestCount++;
     const left = this.deadlineMs === undefined ? this.timeoutMs : Math.min(this.timeoutMs, this.deadlineMs - Date.now());
     context.setSignal(AbortSignal.timeout(Math.max(1, left)));
   }

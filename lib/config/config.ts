@@ -45,6 +45,9 @@ const ConfigSchema = z.object({
   HEALER_AUDIT_TABLE: z.string().min(1).default('k8s-healer-audit'),
   HEALER_QUEUE_URL: z.string().optional(),
   HEALER_TOPIC_ARN: z.string().optional(),
+  // CloudWatch namespace of the EMF metrics. Validated here; lib/wiring/observability.ts reads the
+  // variable itself (same default) so the dead-letter function counts without loading this config.
+  HEALER_METRICS_NAMESPACE: z.string().min(1).max(255).default('k8s-healer'),
   HEALER_WEBHOOK_TOKEN: z.string().optional(),
   // `user:password` (RFC 7617: the user has no colon); the message never echoes the value.
   HEALER_WEBHOOK_BASIC_AUTH: z
@@ -165,6 +168,7 @@ export type HealerConfig = Readonly<{
   auditTable: string;
   queueUrl: string | undefined;
   topicArn: string | undefined;
+  metricsNamespace: string;
   webhookToken: string | undefined;
   webhookBasicAuth: string | undefined;
   alertMappings: AlertMappings;
@@ -234,6 +238,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auditTable: e.HEALER_AUDIT_TABLE,
     queueUrl: e.HEALER_QUEUE_URL,
     topicArn: e.HEALER_TOPIC_ARN,
+    metricsNamespace: e.HEALER_METRICS_NAMESPACE,
     webhookToken: e.HEALER_WEBHOOK_TOKEN,
     webhookBasicAuth: e.HEALER_WEBHOOK_BASIC_AUTH,
     alertMappings: e.HEALER_ALERT_MAPPINGS,

@@ -2,6 +2,8 @@ import { ACTION_IDS, type Diagnosis, type DiagnosisCategory, type Evidence, type
 import { systemClock, type Clock, type DiagnoseOptions, type Diagnoser } from '../ports/index.js';
 import type { ModelBudget, ModelBudgetState } from '../ports/model-budget.js';
 import { totalTokens } from './cost.js';
+import type { Metrics } from '../ports/metrics.js';
+import { modelFallback, modelSpend } from '../metrics/healer-metrics.js';
 
 /**
  * The model is optional and fallible; the runbook is neither. This wrapper answers with the
@@ -87,13 +89,17 @@ export interface FallbackOptions {
   readonly onBudgetError?: (error: unknown) => void;
   /** Why there is no model, for the audit and the page (default: no API key). */
   readonly noModelReason?: string;
+  /** Counts model requests, tokens and cost, and every fallback to the runbook by reason. */
+  readonly metrics?: Metrics | undefined;
 }
 
 export function withRunbookFallback(primary: Diagnoser | undefined, runbook: Diagnoser, fallbackOptions: FallbackOptions = {}): Diagnoser {
   const { budget, reserveUsd = 0, onBudgetError } = fallbackOptions;
   const clock = fallbackOptions.clock ?? systemClock;
+  const metrics = fallbackOptions.metrics;
 
-  async function recordSpend(usage: Diagnosis['usage']): Promise<void> {
+  async function recordSpend(usage: Diagnosis['usage'], model: string | undefined): Promise<void> {
+    if (usage) for (const p of modelSpend(usage, model)) metrics?.record(p);
     if (!budget || !usage) return;
     try {
       await budget.record({ usd: usage.costUsd ?? 0, tokens: totalTokens(usage) }, clock.now());
@@ -106,6 +112,7 @@ export function withRunbookFallback(primary: Diagnoser | undefined, runbook: Dia
     async diagnose(incident: Incident, evidence: Evidence, options?: DiagnoseOptions): Promise<Diagnosis> {
       if (!primary) {
         const d = await runbook.diagnose(incident, evidence, options);
+        metrics?.record(modelFallback('no-model'));
         return { ...d, fallbackReason: fallbackOptions.noModelReason ?? 'no model configured (no API key); runbook rules only' };
       }
       // The runbook is local and deterministic; run it first so the cross-check never waits on it.
@@ -124,11 +131,13 @@ export function withRunbookFallback(primary: Diagnoser | undefined, runbook: Dia
           state = await budget.today(clock.now());
         } catch (err) {
           if (!rb) throw rbError;
+          metrics?.record(modelFallback('budget-unreadable'));
           return { ...rb, fallbackReason: `the daily model budget could not be read, runbook used: ${describe(err)}` };
         }
         const spent = budgetExceeded(state, reserveUsd);
         if (spent !== null) {
           if (!rb) throw rbError;
+          metrics?.record(modelFallback('budget-spent'));
           return { ...rb, fallbackReason: `${spent}; runbook used` };
         }
       }
@@ -138,14 +147,16 @@ export function withRunbookFallback(primary: Diagnoser | undefined, runbook: Dia
         model = await primary.diagnose(incident, evidence, options);
       } catch (err) {
         const spent = spentOn(err);
-        await recordSpend(spent.usage);
+        await recordSpend(spent.usage, spent.model);
         if (!rb) throw rbError;
+        metrics?.record(modelFallback('model-failed'));
         return { ...rb, ...spent, fallbackReason: `model diagnosis unavailable, runbook used: ${describe(err)}` };
       }
-      await recordSpend(model.usage);
+      await recordSpend(model.usage, model.model);
 
       const why = crossCheck(model, rb);
       if (why === null) return model;
+      metrics?.record(modelFallback('downgraded'));
       return {
         ...model,
         recommendation: 'page',

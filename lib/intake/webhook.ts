@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncidentQueue, StateStore } from '../ports/index.js';
+import type { Metrics } from '../ports/metrics.js';
 import { parseAlertmanagerBody } from './alertmanager.js';
 import { alertsToIncidents, type AlertMappings, type SkipReason } from './incidents.js';
 import { admitIncidents, type IntakeReport } from '../pipeline/intake.js';
@@ -39,6 +40,8 @@ export interface WebhookDeps {
   readonly maxBodyBytes: number;
   readonly maxAlerts: number;
   readonly nowMs: number;
+  /** Counts admitted and deduplicated incidents. */
+  readonly metrics?: Metrics;
 }
 
 /** Compares digests so neither the token's content nor its length leaks through timing. */
@@ -127,6 +130,7 @@ export async function handleWebhook(request: WebhookRequest, deps: WebhookDeps):
     queue: deps.queue,
     dedupWindowSeconds: deps.dedupWindowSeconds,
     nowMs: deps.nowMs,
+    metrics: deps.metrics,
   }, skipped);
   const report: WebhookReport = { ...admitted, skippedByReason };
   // Resolved alerts are counted, never queued; truncatedAlerts says Alertmanager's max_alerts hid some.

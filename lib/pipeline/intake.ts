@@ -1,5 +1,7 @@
 import type { Incident } from '../domain/types.js';
 import type { IncidentQueue, StateStore } from '../ports/index.js';
+import type { Metrics } from '../ports/metrics.js';
+import { incidentAdmitted, incidentsDeduplicated } from '../metrics/healer-metrics.js';
 import { mapWithConcurrency } from '../util/concurrency.js';
 
 export interface IntakeReport {
@@ -16,7 +18,7 @@ export interface IntakeReport {
  */
 export async function admitIncidents(
   incidents: readonly Incident[],
-  deps: { state: StateStore; queue: IncidentQueue; dedupWindowSeconds: number; nowMs: number },
+  deps: { state: StateStore; queue: IncidentQueue; dedupWindowSeconds: number; nowMs: number; metrics?: Metrics | undefined },
   skipped: readonly string[] = [],
 ): Promise<IntakeReport> {
   const unique = [...new Map(incidents.map((i) => [i.id, i])).values()];
@@ -29,6 +31,11 @@ export async function admitIncidents(
   } catch (error) {
     await Promise.allSettled(fresh.map((i) => deps.state.forgetIncident(i.id)));
     throw error;
+  }
+  for (const incident of fresh) deps.metrics?.record(incidentAdmitted(incident));
+  const duplicates = unique.filter((_, i) => !isNew[i]);
+  for (const source of new Set(duplicates.map((i) => i.source))) {
+    deps.metrics?.record(incidentsDeduplicated(source, duplicates.filter((i) => i.source === source).length));
   }
   return { received: incidents.length + skipped.length, enqueued: fresh.length, duplicates: incidents.length - fresh.length, skipped };
 }

@@ -19,6 +19,8 @@ import { cooldownKey, decide } from '../policy/policy.js';
 import { actionBudget, actionScopes } from '../policy/budget.js';
 import { injectionMarkersOf } from '../evidence/injection.js';
 import { buildNotification, buildShelteredPage } from './notification.js';
+import type { Metrics } from '../ports/metrics.js';
+import { decisionMade, verificationJudged } from '../metrics/healer-metrics.js';
 
 export interface RemediateDeps {
   readonly reader: ClusterReader;
@@ -38,6 +40,8 @@ export interface RemediateDeps {
   readonly verifications?: VerificationScheduler;
   /** Creates signed approval links; without one, an action that needs approval pages without a link. */
   readonly approvals?: ApprovalRequester;
+  /** Counts decisions by rule and first verifications (writes are counted by the gate, pages by the notifier). */
+  readonly metrics?: Metrics;
   readonly settings: {
     readonly cluster: string;
     readonly dryRun: boolean;
@@ -176,6 +180,7 @@ export async function decideAndAct(input: DecideInput, deps: RemediateDeps, audi
   const { settings, clock } = deps;
   const { incident, evidence, diagnosis } = input;
   const { decision, plan, key, budget } = await decideOnce(input, deps, audit);
+  deps.metrics?.record(decisionMade(incident, decision));
 
   let outcome: Outcome;
   let action: ActionResult | undefined;
@@ -247,6 +252,7 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
   const sheltered = shelteredBy(incident, placement, settings.deniedNamespaces);
   if (sheltered && !settings.diagnoseProtected) {
     await audit('decision', { allowed: false, deniedBy: 'protected-place', reason: sheltered, evidenceRead: false });
+    deps.metrics?.record(decisionMade(incident, { allowed: false, deniedBy: 'protected-place' }));
     const page = buildShelteredPage(incident, sheltered);
     await deps.notifier.notify(page);
     await audit('notification', { subject: page.subject, severity: page.severity }, 'paged');
@@ -300,6 +306,7 @@ async function firstVerification(incident: Incident, plan: ActionPlan, action: A
     const judgement = judge(plan, await deps.observer.observe(plan), 0);
     if (judgement.status !== 'pending') {
       await audit('verification', { attempt: 0, ...judgement });
+      deps.metrics?.record(verificationJudged(incident, plan.action, judgement.status === 'done' ? 'ok' : 'failed'));
       return { ...action, verified: judgement.status === 'done', detail: `${action.detail}; ${judgement.detail}` };
     }
     if (!deps.verifications) {

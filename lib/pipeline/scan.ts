@@ -1,11 +1,15 @@
 import type { Incident } from '../domain/types.js';
 import { IncidentSchema } from '../domain/incident-schema.js';
-import { groupByOwner, runDetectors, type DetectorSettings, type FindingGroup } from '../detect/index.js';
+import { groupByOwner, runDetectors, type ClusterSnapshot, type DetectorSettings, type FindingGroup } from '../detect/index.js';
 import { incidentId } from '../intake/incidents.js';
 import type { ClusterReader, Clock, IncidentQueue, StateStore } from '../ports/index.js';
 import { admitIncidents } from './intake.js';
+import type { Metrics } from '../ports/metrics.js';
+import { scanFinished } from '../metrics/healer-metrics.js';
 
 export interface ScanReport {
+  /** Objects the snapshot held (pods, workloads, nodes, events). */
+  readonly objects: number;
   readonly findings: number;
   readonly groups: number;
   /** Incidents made from the groups (one each, unless one could not be a valid queue message). */
@@ -55,6 +59,7 @@ export function groupToIncident(group: FindingGroup, cluster: string, detectedAt
 export async function findIncidents(deps: { reader: ClusterReader; clock: Clock; cluster: string; settings?: Partial<DetectorSettings> }): Promise<{
   incidents: Incident[];
   skipped: string[];
+  objects: number;
   findings: number;
   groups: number;
   detectorErrors: ScanReport['detectorErrors'];
@@ -74,7 +79,7 @@ export async function findIncidents(deps: { reader: ClusterReader; clock: Clock;
     if (typeof made === 'string') skipped.push(made);
     else incidents.push(made);
   }
-  return { incidents, skipped, findings: findings.length, groups: groups.length, detectorErrors: errors, gaps, nowMs };
+  return { incidents, skipped, objects: objectsIn(snapshot), findings: findings.length, groups: groups.length, detectorErrors: errors, gaps, nowMs };
 }
 
 /** The scheduled scan: every detector over one snapshot, one incident per owner group, the alerts' dedup and queue. */
@@ -87,10 +92,25 @@ export async function scanCluster(deps: {
   dedupWindowSeconds: number;
   /** Detector thresholds; anything absent uses the detectors' defaults. */
   settings?: Partial<DetectorSettings>;
+  metrics?: Metrics;
 }): Promise<ScanReport> {
+  const startedMs = deps.clock.now();
+  try {
+    const report = await scanOnce(deps);
+    const failed = report.gaps.length > 0 || report.detectorErrors.length > 0;
+    for (const p of scanFinished({ durationMs: deps.clock.now() - startedMs, objects: report.objects, findings: report.findings, failed })) deps.metrics?.record(p);
+    return report;
+  } catch (error) {
+    for (const p of scanFinished({ durationMs: deps.clock.now() - startedMs, objects: 0, findings: 0, failed: true })) deps.metrics?.record(p);
+    throw error;
+  }
+}
+
+async function scanOnce(deps: Parameters<typeof scanCluster>[0]): Promise<ScanReport> {
   const found = await findIncidents(deps);
-  const admitted = await admitIncidents(found.incidents, { state: deps.state, queue: deps.queue, dedupWindowSeconds: deps.dedupWindowSeconds, nowMs: found.nowMs });
+  const admitted = await admitIncidents(found.incidents, { state: deps.state, queue: deps.queue, dedupWindowSeconds: deps.dedupWindowSeconds, nowMs: found.nowMs, metrics: deps.metrics });
   return {
+    objects: found.objects,
     findings: found.findings,
     groups: found.groups,
     incidents: found.incidents.length,
@@ -100,4 +120,17 @@ export async function scanCluster(deps: {
     detectorErrors: found.detectorErrors,
     gaps: found.gaps,
   };
+}
+
+const SNAPSHOT_LISTS = ['pods', 'deployments', 'replicaSets', 'jobs', 'workloads', 'nodes', 'events'] as const;
+
+/** Objects the snapshot holds; a list that cannot even be read counts as none (its detectors report it). */
+function objectsIn(snapshot: ClusterSnapshot): number {
+  return SNAPSHOT_LISTS.reduce((n, key) => {
+    try {
+      return n + (snapshot[key]?.length ?? 0);
+    } catch {
+      return n;
+    }
+  }, 0);
 }

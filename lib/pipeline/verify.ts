@@ -6,6 +6,8 @@ import { judge, type Judgement } from '../actions/verify.js';
 import { redact } from '../evidence/redact.js';
 import { truncateBytes } from '../evidence/budget.js';
 import type { WriteGate } from './write-gate.js';
+import type { Metrics } from '../ports/metrics.js';
+import { verificationJudged } from '../metrics/healer-metrics.js';
 
 export interface VerifyDeps {
   readonly observer: ClusterObserver;
@@ -16,6 +18,7 @@ export interface VerifyDeps {
   readonly notifier: Notifier;
   readonly clock: Clock;
   readonly verifications: VerificationScheduler;
+  readonly metrics?: Metrics;
   readonly settings: { readonly cluster: string; readonly verifyDelaySeconds: number; readonly dedupWindowSeconds: number };
 }
 
@@ -76,6 +79,7 @@ async function checkOnce(record: ActedRecord, request: VerificationRequest, deps
     revert = (await deps.gate.write({ kind: 'revert', incident, plan })).result;
   }
   const outcome: Outcome = judgement.status === 'done' ? 'acted' : 'action-failed';
+  deps.metrics?.record(verificationJudged(incident, plan.action, judgement.status === 'done' ? 'ok' : revert?.ok ? 'reverted' : 'failed'));
   await deps.notifier.notify(verificationNotice(record, request.attempt, judgement, revert, outcome));
   await audit('outcome', { outcome, verified: judgement.status === 'done', attempt: request.attempt }, outcome);
   return judgement;

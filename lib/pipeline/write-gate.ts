@@ -2,6 +2,8 @@ import type { ActionResult, AuditEntry, Incident } from '../domain/types.js';
 import type { ActionPlan } from '../actions/plan.js';
 import { ACTIONS, isActionId } from '../actions/catalog.js';
 import type { AuditLog, ClusterReader, ClusterWriter, Clock, KillSwitch, Placement } from '../ports/index.js';
+import type { Metrics } from '../ports/metrics.js';
+import { actionWritten } from '../metrics/healer-metrics.js';
 
 /**
  * The one door to the cluster. Every write the healer makes (an action, an approved action, a
@@ -34,6 +36,8 @@ export interface WriteGateDeps {
   readonly clock: Clock;
   readonly killSwitch?: KillSwitch;
   readonly settings: GateSettings;
+  /** Counts every write by action, act or revert, and outcome. */
+  readonly metrics?: Metrics;
 }
 
 /** What the gate read before deciding. */
@@ -150,10 +154,12 @@ export async function gatedWrite(request: WriteRequest, deps: WriteGateDeps): Pr
   if (!verdict.allowed) {
     const result: ActionResult = { action: plan.action, target: plan.target, ok: false, detail: `refused by the write gate (${verdict.deniedBy}): ${verdict.reason}` };
     await audit({ gate: request.kind, plan, allowed: false, deniedBy: verdict.deniedBy, reason: verdict.reason, verdicts: verdict.verdicts, ...(facts.killSwitchError ? { killSwitchUnreadable: facts.killSwitchError } : {}) });
+    deps.metrics?.record(actionWritten(incident, plan.action, request.kind, 'refused'));
     return { result, applied: false, dryRun, verdict };
   }
   const result = request.kind === 'act' ? await deps.writer.execute(plan, { dryRun }) : await deps.writer.revert(plan, { dryRun });
   await audit({ gate: request.kind, plan, allowed: true, dryRun, verdicts: verdict.verdicts, ...result });
+  deps.metrics?.record(actionWritten(incident, plan.action, request.kind, !result.ok ? 'failed' : dryRun ? 'dry-run' : 'applied'));
   return { result, applied: result.ok && !dryRun, dryRun, verdict };
 }
 

@@ -15,6 +15,8 @@ import { SignedApprovals } from '../pipeline/approval.js';
 import type { ApprovalStore, KillSwitch, VerificationScheduler } from '../ports/index.js';
 import { secretFrom, stateStore } from './common.js';
 import { log } from './middleware.js';
+import type { Metrics } from '../ports/metrics.js';
+import { countingNotifier } from '../metrics/counting-notifier.js';
 
 export type ActingDeps = RemediateDeps & {
   cluster: KubernetesCluster;
@@ -33,7 +35,7 @@ export type ActingDeps = RemediateDeps & {
  */
 export async function actingDeps(
   config: HealerConfig,
-  make: { diagnoser: (kubeConfig: KubeConfig, degraded: string[]) => Diagnoser | Promise<Diagnoser>; notifier?: Notifier; verifications?: VerificationScheduler; killSwitch?: KillSwitch },
+  make: { diagnoser: (kubeConfig: KubeConfig, degraded: string[]) => Diagnoser | Promise<Diagnoser>; notifier?: Notifier; verifications?: VerificationScheduler; killSwitch?: KillSwitch; metrics?: Metrics },
 ): Promise<ActingDeps> {
   const degraded: string[] = [];
   const kubeconfigYaml = config.kubeconfigParam ? await secretFrom(undefined, config.kubeconfigParam, 'kubeconfig') : undefined;
@@ -51,13 +53,15 @@ export async function actingDeps(
     : undefined;
   const verifications = make.verifications ?? (config.queueUrl ? new SqsIncidentQueue({ queueUrl: config.queueUrl }) : undefined);
   const diagnoser = await make.diagnoser(kubeConfig, degraded);
-  const notifier = make.notifier ?? notifierFrom(config);
+  const baseNotifier = make.notifier ?? notifierFrom(config);
+  const notifier = make.metrics ? countingNotifier(baseNotifier, make.metrics) : baseNotifier;
   const gate = new WriteGate({
     writer: actor,
     reader: cluster,
     audit,
     clock: systemClock,
     ...(killSwitch ? { killSwitch } : {}),
+    ...(make.metrics ? { metrics: make.metrics } : {}),
     settings: { cluster: config.clusterName, killSwitch: config.killSwitch, dryRun: config.dryRun, deniedNamespaces: config.deniedNamespaces },
   });
   return {
@@ -72,6 +76,7 @@ export async function actingDeps(
     ...(approvals ? { approvals } : {}),
     ...(verifications ? { verifications } : {}),
     ...(killSwitch ? { killSwitch } : {}),
+    ...(make.metrics ? { metrics: make.metrics } : {}),
     reader: cluster,
     state: stateStore(config),
     audit,

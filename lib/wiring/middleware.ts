@@ -1,15 +1,27 @@
 import type { MiddlewareObj } from '@middy/core';
+import { redactDeep } from '../evidence/redact.js';
 
 const LEVELS = { info: 0, warn: 1, error: 2 } as const;
 // Read directly (not via config): logging must work even when the configuration is what failed.
 const threshold = LEVELS[(process.env.HEALER_LOG_LEVEL ?? 'info') as keyof typeof LEVELS] ?? 0;
 
-/** One JSON log line per event: CloudWatch Logs Insights can query it, humans can read it. */
+/** Fields every line of the current invocation carries (set by lib/wiring/observability.ts). */
+let context: Readonly<Record<string, unknown>> = {};
+
+export function setLogContext(fields: Readonly<Record<string, unknown>>): void {
+  context = fields;
+}
+
+/**
+ * One JSON log line per event: CloudWatch Logs Insights can query it, humans can read it. The line
+ * passes the one redaction step (an error message can quote cluster text), and is written whole to
+ * stdout/stderr rather than through console, which the Lambda JSON log format would wrap as a string.
+ */
 export function log(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
   if (LEVELS[level] < threshold) return;
-  const line = JSON.stringify({ level, message, ...fields, at: new Date().toISOString() });
-  if (level === 'error') console.error(line);
-  else console.log(line);
+  const line = `${JSON.stringify(redactDeep({ level, message, ...context, ...fields, at: new Date().toISOString() }))}\n`;
+  if (level === 'error') process.stderr.write(line);
+  else process.stdout.write(line);
 }
 
 /**

@@ -8,18 +8,19 @@ import { runbookDiagnoser } from '../diagnose/runbook.js';
 import type { Diagnoser } from '../ports/index.js';
 import { priceOf } from '../diagnose/cost.js';
 import { log } from './middleware.js';
+import type { Metrics } from '../ports/metrics.js';
 
 /**
  * The worker's diagnoser: Claude (with read-only investigation when HEALER_MODEL_MAX_STEPS > 1)
  * behind the runbook fallback and the daily model budget; the runbook alone without an API key.
  */
-export function modelDiagnoserFromConfig(config: HealerConfig, deps: { readonly apiKey: string | undefined; readonly kubeConfig: KubeConfig }): Diagnoser {
+export function modelDiagnoserFromConfig(config: HealerConfig, deps: { readonly apiKey: string | undefined; readonly kubeConfig: KubeConfig; readonly metrics?: Metrics | undefined }): Diagnoser {
   // A model without a price would record $0 and the dollar budget would never close: without a
   // token budget to bound it instead, such a model is not asked at all (fail closed).
   const unpriced = unpricedWithoutTokenBudget(config);
   if (deps.apiKey && unpriced) {
     log('warn', 'model has no price and no token budget is set; runbook only', { model: config.model });
-    return withRunbookFallback(undefined, runbookDiagnoser, { noModelReason: unpriced });
+    return withRunbookFallback(undefined, runbookDiagnoser, { noModelReason: unpriced, metrics: deps.metrics });
   }
   const model = anthropicDiagnoserFromConfig(config, {
     ...(deps.apiKey ? { apiKey: deps.apiKey } : {}),
@@ -34,6 +35,7 @@ export function modelDiagnoserFromConfig(config: HealerConfig, deps: { readonly 
     : undefined;
   return withRunbookFallback(model, runbookDiagnoser, {
     budget,
+    metrics: deps.metrics,
     onBudgetError: (error) => log('warn', 'model spend not recorded in the daily budget', { error: error instanceof Error ? error.message : String(error) }),
   });
 }

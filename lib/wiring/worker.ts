@@ -4,6 +4,7 @@ import type { Diagnoser, KillSwitch, Notifier, VerificationScheduler } from '../
 import { actingDeps, type ActingDeps } from './acting.js';
 import { secretFrom } from './common.js';
 import { log } from './middleware.js';
+import type { Metrics } from '../ports/metrics.js';
 
 /**
  * The worker's dependencies: acting, plus Claude (behind the runbook) unless a diagnoser is given.
@@ -12,13 +13,14 @@ import { log } from './middleware.js';
  */
 export async function workerDeps(
   config: HealerConfig,
-  overrides: { diagnoser?: Diagnoser; notifier?: Notifier; verifications?: VerificationScheduler; killSwitch?: KillSwitch } = {},
+  overrides: { diagnoser?: Diagnoser; notifier?: Notifier; verifications?: VerificationScheduler; killSwitch?: KillSwitch; metrics?: Metrics } = {},
 ): Promise<ActingDeps> {
   const given = overrides.diagnoser;
   return actingDeps(config, {
     ...(overrides.notifier ? { notifier: overrides.notifier } : {}),
     ...(overrides.verifications ? { verifications: overrides.verifications } : {}),
     ...(overrides.killSwitch ? { killSwitch: overrides.killSwitch } : {}),
+    ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
     diagnoser: given
       ? () => given
       : async (kubeConfig, degraded) => {
@@ -32,7 +34,7 @@ export async function workerDeps(
               degraded.push(reason);
             }
           }
-          return modelDiagnoserFromConfig(config, { apiKey, kubeConfig });
+          return modelDiagnoserFromConfig(config, { apiKey, kubeConfig, metrics: overrides.metrics });
         },
   });
 }

@@ -18,6 +18,7 @@ import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_TABLE, STATE_TABLE } from '../../lib/adapters/tables.js';
 import { POLICY_SETTINGS } from '../../lib/config/config.js';
+import { METRIC } from '../../lib/metrics/healer-metrics.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const STAGE = 'dev';
@@ -179,11 +180,64 @@ function dynamoActionsUsedBy(relativePath: string): string[] {
   return [...new Set([...source.matchAll(/new (\w+)Command\(/g)].map((m) => `dynamodb:${IAM_ACTION_OF[m[1] ?? ''] ?? m[1]}`))].sort();
 }
 
+/**
+ * Packages a private copy of the service (node_modules symlinked) with dummy credentials, so
+ * nothing could reach an account; `extraArgs` are more osls options (e.g. --param).
+ */
+async function packageInTemp(extraArgs: readonly string[]): Promise<{ serviceDir: string; outDir: string; template: Template; log: string }> {
+  const serviceDir = mkdtempSync(join(tmpdir(), 'k8s-healer-package-'));
+  const outDir = join(serviceDir, 'package-out');
+  for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'functions', 'lib', 'infra']) {
+    cpSync(join(repoRoot, entry), join(serviceDir, entry), { recursive: true });
+  }
+  symlinkSync(join(repoRoot, 'node_modules'), join(serviceDir, 'node_modules'), 'dir');
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'not-a-real-secret',
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+    // Keep .esbuild/ (with the esbuild metafiles) in the temp copy for the bundle checks.
+    HEALER_ESBUILD_KEEP: 'true',
+  };
+  // Node 22 (this process) runs osls.
+  const result = await run(
+    process.execPath,
+    [join(repoRoot, 'node_modules', 'osls', 'bin', 'serverless.js'), 'package', '--stage', STAGE, '--package', outDir, ...extraArgs],
+    { cwd: serviceDir, env, timeoutMs: 110_000 },
+  );
+  const log = `${result.stdout}\n${result.stderr}`;
+  console.log(`osls package ${extraArgs.join(' ')}: exit ${result.code} in ${result.ms} ms`);
+  if (result.code !== 0) throw new Error(`osls package failed (exit ${result.code}):\n${log}`);
+  const template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  return { serviceDir, outDir, template, log };
+}
+
+/** cfn-lint over a packaged template; skipped locally (failed in CI) when the tool is missing. */
+async function cfnLint(ctx: { skip: (note?: string) => void }, outDir: string, cwd: string): Promise<void> {
+  const cfnLint = cfnLintPath();
+  if (!existsSync(cfnLint)) {
+    // CI must validate the template; locally, say how to get the tool.
+    if (process.env.CI === 'true') throw new Error(`cfn-lint not found at ${cfnLint}; run scripts/setup-tools.sh`);
+    ctx.skip(`cfn-lint not found at ${cfnLint} (run scripts/setup-tools.sh)`);
+    return;
+  }
+  const result = await run(
+    cfnLint,
+    ['--format', 'parseable', '--ignore-checks', ...CFN_LINT_IGNORED, '--', join(outDir, 'cloudformation-template-update-stack.json')],
+    { cwd, env: process.env, timeoutMs: 60_000 },
+  );
+  if (result.code !== 0) console.error(`cfn-lint findings:\n${result.stdout}${result.stderr}`);
+  expect(result.code, `cfn-lint findings:\n${result.stdout}${result.stderr}`).toBe(0);
+}
+
 describe('osls package (offline) produces a valid, least-privilege deployment', () => {
   let serviceDir = '';
   let outDir = '';
   let template: Template;
-  let packageLog = '';
 
   const resource = (logicalId: string): CfnResource => {
     const found = template.Resources[logicalId];
@@ -206,36 +260,8 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     JSON.parse(readFileSync(join(serviceDir, '.esbuild', '.build', 'functions', `${FUNCTIONS[name].key}-meta.json`), 'utf8')) as Metafile;
 
   beforeAll(async () => {
-    // Prepare: a private copy of the service; dummy credentials so nothing could reach an account.
-    serviceDir = mkdtempSync(join(tmpdir(), 'k8s-healer-package-'));
-    outDir = join(serviceDir, 'package-out');
-    for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'functions', 'lib', 'infra']) {
-      cpSync(join(repoRoot, entry), join(serviceDir, entry), { recursive: true });
-    }
-    symlinkSync(join(repoRoot, 'node_modules'), join(serviceDir, 'node_modules'), 'dir');
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'not-a-real-secret',
-      AWS_REGION: 'us-east-1',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      SLS_TELEMETRY_DISABLED: '1',
-      SLS_NOTIFICATIONS_MODE: 'off',
-      // Keep .esbuild/ (with the esbuild metafiles) in the temp copy for the bundle checks.
-      HEALER_ESBUILD_KEEP: 'true',
-    };
-
-    // Act: the same command as `npm run package`, with Node 22 (this process) running osls.
-    const result = await run(
-      process.execPath,
-      [join(repoRoot, 'node_modules', 'osls', 'bin', 'serverless.js'), 'package', '--stage', STAGE, '--package', outDir],
-      { cwd: serviceDir, env, timeoutMs: 110_000 },
-    );
-    packageLog = `${result.stdout}\n${result.stderr}`;
-    console.log(`osls package: exit ${result.code} in ${result.ms} ms`);
-    if (result.code !== 0) throw new Error(`osls package failed (exit ${result.code}):\n${packageLog}`);
-    template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+    // Prepare + Act: the same command as `npm run package`, default stage parameters (no VPC).
+    ({ serviceDir, outDir, template } = await packageInTemp([]));
   }, 150_000);
 
   afterAll(() => {
@@ -243,24 +269,7 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
   });
 
   it('passes cfn-lint', async (ctx) => {
-    // Prepare
-    const cfnLint = cfnLintPath();
-    if (!existsSync(cfnLint)) {
-      // CI must validate the template; locally, say how to get the tool.
-      if (process.env.CI === 'true') throw new Error(`cfn-lint not found at ${cfnLint}; run scripts/setup-tools.sh`);
-      ctx.skip(`cfn-lint not found at ${cfnLint} (run scripts/setup-tools.sh)`);
-    }
-
-    // Act
-    const result = await run(
-      cfnLint,
-      ['--format', 'parseable', '--ignore-checks', ...CFN_LINT_IGNORED, '--', join(outDir, 'cloudformation-template-update-stack.json')],
-      { cwd: serviceDir, env: process.env, timeoutMs: 60_000 },
-    );
-
-    // Assess
-    if (result.code !== 0) console.error(`cfn-lint findings:\n${result.stdout}${result.stderr}`);
-    expect(result.code, `cfn-lint findings:\n${result.stdout}${result.stderr}`).toBe(0);
+    await cfnLint(ctx, outDir, serviceDir);
   });
 
   it('defines the five functions on nodejs22.x/arm64 with the right triggers and limits', () => {
@@ -307,7 +316,7 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     expect(dlq.VisibilityTimeout).toBeGreaterThanOrEqual(6 * deadLetter.Timeout);
     expect(queue.SqsManagedSseEnabled).toBe(true);
     expect(dlq.SqsManagedSseEnabled).toBe(true);
-    expect(resource('OnCallTopic').Properties?.KmsMasterKeyId).toBe('alias/aws/sns');
+    expect(resource('OnCallTopic').Properties?.KmsMasterKeyId).toEqual({ Ref: 'OnCallKey' });
     for (const logGroup of byType('AWS::Logs::LogGroup')) expect(logGroup.Properties?.RetentionInDays).toBeGreaterThan(0);
   });
 
@@ -535,6 +544,77 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     expect([...(contents.remediate?.packages.keys() ?? [])]).toContain('@anthropic-ai/sdk');
   });
 
+  it('alarms on dead letters, every function\'s errors and throttles, scan failures, a spent model budget and an open breaker; all page through the topic', () => {
+    // Prepare
+    type Alarm = Json & { Namespace: string; MetricName: string; Dimensions?: { Name: string; Value: unknown }[]; AlarmActions: unknown[]; OKActions: unknown[] };
+    const alarms = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm').map(([id, r]) => ({ id, ...(r.Properties as Alarm) }));
+    const namespace = fn('remediate').Environment.Variables.HEALER_METRICS_NAMESPACE;
+    const watched = (ns: string, metric: string, dim?: [string, unknown]) =>
+      alarms.filter((a) => a.Namespace === ns && a.MetricName === metric && (!dim || JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: dim[0], Value: dim[1] }])));
+
+    // Assess: what is watched ...
+    expect(watched('AWS/SQS', 'ApproximateNumberOfMessagesVisible', ['QueueName', { 'Fn::GetAtt': ['IncidentsDeadLetterQueue', 'QueueName'] }])).toHaveLength(1);
+    for (const name of Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]) {
+      for (const metric of ['Errors', 'Throttles']) expect(watched('AWS/Lambda', metric, ['FunctionName', fn(name).FunctionName]), `${name} ${metric}`).toHaveLength(1);
+    }
+    // The healer's own metrics, in the namespace the functions write to, by the names the code emits.
+    expect(namespace).toBe(`k8s-healer/${STAGE}`);
+    expect(watched(String(namespace), METRIC.scanFailures)).toHaveLength(1);
+    expect(watched(String(namespace), METRIC.modelFallbacks, ['Reason', 'budget-spent'])).toHaveLength(1);
+    expect(watched(String(namespace), METRIC.decisions, ['Rule', 'circuit-breaker'])).toHaveLength(1);
+    for (const f of Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]) expect(fn(f).Environment.Variables.HEALER_METRICS_NAMESPACE, f).toBe(namespace);
+    // ... and every alarm pages, and says when it is over.
+    expect(alarms).toHaveLength(14);
+    for (const alarm of alarms) {
+      expect(alarm.AlarmActions, alarm.id).toEqual([{ Ref: 'OnCallTopic' }]);
+      expect(alarm.OKActions, alarm.id).toEqual([{ Ref: 'OnCallTopic' }]);
+    }
+  });
+
+  it('encrypts the topic with a customer-managed key that CloudWatch alarms and the paging roles can use', () => {
+    // Prepare
+    type KeyStatement = Statement & { Principal: { Service?: string; AWS?: unknown } };
+    const key = resource('OnCallKey');
+    const statements = (key.Properties as { KeyPolicy: { Statement: KeyStatement[] } }).KeyPolicy.Statement;
+
+    // Assess: the topic uses this key, which rotates and outlives the stack.
+    expect(key.Type).toBe('AWS::KMS::Key');
+    expect(key.Properties?.EnableKeyRotation).toBe(true);
+    expect(key.DeletionPolicy).toBe('Retain');
+    expect(resource('OnCallTopic').Properties?.KmsMasterKeyId).toEqual({ Ref: 'OnCallKey' });
+    // CloudWatch may encrypt for the topic (only for this account's alarms) ...
+    const cloudwatch = statements.find((st) => st.Effect === 'Allow' && st.Principal.Service === 'cloudwatch.amazonaws.com');
+    expect(actions(cloudwatch as Statement).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    expect(cloudwatch?.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
+    // ... and the account's IAM policies take effect, so the paging roles' SNS-only grant does.
+    expect(statements.some((st) => st.Effect === 'Allow' && JSON.stringify(st.Principal.AWS).includes(':root'))).toBe(true);
+    for (const name of ['remediate', 'approve', 'deadLetter'] as const) {
+      const grant = statementsOf(name).find((st) => st.Effect === 'Allow' && actions(st).includes('kms:GenerateDataKey*'));
+      expect(grant?.Condition, name).toEqual({ StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'sns.${AWS::Region}.amazonaws.com' } } });
+    }
+  });
+
+  it('has a dashboard of the healer\'s metrics, JSON logs, and no VPC by default', () => {
+    // Prepare
+    const body = (resource('HealerDashboard').Properties?.DashboardBody as { 'Fn::Sub': [string, Record<string, unknown>] })['Fn::Sub'];
+
+    // Act: the body is JSON once CloudFormation substitutes it.
+    const widgets = (JSON.parse(body[0].replace(/\$\{[^}]+\}/g, 'x')) as { widgets: { type: string }[] }).widgets;
+
+    // Assess
+    expect(widgets.filter((w) => w.type === 'metric').length).toBeGreaterThanOrEqual(8);
+    for (const metric of [METRIC.incidents, METRIC.decisions, METRIC.actions, METRIC.pages, METRIC.verifications, METRIC.modelCostUsd, METRIC.scanDuration, METRIC.scanRequests]) {
+      expect(body[0], metric).toContain(metric);
+    }
+    expect(body[1]).toMatchObject({ Ns: `k8s-healer/${STAGE}` });
+    for (const name of Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]) {
+      const props = fn(name) as FunctionProperties & { LoggingConfig?: unknown; VpcConfig?: unknown };
+      expect(props.LoggingConfig, name).toEqual({ LogFormat: 'JSON' });
+      expect(props.VpcConfig, name).toBeUndefined();
+      expect((resource(props.Role['Fn::GetAtt'][0]).Properties as unknown as RoleProperties).ManagedPolicyArns, name).toBeUndefined();
+    }
+  });
+
   it('ships an Alertmanager receiver example that Alertmanager accepts', async (ctx) => {
     // Prepare
     const example = join(repoRoot, 'infra', 'alertmanager-receiver.example.yml');
@@ -556,5 +636,43 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     expect(text).toMatch(/type: Bearer\s+credentials_file: \S+/);
     expect(text).toMatch(/max_alerts: \d+/);
     expect(text).toContain('KubePodCrashLooping');
+  });
+});
+
+describe('osls package with a stage VPC (private cluster)', () => {
+  const SUBNETS = ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'];
+  const SECURITY_GROUP = 'sg-0123456789abcdef0';
+  let serviceDir = '';
+  let outDir = '';
+  let template: Template;
+
+  beforeAll(async () => {
+    // Prepare + Act: the stage parameters an operator sets for a private cluster.
+    ({ serviceDir, outDir, template } = await packageInTemp(['--param=vpc=on', `--param=vpcSubnetIds=${SUBNETS.join(',')}`, `--param=vpcSecurityGroupIds=${SECURITY_GROUP}`]));
+  }, 150_000);
+
+  afterAll(() => {
+    if (serviceDir !== '') rmSync(serviceDir, { recursive: true, force: true });
+  });
+
+  it('passes cfn-lint', async (ctx) => {
+    await cfnLint(ctx, outDir, serviceDir);
+  });
+
+  it('puts only the functions that reach the cluster in the VPC, and gives only their roles the ENI permissions', () => {
+    // Prepare
+    const props = (name: keyof typeof FUNCTIONS) => template.Resources[FUNCTIONS[name].logicalId]?.Properties as unknown as FunctionProperties & { VpcConfig?: unknown };
+    const managed = (name: keyof typeof FUNCTIONS) => (template.Resources[props(name).Role['Fn::GetAtt'][0]]?.Properties as unknown as RoleProperties).ManagedPolicyArns;
+    const eni = [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' }];
+
+    // Assess
+    for (const name of ['scan', 'remediate', 'approve'] as const) {
+      expect(props(name).VpcConfig, name).toEqual({ SubnetIds: { 'Fn::Split': [',', SUBNETS.join(',')] }, SecurityGroupIds: { 'Fn::Split': [',', SECURITY_GROUP] } });
+      expect(managed(name), name).toEqual(eni);
+    }
+    for (const name of ['webhook', 'deadLetter'] as const) {
+      expect(props(name).VpcConfig, name).toBeUndefined();
+      expect(managed(name), name).toBeUndefined();
+    }
   });
 });

@@ -18,6 +18,8 @@ import { anIncident } from '../fixtures/builders.js';
 import { acquireControlPlane, controlPlaneAvailable, createCrashLoopingDeployment, deleteNamespace, loadKubeConfig, waitFor, type ClusterInfo } from '../support/control-plane.js';
 import { auditOf, CONNECTION_REFUSED_LOG } from '../support/crashloop-incidents.js';
 import { startHealerEnv, type HealerEnv } from '../support/healer-env.js';
+import { MemorySink, MetricsBuffer } from '../../lib/metrics/buffer.js';
+import { readEmf, totals } from '../support/emf.js';
 
 const kwokHere = !process.env.TEST_KUBECONFIG;
 
@@ -32,8 +34,10 @@ describe.skipIf(!controlPlaneAvailable() || !kwokHere)('a revert after a failed 
   const setKillSwitch = (name: string, value: 'on' | 'off') =>
     env.moto.ssm().send(new PutParameterCommand({ Name: name, Type: 'String', Value: value, Overwrite: true }));
   /** The worker's dependencies as a fresh container builds them, reading this kill switch. */
-  const workerWith = async (killSwitchParam: string) => {
-    const deps = await workerDeps(loadConfig({ ...process.env, HEALER_KILL_SWITCH_PARAM: killSwitchParam }), { diagnoser: runbookDiagnoser });
+  const workerWith = async (killSwitchParam: string, metrics?: MetricsBuffer) => {
+    const config = loadConfig({ ...process.env, HEALER_KILL_SWITCH_PARAM: killSwitchParam });
+    // With metrics, wired as the Lambda function wires them (the notifier is counted too).
+    const deps = await workerDeps(config, metrics ? { diagnoser: runbookDiagnoser, metrics } : { diagnoser: runbookDiagnoser });
     if (!deps.verifications) throw new Error('the healer env names no queue');
     return { ...deps, verifications: deps.verifications };
   };
@@ -85,8 +89,12 @@ describe.skipIf(!controlPlaneAvailable() || !kwokHere)('a revert after a failed 
     const { incident, actionId } = await failedScaleUp('revert-allowed', killSwitch);
     expect(await replicasOf('revert-allowed')).toBe(2);
 
+    const sink = new MemorySink();
+    const metrics = new MetricsBuffer('k8s-healer/test', sink, { now: () => Date.now() });
+
     // Act: the delayed check, in a later invocation.
-    const result = await verifyAction({ type: 'verify', incidentId: incident.id, actionId, attempt: 3 }, await workerWith(killSwitch));
+    const result = await verifyAction({ type: 'verify', incidentId: incident.id, actionId, attempt: 3 }, await workerWith(killSwitch, metrics));
+    metrics.flush();
 
     // Assess
     expect(result).toMatchObject({ status: 'failed' });
@@ -95,6 +103,17 @@ describe.skipIf(!controlPlaneAvailable() || !kwokHere)('a revert after a failed 
     expect(revert.map((e) => e.detail.allowed)).toEqual([true]);
     const [page] = await env.inbox.receive(1, 3_000);
     expect(page?.message).toMatch(/Revert: done, scaled back to 1/);
+    // ... and the metrics say the same: one revert applied, one verification reverted, one page.
+    const emitted = readEmf(sink.lines);
+    expect(totals(emitted)).toEqual({
+      'Actions{Action=scale-deployment,Outcome=applied,Write=revert}': 1,
+      'Verifications{Result=reverted}': 1,
+      'Notifications{Outcome=action-failed,Severity=critical}': 1,
+      'Pages{Outcome=action-failed}': 1,
+    });
+    expect(new Set(emitted.map((m) => m.namespace))).toEqual(new Set(['k8s-healer/test']));
+    // Ids are context, never dimensions.
+    expect(emitted.find((m) => m.name === 'Verifications')?.document).toMatchObject({ incidentId: incident.id, action: 'scale-deployment' });
   });
 
   it('kill switch set between the action and its verification: the revert is refused, audited and reported', async () => {
@@ -104,8 +123,12 @@ describe.skipIf(!controlPlaneAvailable() || !kwokHere)('a revert after a failed 
     const { incident, actionId } = await failedScaleUp('revert-stopped', killSwitch);
     await setKillSwitch(killSwitch, 'on');
 
+    const sink = new MemorySink();
+    const metrics = new MetricsBuffer('k8s-healer/test', sink, { now: () => Date.now() });
+
     // Act
-    const result = await verifyAction({ type: 'verify', incidentId: incident.id, actionId, attempt: 3 }, await workerWith(killSwitch));
+    const result = await verifyAction({ type: 'verify', incidentId: incident.id, actionId, attempt: 3 }, await workerWith(killSwitch, metrics));
+    metrics.flush();
 
     // Assess: the verification still fails and pages; the count the healer set stays.
     expect(result).toMatchObject({ status: 'failed' });
@@ -116,5 +139,11 @@ describe.skipIf(!controlPlaneAvailable() || !kwokHere)('a revert after a failed 
     const [page] = await env.inbox.receive(1, 3_000);
     expect(page?.attributes).toMatchObject({ severity: 'critical' });
     expect(page?.message).toMatch(/Revert: not done/);
+    expect(totals(readEmf(sink.lines))).toEqual({
+      'Actions{Action=scale-deployment,Outcome=refused,Write=revert}': 1,
+      'Verifications{Result=failed}': 1,
+      'Notifications{Outcome=action-failed,Severity=critical}': 1,
+      'Pages{Outcome=action-failed}': 1,
+    });
   });
 });

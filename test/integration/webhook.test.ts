@@ -207,7 +207,11 @@ describe('alertmanager-webhook: basic auth and resolved alerts', () => {
     if (!first) throw new Error('fixture has no alert');
     payload.alerts = [{ ...first, labels: { ...first.labels, cluster: 'prod-eu' } }, { ...first, labels: { alertname: 'Watchdog', severity: 'none' } }];
     const lines: string[] = [];
-    const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+    // Log lines are written whole to stdout (lib/wiring/middleware.ts), not through console.
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
+      lines.push(...String(chunk).split('\n').filter((l) => l.startsWith('{')));
+      return true;
+    });
 
     // Act
     const response = await post(JSON.stringify(payload), auth()).finally(() => spy.mockRestore());
