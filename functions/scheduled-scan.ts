@@ -1,10 +1,11 @@
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { loadConfig } from '../lib/config/config.js';
-import { KubernetesCluster, loadKubeConfig } from '../lib/adapters/kubernetes.js';
+import { KubernetesCluster } from '../lib/adapters/kubernetes.js';
 import { scanCluster, type ScanReport } from '../lib/pipeline/scan.js';
 import { systemClock } from '../lib/ports/index.js';
-import { incidentQueue, secretFrom, stateStore } from '../lib/wiring/common.js';
+import { incidentQueue, stateStore } from '../lib/wiring/common.js';
+import { kubeConfigFor } from '../lib/wiring/kube.js';
 import { log } from '../lib/wiring/middleware.js';
 import { functionMetrics, observed } from '../lib/wiring/observability.js';
 import { scanRequests } from '../lib/metrics/healer-metrics.js';
@@ -16,8 +17,7 @@ const metrics = functionMetrics();
 
 /** EventBridge schedule → one snapshot, every detector, one incident per owner → the same dedup and queue as the webhook. */
 export const handler = middy<ScheduledEvent, ScanReport>().use(observed(metrics)).handler(async () => {
-  const kubeconfigYaml = config.kubeconfigParam ? await secretFrom(undefined, config.kubeconfigParam, 'kubeconfig') : undefined;
-  const kubeConfig = loadKubeConfig({ kubeconfigYaml });
+  const kubeConfig = await kubeConfigFor(config);
   const reader = new KubernetesCluster(kubeConfig, config, systemClock);
   const report = await scanCluster({
     metrics,

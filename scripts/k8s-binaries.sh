@@ -25,6 +25,22 @@ for arg in "$@"; do
   esac
 done
 
+# `--aws-iam-authenticator [--no-build]`: only the EKS token verifier (test/integration/eks-verifier.test.ts),
+# built like kwok with `go install`, into its own versioned cache directory, printed last.
+if [ "${1:-}" = "--aws-iam-authenticator" ]; then
+  AIA_VERSION="${AWS_IAM_AUTHENTICATOR_VERSION:-0.6.13}"
+  AIA_OUT="${K8S_HEALER_CACHE:-$HOME/.cache/k8s-healer}/bin/aws-iam-authenticator-v$AIA_VERSION"
+  if [ ! -x "$AIA_OUT/aws-iam-authenticator" ]; then
+    if [ "${2:-}" = "--no-build" ]; then echo "[k8s-binaries] missing $AIA_OUT/aws-iam-authenticator (run: bash scripts/k8s-binaries.sh --aws-iam-authenticator)" >&2; exit 4; fi
+    command -v go >/dev/null 2>&1 || { echo "[k8s-binaries] ERROR: Go >= 1.24 is needed to build aws-iam-authenticator" >&2; exit 3; }
+    mkdir -p "$AIA_OUT"
+    echo "[k8s-binaries] compiling aws-iam-authenticator v$AIA_VERSION" >&2
+    CGO_ENABLED=0 GOBIN="$AIA_OUT" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/aws-iam-authenticator/cmd/aws-iam-authenticator@v$AIA_VERSION" >&2
+  fi
+  echo "$AIA_OUT"
+  exit 0
+fi
+
 K8S_VERSION="${K8S_VERSION:-1.34.4}"
 ETCD_VERSION="${ETCD_VERSION:-3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-0.8.0}"

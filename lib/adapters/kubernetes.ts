@@ -88,10 +88,75 @@ export class BoundedKubeConfig extends KubeConfig {
   }
 }
 
-export function loadKubeConfig(source: { kubeconfigYaml?: string; requestTimeoutMs?: number }): BoundedKubeConfig {
+/** Where bearer tokens come from when the kubeconfig holds none (EKS: lib/adapters/eks-token.ts). */
+export interface BearerTokens {
+  token(): Promise<string>;
+}
+
+/** The kubeconfig user of an EKS sign-in: it holds no credential, each request gets a fresh token. */
+const EKS_USER = 'k8s-healer-iam';
+
+/** An EKS cluster the healer signs in to with its own IAM role: endpoint and CA from describe-cluster. */
+export interface EksSignIn {
+  readonly clusterName: string;
+  readonly endpoint: string;
+  readonly caData: string;
+  readonly tokens: BearerTokens;
+}
+
+/** A kubeconfig the healer cannot use: it needs a plugin the functions do not run. */
+export class KubeconfigRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KubeconfigRefused';
+  }
+}
+
+/**
+ * The healer's KubeConfig: an EKS sign-in (its own token, per request), or a kubeconfig with a
+ * static identity (token or client certificate). A kubeconfig whose user runs an exec plugin (what
+ * `aws eks update-kubeconfig` writes) or an auth provider is refused here, when the functions build
+ * their dependencies, not at the first request of an incident: a Lambda has no `aws` CLI to run.
+ */
+export function loadKubeConfig(source: {
+  kubeconfigYaml?: string | undefined;
+  requestTimeoutMs?: number;
+  eks?: EksSignIn | undefined;
+  /** The developer's own default kubeconfig, where the plugin's command exists; never in a function. */
+  allowPlugins?: boolean;
+}): BoundedKubeConfig {
   const kc = new BoundedKubeConfig(source.requestTimeoutMs ?? 10_000);
+  if (source.eks) {
+    const name = source.eks.clusterName;
+    kc.loadFromOptions({
+      clusters: [{ name, server: source.eks.endpoint, caData: source.eks.caData, skipTLSVerify: false }],
+      users: [{ name: EKS_USER }],
+      contexts: [{ name, cluster: name, user: EKS_USER }],
+      currentContext: name,
+    });
+    // Asked on every request (the generated clients, logs, watches): the source caches and renews.
+    const tokens = source.eks.tokens;
+    kc.addAuthenticator({
+      isAuthProvider: (user) => user.name === EKS_USER,
+      applyAuthentication: async (_user, opts) => {
+        const withHeaders = opts as { headers?: Record<string, unknown> };
+        withHeaders.headers = { ...withHeaders.headers, Authorization: `Bearer ${await tokens.token()}` };
+      },
+    });
+    return kc;
+  }
   if (source.kubeconfigYaml) kc.loadFromString(source.kubeconfigYaml);
   else kc.loadFromDefault();
+  const user = kc.getCurrentUser();
+  if (!source.allowPlugins && (user?.exec || user?.authProvider)) {
+    const named = (value: unknown) => (typeof value === 'string' ? value : 'unnamed');
+    const plugin = user.exec ? `an exec plugin (${named((user.exec as { command?: unknown }).command)})` : `the auth provider ${named((user.authProvider as { name?: unknown }).name)}`;
+    throw new KubeconfigRefused(
+      `the kubeconfig's user "${user.name}" needs ${plugin}, which the healer does not run. ` +
+        'On EKS set HEALER_EKS_CLUSTER_NAME, HEALER_EKS_ENDPOINT and HEALER_EKS_CA_DATA: the functions then sign in with their own IAM role. ' +
+        'Elsewhere store a kubeconfig with a static token or client certificate (infra/rbac.yaml, docs/operations.md).',
+    );
+  }
   return kc;
 }
 

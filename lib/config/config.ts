@@ -67,6 +67,15 @@ const ConfigSchema = z.object({
     }),
   HEALER_WEBHOOK_TOKEN_PARAM: z.string().optional(),
   HEALER_KUBECONFIG_PARAM: z.string().optional(),
+  // EKS sign-in in-process (lib/adapters/eks-token.ts): with a cluster name, the functions sign
+  // their own tokens from their IAM role and no kubeconfig is read. Endpoint and CA as
+  // `aws eks describe-cluster` prints them (cluster.endpoint, cluster.certificateAuthority.data).
+  HEALER_EKS_CLUSTER_NAME: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
+  HEALER_EKS_ENDPOINT: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
+  HEALER_EKS_CA_DATA: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
+  // The STS region the tokens are signed for; Lambda sets AWS_REGION.
+  HEALER_EKS_REGION: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
+  AWS_REGION: z.string().optional(),
   HEALER_ANTHROPIC_KEY_PARAM: z.string().optional(),
   ANTHROPIC_API_KEY: z.string().optional(),
   ANTHROPIC_BASE_URL: z.string().url().optional(),
@@ -159,6 +168,26 @@ export const POLICY_SETTINGS = [
   'HEALER_VERIFY_DELAY_SECONDS',
 ] as const satisfies readonly (keyof z.input<typeof ConfigSchema>)[];
 
+/** Where the functions sign in to an EKS cluster with their own IAM role. */
+export type EksSettings = Readonly<{ clusterName: string; endpoint: string; caData: string; region: string }>;
+
+/** The EKS settings, all or none: a partial set names what is missing. */
+function eksSettings(e: z.output<typeof ConfigSchema>, problems: string[]): EksSettings | undefined {
+  const { HEALER_EKS_CLUSTER_NAME: clusterName, HEALER_EKS_ENDPOINT: endpoint, HEALER_EKS_CA_DATA: caData } = e;
+  const region = e.HEALER_EKS_REGION ?? e.AWS_REGION;
+  if (clusterName === undefined) {
+    if (endpoint !== undefined || caData !== undefined) problems.push('HEALER_EKS_CLUSTER_NAME: required when HEALER_EKS_ENDPOINT or HEALER_EKS_CA_DATA is set');
+    return undefined;
+  }
+  if (endpoint === undefined) problems.push('HEALER_EKS_ENDPOINT: required with HEALER_EKS_CLUSTER_NAME (aws eks describe-cluster --query cluster.endpoint)');
+  else if (!/^https:\/\/[^/\s]+\/?$/.test(endpoint)) problems.push(`HEALER_EKS_ENDPOINT: expected https://<host>, got "${endpoint}"`);
+  if (caData === undefined) problems.push('HEALER_EKS_CA_DATA: required with HEALER_EKS_CLUSTER_NAME (aws eks describe-cluster --query cluster.certificateAuthority.data)');
+  else if (!Buffer.from(caData, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----')) problems.push('HEALER_EKS_CA_DATA: expected the base64 of a PEM certificate');
+  if (region === undefined) problems.push('HEALER_EKS_REGION: required with HEALER_EKS_CLUSTER_NAME when AWS_REGION is not set');
+  if (endpoint === undefined || caData === undefined || region === undefined) return undefined;
+  return Object.freeze({ clusterName, endpoint, caData, region });
+}
+
 export type HealerConfig = Readonly<{
   clusterName: string;
   dryRun: boolean;
@@ -174,6 +203,8 @@ export type HealerConfig = Readonly<{
   alertMappings: AlertMappings;
   webhookTokenParam: string | undefined;
   kubeconfigParam: string | undefined;
+  /** Set: sign in to EKS with the function's own role; the kubeconfig parameter is not read. */
+  eks: EksSettings | undefined;
   anthropicKeyParam: string | undefined;
   anthropicApiKey: string | undefined;
   anthropicBaseUrl: string | undefined;
@@ -229,6 +260,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  const problems: string[] = [];
+  const eks = eksSettings(e, problems);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return Object.freeze({
     clusterName: e.HEALER_CLUSTER_NAME,
     dryRun: e.HEALER_DRY_RUN,
@@ -244,6 +278,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     alertMappings: e.HEALER_ALERT_MAPPINGS,
     webhookTokenParam: e.HEALER_WEBHOOK_TOKEN_PARAM,
     kubeconfigParam: e.HEALER_KUBECONFIG_PARAM,
+    eks,
     anthropicKeyParam: e.HEALER_ANTHROPIC_KEY_PARAM,
     anthropicApiKey: e.ANTHROPIC_API_KEY,
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL,

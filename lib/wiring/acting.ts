@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HealerConfig } from '../config/config.js';
-import { KubernetesCluster, loadKubeConfig, type BoundedKubeConfig } from '../adapters/kubernetes.js';
+import { KubernetesCluster, type BoundedKubeConfig } from '../adapters/kubernetes.js';
 import { DynamoActionRecords } from '../adapters/dynamo-action-records.js';
 import { WriteGate } from '../pipeline/write-gate.js';
 import { DynamoAuditLog } from '../adapters/dynamo-audit-log.js';
@@ -14,6 +14,7 @@ import { SqsIncidentQueue } from '../adapters/sqs-queue.js';
 import { SignedApprovals } from '../pipeline/approval.js';
 import type { ApprovalStore, KillSwitch, VerificationScheduler } from '../ports/index.js';
 import { secretFrom, stateStore } from './common.js';
+import { kubeConfigFor } from './kube.js';
 import { log } from './middleware.js';
 import type { Metrics } from '../ports/metrics.js';
 import { countingNotifier } from '../metrics/counting-notifier.js';
@@ -38,8 +39,7 @@ export async function actingDeps(
   make: { diagnoser: (kubeConfig: KubeConfig, degraded: string[]) => Diagnoser | Promise<Diagnoser>; notifier?: Notifier; verifications?: VerificationScheduler; killSwitch?: KillSwitch; metrics?: Metrics },
 ): Promise<ActingDeps> {
   const degraded: string[] = [];
-  const kubeconfigYaml = config.kubeconfigParam ? await secretFrom(undefined, config.kubeconfigParam, 'kubeconfig') : undefined;
-  const kubeConfig = loadKubeConfig({ ...(kubeconfigYaml ? { kubeconfigYaml } : {}), requestTimeoutMs: config.kubeRequestTimeoutSeconds * 1000 });
+  const kubeConfig = await kubeConfigFor(config);
   const cluster = new KubernetesCluster(kubeConfig, config, systemClock);
   // The actor writes; only the gate holds it as a writer. Everyone else gets it as an observer.
   const actor = new KubernetesActor(kubeConfig, systemClock);

@@ -19,6 +19,7 @@ import {
   HEALER_SERVICE_ACCOUNT,
   KWOK_NODE_ANNOTATION,
   loadKubeConfig,
+  userKubeconfig,
   waitFor,
   waitForReadyPods,
   type ClusterInfo,
@@ -520,6 +521,79 @@ describe.skipIf(!available || !kwokHere)('the healer identity at admission (infr
       expect(allowedByRbac).toEqual(namespaces.map(() => true));
       for (const namespace of defaults.deniedNamespaces) expect(answers[namespace], namespace).toMatch(protectedRefusal(namespace));
       expect(answers[ns]).toBe('allowed');
+    });
+  });
+
+  describe('an IAM identity mapped to the healer\'s groups (EKS access entry or aws-auth) is narrowed exactly as the ServiceAccount', () => {
+    // How the apiserver sees the functions' IAM roles on EKS: a username and the group the access
+    // entry names (docs/operations.md). Here a client certificate of the control plane's CA carries them.
+    let remediateApps: AppsV1Api;
+    let scanCore: CoreV1Api;
+    let scanAsMaster: AppsV1Api;
+    const iamProtected = `iam-${suffix}`;
+
+    afterAll(async () => {
+      await adminApps.deleteNamespacedDeployment({ name: iamProtected, namespace: 'kube-system' }).catch(() => undefined);
+    });
+
+    beforeAll(async () => {
+      await pendingDeployment('iam-web', 1);
+      await applyManifest(cluster.adminKubeconfigPath, {
+        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: iamProtected, namespace: 'kube-system' },
+        spec: { replicas: 1, selector: { matchLabels: { app: iamProtected } }, template: { metadata: { labels: { app: iamProtected } }, spec: { nodeSelector: { 'healer-test/nowhere': 'true' }, containers: [{ name: 'app', image: 'registry.example.com/web:1.0.0' }] } } },
+      });
+      remediateApps = loadKubeConfig(await userKubeconfig(cluster, { user: 'k8s-healer-prod-remediate', groups: ['k8s-healer:remediate'] })).makeApiClient(AppsV1Api);
+      scanCore = loadKubeConfig(await userKubeconfig(cluster, { user: 'k8s-healer-prod-scan', groups: ['k8s-healer:scan'] })).makeApiClient(CoreV1Api);
+      // The scan's group together with every RBAC grant there is: only admission stands in the way.
+      scanAsMaster = loadKubeConfig(await userKubeconfig(cluster, { user: 'scan-with-too-much', groups: ['k8s-healer:scan', 'system:masters'] })).makeApiClient(AppsV1Api);
+    }, 60_000);
+
+    it('k8s-healer:remediate may restart a Deployment (RBAC through the group)', async () => {
+      // Act (server-side dry run)
+      const restart = await answer(() => remediateApps.patchNamespacedDeployment({ name: 'iam-web', namespace: ns, body: restartPatch(), dryRun: 'All' }, merge));
+
+      // Assess
+      expect(restart).toBe('allowed');
+    });
+
+    it('k8s-healer:remediate may not change anything else alongside (k8s-healer-restart-only)', async () => {
+      // Act
+      const refusal = await answer(() => remediateApps.patchNamespacedDeployment({ name: 'iam-web', namespace: ns, body: deepMerge(restartPatch(), { metadata: { labels: { owner: 'intruder' } } }), dryRun: 'All' }, merge));
+
+      // Assess
+      expect(refusal).toMatch(/^HTTP 403: .*ValidatingAdmissionPolicy 'k8s-healer-restart-only'/);
+      expect(changesIn(refusal)).toBe('metadata.labels');
+    });
+
+    it('k8s-healer:remediate may not scale beyond the bounds (k8s-healer-scale-bounds)', async () => {
+      // Act
+      const refusal = await answer(() => remediateApps.replaceNamespacedDeploymentScale({
+        name: 'iam-web', namespace: ns, dryRun: 'All',
+        body: { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'iam-web', namespace: ns }, spec: { replicas: 0 } },
+      }));
+
+      // Assess
+      expect(refusal).toMatch(/^HTTP 403: .*ValidatingAdmissionPolicy 'k8s-healer-scale-bounds'/);
+    });
+
+    it('k8s-healer:remediate may not write in kube-system (k8s-healer-protected-namespaces)', async () => {
+      // Act
+      const refusal = await answer(() => remediateApps.patchNamespacedDeployment({ name: iamProtected, namespace: 'kube-system', body: restartPatch(), dryRun: 'All' }, merge));
+
+      // Assess
+      expect(refusal).toMatch(/^HTTP 403: .*ValidatingAdmissionPolicy 'k8s-healer-protected-namespaces'/);
+    });
+
+    it('k8s-healer:scan lists and nothing more, and writes nothing even with every grant (k8s-healer-scan-never-writes)', async () => {
+      // Act
+      const list = await answer(() => scanCore.listPodForAllNamespaces({ limit: 1 }));
+      const get = await answer(() => scanCore.readNamespace({ name: ns }));
+      const write = await answer(() => scanAsMaster.patchNamespacedDeployment({ name: 'iam-web', namespace: ns, body: restartPatch(), dryRun: 'All' }, merge));
+
+      // Assess
+      expect(list).toBe('allowed');
+      expect(get).toMatch(/^HTTP 403/);
+      expect(write).toMatch(/^HTTP 403: .*ValidatingAdmissionPolicy 'k8s-healer-scan-never-writes'/);
     });
   });
 });

@@ -824,6 +824,28 @@ export async function acquireControlPlane(opts: StartOptions = {}): Promise<{ cl
   };
 }
 
+
+/**
+ * A kubeconfig for any user and groups, as a client certificate signed by the control plane's own
+ * CA (CN = user, one O per group): how the apiserver sees an identity another authenticator (an
+ * EKS access entry, aws-auth) maps to a username and groups (a CN holds at most 64 characters).
+ * Only for a control plane started here.
+ */
+export async function userKubeconfig(cluster: ClusterInfo, who: { user: string; groups: readonly string[] }): Promise<string> {
+  const pkiDir = path.join(cluster.workDir, 'pki');
+  const dir = await fsp.mkdtemp(path.join(cluster.workDir, 'user-'));
+  // -subj separates fields with "/": one inside a value (an ARN) is escaped.
+  const esc = (v: string) => v.replace(/[\\/]/g, (c) => `\\${c}`);
+  const subj = `${who.groups.map((g) => `/O=${esc(g)}`).join('')}/CN=${esc(who.user)}`;
+  await fsp.writeFile(path.join(dir, 'user.ext'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+  await openssl(['req', '-new', ...EC_KEY, '-nodes', '-keyout', 'user.key', '-out', 'user.csr', '-subj', subj], dir);
+  await openssl(['x509', '-req', '-in', 'user.csr', '-CA', path.join(pkiDir, 'ca.crt'), '-CAkey', path.join(pkiDir, 'ca.key'), '-CAcreateserial', '-out', 'user.crt', '-days', '2', '-extfile', 'user.ext'], dir);
+  const file = path.join(dir, 'kubeconfig');
+  const [certPem, keyPem] = await Promise.all([fsp.readFile(path.join(dir, 'user.crt'), 'utf8'), fsp.readFile(path.join(dir, 'user.key'), 'utf8')]);
+  await fsp.writeFile(file, kubeconfigYaml(cluster.server, cluster.caCertPem, { certPem, keyPem }), { mode: 0o600 });
+  return file;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helpers for tests
 
