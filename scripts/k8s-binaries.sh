@@ -15,16 +15,6 @@
 # published v0.X.Y. etcd's server module has replace directives too, so it gets the same wrapper.
 set -euo pipefail
 
-NO_BUILD=0
-ONLY_KSM=0
-for arg in "$@"; do
-  case "$arg" in
-    --no-build) NO_BUILD=1 ;;
-    --kube-state-metrics) ONLY_KSM=1 ;;
-    *) echo "usage: k8s-binaries.sh [--no-build] [--kube-state-metrics]" >&2; exit 2 ;;
-  esac
-done
-
 # `--aws-iam-authenticator [--no-build]`: only the EKS token verifier (test/integration/eks-verifier.test.ts),
 # built like kwok with `go install`, into its own versioned cache directory, printed last.
 if [ "${1:-}" = "--aws-iam-authenticator" ]; then
@@ -40,6 +30,16 @@ if [ "${1:-}" = "--aws-iam-authenticator" ]; then
   echo "$AIA_OUT"
   exit 0
 fi
+
+NO_BUILD=0
+ONLY_KSM=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) NO_BUILD=1 ;;
+    --kube-state-metrics) ONLY_KSM=1 ;;
+    *) echo "usage: k8s-binaries.sh [--no-build] [--kube-state-metrics]" >&2; exit 2 ;;
+  esac
+done
 
 K8S_VERSION="${K8S_VERSION:-1.34.4}"
 ETCD_VERSION="${ETCD_VERSION:-3.6.16}"

@@ -16,6 +16,8 @@ bash scripts/setup-tools.sh
 if [ -z "${TEST_KUBECONFIG:-}" ]; then
   step "Kubernetes binaries (scripts/k8s-binaries.sh)"
   bash scripts/k8s-binaries.sh >/dev/null
+  # The EKS token's real verifier (test/integration/eks-verifier.test.ts); its own cache directory.
+  bash scripts/k8s-binaries.sh --aws-iam-authenticator >/dev/null
 fi
 
 step "typecheck"

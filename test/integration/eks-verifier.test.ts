@@ -35,6 +35,9 @@ if (missing && mustRun()) throw new Error(missing);
 const CREDENTIALS = { accessKeyId: 'ASIAHEALERTESTKEY001', secretAccessKey: 'healer-test-secret', sessionToken: 'healer-test-session' };
 const MINUTE = 60_000;
 
+// In CI a missing verifier is an error, never a skip (scripts/test.sh builds it).
+if (missing !== undefined && process.env.CI === 'true') throw new Error(`CI=true and ${missing}`);
+
 describe.skipIf(missing !== undefined)('the EKS token against aws-iam-authenticator v0.6.13 (STS through moto\'s proxy)', () => {
   let proxy: Supervised;
   let port = 0;
