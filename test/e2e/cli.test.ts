@@ -132,6 +132,14 @@ describe.skipIf(!binaries.ok)('the k8s-healer CLI against a local run', () => {
     ]);
   });
 
+  it('scans the local run\'s cluster once, read-only, and names the crash-looping demo pod', async () => {
+    const scanned = await cli(['scan', '-o', 'json'], env);
+    expect(scanned.code, scanned.stderr).toBe(0);
+    const found = JSON.parse(scanned.stdout) as { incidents: { symptom: string; subject: { namespace: string; name: string } }[] };
+    expect(found.incidents.map((i) => [i.symptom, i.subject.namespace, i.subject.name])).toContainEqual(['CrashLoopBackOff', 'healer-demo', pod]);
+    expectExit(await cli(['scan'], env), 0, 'stdout', 'dry run: nothing enqueued');
+  });
+
   it('says so when no local run is up, with exit 1', async () => {
     expectExit(await cli(['incidents'], { HEALER_LOCAL_DIR: join(local.localDir, 'nowhere') }), 1, 'stderr', 'no running local healer');
   });

@@ -1,8 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { currentCluster, findBinaries, waitFor } from '../support/control-plane.js';
-import { startLocalRun, type LocalRun } from '../support/local-run.js';
+import { currentCluster, findBinaries, REPO_ROOT, waitFor } from '../support/control-plane.js';
+import { cleanEnv, startLocalRun, type LocalRun } from '../support/local-run.js';
+import { spawnSupervised } from '../support/process.js';
 import { DEMO_SECRET } from '../../scripts/demo-workload.js';
 import { openBrowser, browserAvailable } from '../support/browser.js';
 
@@ -112,6 +114,26 @@ async function viewIncidentByKeyboard(base: string, pod: string): Promise<void> 
     await browser.close();
   }
 }
+
+describe('k8s-healer serve', () => {
+  it('is the local run: it starts, names its identity, and stops on SIGTERM', async () => {
+    // Prepare / Act: the CLI's serve, on a cluster the healer did not start (dry run).
+    const localDir = mkdtempSync(join(tmpdir(), 'healer-serve-'));
+    const serve = spawnSupervised(process.execPath, [join(REPO_ROOT, 'scripts', 'k8s-healer.mjs'), 'serve'], {
+      cwd: REPO_ROOT,
+      env: { ...cleanEnv(), HEALER_LOCAL_DIR: localDir, KUBECONFIG: currentCluster().healerKubeconfigPath },
+    });
+    try {
+      // Assess
+      await waitFor(() => serve.logTail().includes('webhook URL:'), { what: `serve to start; so far:\n${serve.logTail()}`, timeoutMs: 60_000 });
+      expect(serve.logTail()).toContain('acting as system:serviceaccount:k8s-healer:k8s-healer');
+      expect(existsSync(join(localDir, 'session.json'))).toBe(true);
+    } finally {
+      await serve.stop(20_000);
+    }
+    expect(serve.hasExited()).toBe(true);
+  });
+});
 
 describe('a machine that lacks a prerequisite', () => {
   it('says what is missing and how to fix it before starting anything', async () => {
