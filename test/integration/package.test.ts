@@ -379,6 +379,11 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     });
     expect(envs.webhook).not.toHaveProperty('HEALER_KUBECONFIG_PARAM');
     expect(envs.webhook).not.toHaveProperty('HEALER_ANTHROPIC_KEY_PARAM');
+    // EKS sign-in is a stage param for exactly the functions that reach the cluster; off by default.
+    for (const name of ['scan', 'remediate', 'approve'] as const) {
+      expect(envs[name], name).toMatchObject({ HEALER_EKS_CLUSTER_NAME: '', HEALER_EKS_ENDPOINT: '', HEALER_EKS_CA_DATA: '' });
+    }
+    for (const name of ['webhook', 'deadLetter'] as const) expect(envs[name], name).not.toHaveProperty('HEALER_EKS_CLUSTER_NAME');
   });
 
   it('gives each function its own least-privilege role; the audit table stays append-only', () => {
