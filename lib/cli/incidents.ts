@@ -1,9 +1,9 @@
 /** `incidents`, `show` and `audit`: the audit trail read back, by index Query and per incident. */
 import { DynamoIncidentQueries } from '../adapters/dynamo-incident-queries.js';
-import { parseIncidentFilter } from '../local/incident-routes.js';
+
 import { writeFileSync } from 'node:fs';
 import { renderReport, stepLine } from '../view/incident-page.js';
-import { summarize } from '../view/incident-summary.js';
+import { parseIncidentFilter, summarize } from '../view/incident-summary.js';
 import type { AuditEntry } from '../domain/types.js';
 import { emit, table, type OutputFormat } from './output.js';
 import { CommandFailed, UsageError, type Target } from './target.js';

@@ -3,10 +3,9 @@
  * by query parameters as the CLI filters) and `GET /incident?id=…` (one timeline). Bad filters get
  * a 400 page saying which; nothing here writes anything.
  */
-import { isNamespaceName } from '../intake/incidents.js';
 import type { IncidentQueries } from '../ports/incidents.js';
-import { summarize, type IncidentFilter } from '../view/incident-summary.js';
-import { LIST_PATH, OUTCOMES, renderIncidentList, renderTimeline, safe } from '../view/incident-page.js';
+import { parseIncidentFilter, summarize } from '../view/incident-summary.js';
+import { LIST_PATH, renderIncidentList, renderTimeline, safe } from '../view/incident-page.js';
 import type { HttpApiHandler } from './http-api.js';
 
 export const TIMELINE_PATH = '/incident';
@@ -18,21 +17,6 @@ const html = (statusCode: number, body: string) => ({
   headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'", 'x-content-type-options': 'nosniff' },
   body,
 });
-
-/** The filter from query parameters, or what is wrong with them. Pure. */
-export function parseIncidentFilter(q: Readonly<Record<string, string | undefined>>): { ok: true; filter: IncidentFilter } | { ok: false; error: string } {
-  const namespace = q.namespace?.trim() || undefined;
-  const outcome = q.outcome?.trim() || undefined;
-  const since = q.since?.trim() || undefined;
-  const limit = q.limit?.trim() || undefined;
-  if (namespace && !isNamespaceName(namespace)) return { ok: false, error: `namespace "${namespace}" is not a Kubernetes namespace name` };
-  if (outcome && !(OUTCOMES as readonly string[]).includes(outcome)) return { ok: false, error: `outcome "${outcome}" is not one of ${OUTCOMES.join(', ')}` };
-  if (since && Number.isNaN(Date.parse(since))) return { ok: false, error: `since "${since}" is not a time (use ISO 8601, e.g. 2026-12-05T00:00:00Z)` };
-  if (limit && !/^\d{1,4}$/.test(limit)) return { ok: false, error: `limit "${limit}" is not a number from 1 to 1000` };
-  const n = limit ? Number(limit) : undefined;
-  if (n !== undefined && (n < 1 || n > 1000)) return { ok: false, error: `limit "${limit}" is not a number from 1 to 1000` };
-  return { ok: true, filter: { ...(namespace ? { namespace } : {}), ...(outcome ? { outcome } : {}), ...(since ? { since: new Date(since).toISOString() } : {}), ...(n ? { limit: n } : {}) } };
-}
 
 export function incidentViewRoutes(queries: IncidentQueries, now: () => number = Date.now): Record<string, HttpApiHandler> {
   return {

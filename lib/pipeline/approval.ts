@@ -83,24 +83,43 @@ async function checkToken(token: unknown, store: ApprovalStore, key: Uint8Array,
 /** The id audit entries of unattributable attempts (no record found) are kept under. */
 export const UNMATCHED_APPROVALS = 'approvals-unmatched';
 
-export async function approve(token: unknown, approver: Approver, deps: RemediateDeps & { approvalStore: ApprovalStore; approvalKey: Uint8Array }): Promise<ApprovalResult> {
-  const now = deps.clock.now();
-  const who = boundedApprover(approver);
-  const auditFor = (incident: Pick<Incident, 'id' | 'cluster'>) => (step: AuditEntry['step'], detail: Record<string, unknown>, outcome?: Outcome) =>
-    deps.audit.append({ incidentId: incident.id, at: new Date(deps.clock.now()).toISOString(), cluster: incident.cluster, step, outcome, detail });
+type AuditFor = (step: AuditEntry['step'], detail: Record<string, unknown>, outcome?: Outcome) => Promise<void>;
 
+/**
+ * The one way a link is answered, yes or no: check the token against the stored record, then use
+ * the approval up atomically. Every refusal is audited with who tried and returned; on success the
+ * caller gets the record and an audit bound to its incident.
+ */
+async function useApproval(
+  token: unknown,
+  who: Record<string, string>,
+  decision: 'approve' | 'reject',
+  deps: Pick<RemediateDeps, 'audit' | 'clock' | 'settings'> & { approvalStore: ApprovalStore; approvalKey: Uint8Array },
+): Promise<{ ok: false; result: ApprovalResult } | { ok: true; record: ApprovalRecord; audit: AuditFor }> {
+  const auditFor = (incident: Pick<Incident, 'id' | 'cluster'>): AuditFor => (step, detail, outcome) =>
+    deps.audit.append({ incidentId: incident.id, at: new Date(deps.clock.now()).toISOString(), cluster: incident.cluster, step, outcome, detail });
+  const marked: Record<string, string> = decision === 'reject' ? { decision } : {};
+  const now = deps.clock.now();
   const checked = await checkToken(token, deps.approvalStore, deps.approvalKey, now);
   if (!checked.ok) {
     const incident = checked.record?.incident ?? { id: UNMATCHED_APPROVALS, cluster: deps.settings.cluster };
-    await auditFor(incident)('approval', { refused: checked.status, detail: checked.detail, approver: who });
-    return { status: checked.status, ...(checked.record ? { incidentId: checked.record.incident.id } : {}), detail: checked.detail };
+    await auditFor(incident)('approval', { refused: checked.status, detail: checked.detail, approver: who, ...marked });
+    return { ok: false, result: { status: checked.status, ...(checked.record ? { incidentId: checked.record.incident.id } : {}), detail: checked.detail } };
   }
   const { record } = checked;
   const audit = auditFor(record.incident);
-  if (!(await deps.approvalStore.consume(record.id, who, now))) {
-    await audit('approval', { refused: 'used', detail: 'replayed: this approval was already used', approver: who });
-    return { status: 'used', incidentId: record.incident.id, detail: 'this approval link has already been used' };
+  if (!(await deps.approvalStore.consume(record.id, { ...who, ...marked }, now))) {
+    await audit('approval', { refused: 'used', detail: decision === 'reject' ? 'this approval was already used' : 'replayed: this approval was already used', approver: who, ...marked });
+    return { ok: false, result: { status: 'used', incidentId: record.incident.id, detail: 'this approval link has already been used' } };
   }
+  return { ok: true, record, audit };
+}
+
+export async function approve(token: unknown, approver: Approver, deps: RemediateDeps & { approvalStore: ApprovalStore; approvalKey: Uint8Array }): Promise<ApprovalResult> {
+  const who = boundedApprover(approver);
+  const used = await useApproval(token, who, 'approve', deps);
+  if (!used.ok) return used.result;
+  const { record, audit } = used;
   await audit('approval', { approved: record.plan.summary, approvalId: record.id, approver: who });
 
   // Live state and the whole policy again: the approval covers this plan on this object version only.
@@ -135,22 +154,10 @@ export async function reject(
   approver: Approver,
   deps: Pick<RemediateDeps, 'audit' | 'clock' | 'notifier' | 'settings'> & { approvalStore: ApprovalStore; approvalKey: Uint8Array },
 ): Promise<ApprovalResult> {
-  const now = deps.clock.now();
   const who = boundedApprover(approver);
-  const auditFor = (incident: Pick<Incident, 'id' | 'cluster'>) => (step: AuditEntry['step'], detail: Record<string, unknown>, outcome?: Outcome) =>
-    deps.audit.append({ incidentId: incident.id, at: new Date(deps.clock.now()).toISOString(), cluster: incident.cluster, step, outcome, detail });
-  const checked = await checkToken(token, deps.approvalStore, deps.approvalKey, now);
-  if (!checked.ok) {
-    const incident = checked.record?.incident ?? { id: UNMATCHED_APPROVALS, cluster: deps.settings.cluster };
-    await auditFor(incident)('approval', { refused: checked.status, detail: checked.detail, approver: who, decision: 'reject' });
-    return { status: checked.status, ...(checked.record ? { incidentId: checked.record.incident.id } : {}), detail: checked.detail };
-  }
-  const { record } = checked;
-  const audit = auditFor(record.incident);
-  if (!(await deps.approvalStore.consume(record.id, { ...who, decision: 'reject' }, now))) {
-    await audit('approval', { refused: 'used', detail: 'this approval was already used', approver: who, decision: 'reject' });
-    return { status: 'used', incidentId: record.incident.id, detail: 'this approval link has already been used' };
-  }
+  const used = await useApproval(token, who, 'reject', deps);
+  if (!used.ok) return used.result;
+  const { record, audit } = used;
   await audit('approval', { rejected: record.plan.summary, approvalId: record.id, approver: who });
   const { incident } = record;
   await deps.notifier.notify({

@@ -4,12 +4,12 @@
  * run and written as a static report. Every string passes the one redaction step and is escaped:
  * audit text is cluster text, untrusted, and already redacted once when it was stored.
  */
-import type { AuditEntry, Outcome } from '../domain/types.js';
+import type { AuditEntry } from '../domain/types.js';
 import { redact } from '../evidence/redact.js';
-import type { IncidentFilter, IncidentSummary } from './incident-summary.js';
+import { OUTCOMES, type IncidentFilter, type IncidentSummary } from './incident-summary.js';
 
-/** Every outcome, for the filter; `satisfies` keeps the list in step with the type. */
-export const OUTCOMES = ['acted', 'dry-run', 'paged', 'no-action', 'already-healthy', 'duplicate', 'action-failed', 'awaiting-approval'] as const satisfies readonly Outcome[];
+export { OUTCOMES };
+
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 /** Redacted, then HTML-escaped: the only way text reaches a page. */

@@ -3,6 +3,10 @@
  * what was done and how it ended. Pure; the list view and the CLI show these.
  */
 import type { AuditEntry, Outcome } from '../domain/types.js';
+import { isNamespaceName } from '../intake/incidents.js';
+
+/** Every outcome, for filters; `satisfies` keeps the list in step with the type. */
+export const OUTCOMES = ['acted', 'dry-run', 'paged', 'no-action', 'already-healthy', 'duplicate', 'action-failed', 'awaiting-approval'] as const satisfies readonly Outcome[];
 
 export interface IncidentSummary {
   readonly id: string;
@@ -53,4 +57,19 @@ export function filterSummaries(all: readonly IncidentSummary[], f: IncidentFilt
     .filter((s) => (f.since ? s.at >= f.since : true))
     .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))
     .slice(0, f.limit ?? 100);
+}
+
+/** The filter from query parameters, or what is wrong with them. Pure. */
+export function parseIncidentFilter(q: Readonly<Record<string, string | undefined>>): { ok: true; filter: IncidentFilter } | { ok: false; error: string } {
+  const namespace = q.namespace?.trim() || undefined;
+  const outcome = q.outcome?.trim() || undefined;
+  const since = q.since?.trim() || undefined;
+  const limit = q.limit?.trim() || undefined;
+  if (namespace && !isNamespaceName(namespace)) return { ok: false, error: `namespace "${namespace}" is not a Kubernetes namespace name` };
+  if (outcome && !(OUTCOMES as readonly string[]).includes(outcome)) return { ok: false, error: `outcome "${outcome}" is not one of ${OUTCOMES.join(', ')}` };
+  if (since && Number.isNaN(Date.parse(since))) return { ok: false, error: `since "${since}" is not a time (use ISO 8601, e.g. 2026-12-05T00:00:00Z)` };
+  if (limit && !/^\d{1,4}$/.test(limit)) return { ok: false, error: `limit "${limit}" is not a number from 1 to 1000` };
+  const n = limit ? Number(limit) : undefined;
+  if (n !== undefined && (n < 1 || n > 1000)) return { ok: false, error: `limit "${limit}" is not a number from 1 to 1000` };
+  return { ok: true, filter: { ...(namespace ? { namespace } : {}), ...(outcome ? { outcome } : {}), ...(since ? { since: new Date(since).toISOString() } : {}), ...(n ? { limit: n } : {}) } };
 }

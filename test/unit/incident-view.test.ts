@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { renderIncidentList, renderTimeline } from '../../lib/view/incident-page.js';
-import { summarize } from '../../lib/view/incident-summary.js';
-import { parseIncidentFilter } from '../../lib/local/incident-routes.js';
+import { parseIncidentFilter, summarize } from '../../lib/view/incident-summary.js';
 import type { AuditEntry } from '../../lib/domain/types.js';
 
 /** The incident view's pages: cluster text is shown escaped and redacted, whatever it holds. */
