@@ -34,8 +34,11 @@ describe.skipIf(!binaries.ok)('the k8s-healer CLI against a local run', () => {
       what: `an approval link on the console; so far:\n${local.lines.join('\n')}`,
       timeoutMs: 150_000,
     });
-    const detected = local.lines.find((l) => l.startsWith('outcome    awaiting-approval')) ?? '';
-    incident = /incident ([0-9a-f]+)/.exec(detected)?.[1] ?? '';
+    // The link is on stdout and the story on stderr: the two streams arrive in either order.
+    incident = await waitFor(() => /incident ([0-9a-f]+)/.exec(local.lines.find((l) => l.startsWith('outcome    awaiting-approval')) ?? '')?.[1], {
+      what: `the awaiting-approval outcome on the console; so far:\n${local.lines.join('\n')}`,
+      timeoutMs: 30_000,
+    });
     pod = /Pod healer-demo\/(\S+)/.exec(local.lines.find((l) => l.startsWith('detected')) ?? '')?.[1] ?? '';
     expect(incident).not.toBe('');
   }, 200_000);
