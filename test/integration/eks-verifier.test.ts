@@ -8,7 +8,9 @@
  * verifier stops at "invalid character '<'". Moto also checks no SigV4 signature. So the identity
  * mapping and the refusal of forged and wrong-cluster tokens (both STS's signature check) cannot
  * run locally; what runs is every check the verifier makes itself before STS, plus proof that an
- * accepted token's request reaches STS, signed with the cluster header the verifier sends.
+ * accepted token's request reaches STS, signed with the cluster header the verifier sends, and,
+ * with botocore as a second, independent SigV4 implementation, that the signature STS would check
+ * is right for the verifier's cluster ID and wrong for a tampered token or another cluster's.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -18,6 +20,7 @@ import { EKS_TOKEN_PREFIX, presignEksToken } from '../../lib/adapters/eks-token.
 import { freePort, mustRun, spawnSupervised, waitUntilReady, type Supervised } from '../support/process.js';
 import { motoServerPath, motoUnavailable } from '../support/moto.js';
 import { REPO_ROOT } from '../support/control-plane.js';
+import { botocoreSignature } from '../support/botocore-sigv4.js';
 
 const execFileP = promisify(execFile);
 
@@ -107,6 +110,25 @@ describe.skipIf(missing !== undefined)('the EKS token against aws-iam-authentica
 
     // Assess
     expect(out).toMatch(/client did not sign the x-k8s-aws-id header/);
+  });
+
+  it('signs what STS checks: botocore computes the same signature for this cluster, another for a tampered token or another cluster', async () => {
+    // Prepare
+    const urlOf = (token: string) => Buffer.from(token.slice(EKS_TOKEN_PREFIX.length), 'base64url').toString('utf8');
+    const signatureOf = (url: string) => new URL(url).searchParams.get('X-Amz-Signature') ?? '';
+    const good = urlOf(await sign('prod-eu'));
+    const sig = signatureOf(good);
+    const tampered = good.replace(sig, (sig.startsWith('a') ? 'b' : 'a') + sig.slice(1));
+    const otherCluster = urlOf(await sign('staging-eu'));
+
+    // Act: the signature STS computes from each URL and the x-k8s-aws-id the prod-eu verifier sends
+    const expected = await Promise.all([good, tampered, otherCluster].map((url) => botocoreSignature(url, 'prod-eu', CREDENTIALS.secretAccessKey)));
+
+    // Assess: STS takes ours and refuses both others (SignatureDoesNotMatch); the other cluster's own verifier would take its token
+    expect(expected[0]).toBe(sig);
+    expect(expected[1]).not.toBe(signatureOf(tampered));
+    expect(expected[2]).not.toBe(signatureOf(otherCluster));
+    expect(await botocoreSignature(otherCluster, 'staging-eu', CREDENTIALS.secretAccessKey)).toBe(signatureOf(otherCluster));
   });
 });
 
