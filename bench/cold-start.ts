@@ -1,100 +1,136 @@
 /**
- * `npm run bench:cold-start`: the webhook's cold start, this tree against a baseline (default: the
- * `main` branch, or BENCH_BASELINE_REF), measured in the same run. Each side is bundled as
- * serverless.yml bundles it (esbuild, ESM, minified, node22); each sample is a fresh Node process
- * that loads the bundle and answers one request (a 401: no AWS call, so only our own code's load
- * and first-invocation cost is timed). Runs alternate between the two sides, so machine load hits
- * both alike. Not Lambda: the figures compare the two bundles on this machine.
+ * Cold start of every bundled function against its floor, measured in the same run
+ * (`npm run bench:cold-start`, and part of `npm run bench`).
+ *
+ * Each function is bundled as serverless.yml bundles it (esbuild, ESM, minified, node22, the
+ * createRequire banner). Its floor is a bundle of the SDKs that function's bundle contains (found in
+ * esbuild's metafile: the AWS clients, the Kubernetes client, the Anthropic SDK), each imported and
+ * one client constructed, and nothing else: what Lambda would load for the SDKs alone. Each sample
+ * is a fresh Node process (this Node: the node@22 devDependency under npm) timed from its start to
+ * the bundle loaded; the webhook also answers one unauthenticated request (401, no AWS call).
+ * Samples alternate between function and floor so machine load hits both alike. Not Lambda's
+ * initDuration: the ratio is what the figure means.
  */
-import { spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build, type Metafile } from 'esbuild';
+import { median } from './stats.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const RUNS = Number(process.env.BENCH_COLD_RUNS ?? '15');
-const baselineRef = process.env.BENCH_BASELINE_REF ?? 'main';
+const FUNCTIONS = ['alertmanager-webhook', 'scheduled-scan', 'remediate', 'approve', 'dead-letter'] as const;
 
-async function bundle(sourceRoot: string, outfile: string): Promise<number> {
-  await build({
-    entryPoints: [join(sourceRoot, 'functions', 'alertmanager-webhook.ts')],
-    outfile,
-    bundle: true,
-    minify: true,
-    keepNames: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node22',
-    mainFields: ['module', 'main'],
-    banner: { js: "import { createRequire as __healerCreateRequire } from 'node:module'; const require = __healerCreateRequire(import.meta.url);" },
-    logLevel: 'error',
+/** The SDK packages a floor may contain, and how one client of each is made. */
+const SDKS: Record<string, string> = {
+  '@aws-sdk/client-dynamodb': "import { DynamoDBClient } from '@aws-sdk/client-dynamodb'; new DynamoDBClient({});",
+  '@aws-sdk/client-sns': "import { SNSClient } from '@aws-sdk/client-sns'; new SNSClient({});",
+  '@aws-sdk/client-sqs': "import { SQSClient } from '@aws-sdk/client-sqs'; new SQSClient({});",
+  '@aws-sdk/client-ssm': "import { SSMClient } from '@aws-sdk/client-ssm'; new SSMClient({});",
+  '@kubernetes/client-node': "import { KubeConfig, CoreV1Api } from '@kubernetes/client-node'; const kc = new KubeConfig(); kc.loadFromOptions({ clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }], users: [{ name: 'u', token: 't' }], contexts: [{ name: 'c', cluster: 'c', user: 'u' }], currentContext: 'c' }); kc.makeApiClient(CoreV1Api);",
+  '@anthropic-ai/sdk': "import Anthropic from '@anthropic-ai/sdk'; new Anthropic({ apiKey: 'x' });",
+};
+
+const BANNER = "import { createRequire as __healerCreateRequire } from 'node:module'; const require = __healerCreateRequire(import.meta.url);";
+
+/** Bundles a file, or (for a floor) a source text resolved from the repository's root. */
+async function bundle(entry: { file: string } | { source: string }, outfile: string): Promise<Metafile> {
+  const input = 'file' in entry ? { entryPoints: [entry.file] } : { stdin: { contents: entry.source, resolveDir: repoRoot, loader: 'js' as const } };
+  const result = await build({
+    ...input, outfile, bundle: true, minify: true, keepNames: true, format: 'esm', platform: 'node', target: 'node22',
+    mainFields: ['module', 'main'], banner: { js: BANNER }, metafile: true, logLevel: 'error', absWorkingDir: repoRoot,
   });
-  return statSync(outfile).size;
+  return result.metafile;
 }
 
-/** One fresh process: load the bundle, answer one request; ms from process start to each point. */
+/** The SDK packages whose code is in a bundle (by their input paths). */
+export function sdksIn(metafile: Metafile): string[] {
+  const inputs = Object.keys(metafile.inputs);
+  return Object.keys(SDKS).filter((pkg) => inputs.some((path) => path.includes(`node_modules/${pkg}/`)));
+}
+
 const PROBE = `
 const { performance } = await import('node:perf_hooks');
-const started = performance.now();
-const { handler } = await import(process.env.BUNDLE);
+const mod = await import(process.env.BUNDLE);
 const loaded = performance.now();
-const ctx = { functionName: 'bench', awsRequestId: 'r1', getRemainingTimeInMillis: () => 10000 };
-const event = { headers: {}, body: '{}', isBase64Encoded: false, requestContext: { http: { method: 'POST' } } };
-const res = await handler(event, ctx);
-const answered = performance.now();
-if (res.statusCode !== 401) throw new Error('unexpected ' + res.statusCode);
-process.stderr.write(JSON.stringify({ sinceStart: answered, load: loaded - started, firstInvoke: answered - loaded }) + '\\n');
+let answered = loaded;
+if (process.env.ANSWER === '1') {
+  const ctx = { functionName: 'bench', awsRequestId: 'r1', getRemainingTimeInMillis: () => 10000 };
+  const res = await mod.handler({ headers: {}, body: '{}', isBase64Encoded: false, requestContext: { http: { method: 'POST' } } }, ctx);
+  if (res.statusCode !== 401) throw new Error('unexpected ' + res.statusCode);
+  answered = performance.now();
+}
+process.stderr.write(JSON.stringify({ loaded, answered }) + '\\n');
 `;
 
-function sample(bundlePath: string): { sinceStart: number; load: number; firstInvoke: number } {
+/** ms from this fresh process's start to the bundle loaded (and answered, for the webhook). */
+function sample(bundlePath: string, answer: boolean): number {
   const out = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE], {
     env: {
-      PATH: process.env.PATH, BUNDLE: bundlePath, AWS_REGION: 'us-east-1', HEALER_WEBHOOK_TOKEN: 'bench-token',
-      HEALER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x',
+      PATH: process.env.PATH, BUNDLE: pathToFileURL(bundlePath).href, ANSWER: answer ? '1' : '0', AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', HEALER_WEBHOOK_TOKEN: 'bench-token', HEALER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench',
     },
     encoding: 'utf8',
   });
-  const line = out.stderr.trim().split('\n').filter((l) => l.startsWith('{"sinceStart"')).at(-1);
-  if (out.status !== 0 || !line) throw new Error(`probe failed: ${out.stderr}`);
-  return JSON.parse(line) as { sinceStart: number; load: number; firstInvoke: number };
+  const line = out.stderr.trim().split('\n').filter((l) => l.startsWith('{"loaded"')).at(-1);
+  if (out.status !== 0 || !line) throw new Error(`probe of ${bundlePath} failed: ${out.stderr.slice(-1500)}`);
+  return (JSON.parse(line) as { answered: number }).answered;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const range = (xs: number[]) => `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
+export interface ColdStartRow {
+  readonly fn: string;
+  readonly sdks: readonly string[];
+  readonly bytes: number;
+  readonly floorBytes: number;
+  readonly ms: number[];
+  readonly floorMs: number[];
+}
 
-const work = mkdtempSync(join(tmpdir(), 'k8s-healer-cold-'));
-try {
-  // The baseline's sources from git, with this tree's node_modules.
-  const baseDir = join(work, 'baseline');
-  execFileSync('bash', ['-c', `mkdir -p ${baseDir} && git -C ${repoRoot} archive ${baselineRef} functions lib | tar -x -C ${baseDir}`]);
-  symlinkSync(join(repoRoot, 'node_modules'), join(baseDir, 'node_modules'), 'dir');
-  const sides = {
-    baseline: { path: join(work, 'baseline.mjs'), bytes: await bundle(baseDir, join(work, 'baseline.mjs')) },
-    current: { path: join(work, 'current.mjs'), bytes: await bundle(repoRoot, join(work, 'current.mjs')) },
-  };
-  const results: Record<keyof typeof sides, { sinceStart: number[]; load: number[]; firstInvoke: number[] }> = {
-    baseline: { sinceStart: [], load: [], firstInvoke: [] },
-    current: { sinceStart: [], load: [], firstInvoke: [] },
-  };
-  sample(sides.baseline.path); // warm the file cache for both
-  sample(sides.current.path);
-  for (let i = 0; i < RUNS; i++) {
-    for (const side of ['baseline', 'current'] as const) {
-      const s = sample(sides[side].path);
-      results[side].sinceStart.push(s.sinceStart);
-      results[side].load.push(s.load);
-      results[side].firstInvoke.push(s.firstInvoke);
+export async function benchColdStart(runs = Number(process.env.BENCH_COLD_RUNS ?? '11'), log: (line: string) => void = () => {}): Promise<ColdStartRow[]> {
+  const work = mkdtempSync(join(tmpdir(), 'k8s-healer-cold-'));
+  try {
+    const rows: ColdStartRow[] = [];
+    for (const fn of FUNCTIONS) {
+      const out = join(work, `${fn}.mjs`);
+      const sdks = sdksIn(await bundle({ file: join(repoRoot, 'functions', `${fn}.ts`) }, out));
+      const floorOut = join(work, `${fn}-floor.mjs`);
+      await bundle({ source: `${sdks.map((s) => SDKS[s]).join('\n')}\nexport const handler = () => ({ statusCode: 401 });\n` }, floorOut);
+      const answer = fn === 'alertmanager-webhook';
+      sample(out, answer); // warm the file cache for both
+      sample(floorOut, answer);
+      const ms: number[] = [];
+      const floorMs: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        ms.push(sample(out, answer));
+        floorMs.push(sample(floorOut, answer));
+      }
+      const row = { fn, sdks, bytes: statSync(out).size, floorBytes: statSync(floorOut).size, ms, floorMs };
+      log(`cold start ${fn}: ${median(ms).toFixed(1)} ms against ${median(floorMs).toFixed(1)} ms for its SDKs alone (${(median(ms) / median(floorMs)).toFixed(2)}x)`);
+      rows.push(row);
     }
+    return rows;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  console.log(`webhook cold start, ${RUNS} fresh processes per side, median (min–max) ms; baseline ${baselineRef}`);
-  console.log('| side | bundle bytes | process start → first answer | bundle load | first invocation |');
-  console.log('| --- | --- | --- | --- | --- |');
-  for (const side of ['baseline', 'current'] as const) {
-    const r = results[side];
-    console.log(`| ${side} | ${sides[side].bytes} | ${range(r.sinceStart)} | ${range(r.load)} | ${range(r.firstInvoke)} |`);
+}
+
+export function coldStartTable(rows: readonly ColdStartRow[]): string[] {
+  const runs = rows[0]?.ms.length ?? 0;
+  const lines = [
+    `Whole process, ${runs} fresh processes per side, alternating; median (min–max) ms from process start to the bundle loaded (the webhook: to its first answer, a 401). Floor: a bundle of the SDKs the function's bundle contains, one client each, nothing else.`,
+    '',
+    '| function | SDKs in the bundle | bundle bytes | floor bytes | function | floor | ratio (medians) |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  const range = (xs: number[]) => `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
+  for (const r of rows) {
+    lines.push(`| ${r.fn} | ${r.sdks.map((s) => s.replace('@aws-sdk/client-', '').replace('@kubernetes/client-node', 'kubernetes').replace('@anthropic-ai/sdk', 'anthropic')).join(', ')} | ${r.bytes.toLocaleString('en')} | ${r.floorBytes.toLocaleString('en')} | ${range(r.ms)} | ${range(r.floorMs)} | ${(median(r.ms) / median(r.floorMs)).toFixed(2)}x |`);
   }
-} finally {
-  rmSync(work, { recursive: true, force: true });
+  return lines;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const rows = await benchColdStart(undefined, (l) => console.error(l));
+  console.log(coldStartTable(rows).join('\n'));
 }

@@ -1,14 +1,21 @@
 /**
- * `npm run bench`: measured figures for BENCHMARKS.md. Not a test: it prints numbers.
- *   1. redaction throughput on realistic log tails (pure)
- *   2. policy decisions per second (pure)
- *   3. the webhook Lambda handler on DynamoDB Local + moto SQS: latency per request for 1 and
+ * `npm run bench`: measured figures, each beside a baseline measured in the same run, written as a
+ * dated section at the top of BENCHMARKS.md (with the machine), and printed. Never asserts a time.
+ *   1. cold start of every bundled function against a bundle of its SDKs alone (bench/cold-start.ts)
+ *   2. redaction throughput on realistic log tails, and its scaling on hostile text (pure)
+ *   3. policy decisions per second (pure)
+ *   4. the EKS token: signing one against handing out the cached one
+ *   5. the webhook Lambda handler on DynamoDB Local + moto SQS: latency per request for 1 and
  *      100 alerts, and heap growth over the run
- *   4. with --scan (or BENCH_SCAN=1): the scan of a large cluster (bench/scan.ts, several minutes;
+ *   6. with --scan (or BENCH_SCAN=1): the scan of a large cluster (bench/scan.ts, several minutes;
  *      also `npm run bench:scan` on its own)
+ * --no-write prints without touching BENCHMARKS.md.
  */
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
+import { presignEksToken, EksTokenSource } from '../lib/adapters/eks-token.js';
+import { benchColdStart, coldStartTable } from './cold-start.js';
+import { machine, writeSection } from './report.js';
 import { redact } from '../lib/evidence/redact.js';
 import { decide, RULES, type PolicyContext } from '../lib/policy/policy.js';
 import { anEvictDiagnosis, anIncident, evidenceFor } from '../test/fixtures/builders.js';
@@ -17,9 +24,15 @@ import { localContext } from '../lib/local/http-api.js';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { benchScan } from './scan.js';
+import { percentile } from './stats.js';
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
+/** The section's lines; each bench adds its own and says them as it goes. */
+const section: string[] = [];
+const say = (line: string) => {
+  section.push(line);
+  console.log(line);
+};
 
 function logTail(lines: number): string {
   const out: string[] = [];
@@ -41,7 +54,7 @@ function benchRedaction(): void {
   const start = performance.now();
   for (let i = 0; i < runs; i++) redact(text);
   const ms = performance.now() - start;
-  console.log(`redaction: ${fmt((bytes * runs) / 1024 / 1024 / (ms / 1000))} MiB/s on a ${bytes}-byte log tail (${fmt(ms / runs, 3)} ms each, ${runs} runs)`);
+  say(`- redaction: ${fmt((bytes * runs) / 1024 / 1024 / (ms / 1000))} MiB/s on a ${bytes}-byte log tail (${fmt(ms / runs, 3)} ms each, ${runs} runs)`);
 }
 
 /**
@@ -77,7 +90,7 @@ function benchRedactionScaling(): void {
       if (ratio > worst.ratio) worst = { ratio, what: JSON.stringify(unit) };
     }
   }
-  console.log(`redaction scaling (${triggers.length * fillers.length} hostile patterns, 128 KB vs 32 KB): worst ratio ${fmt(worst.ratio)} (${worst.what}); 4 is linear, 16 quadratic`);
+  say(`- redaction scaling (${triggers.length * fillers.length} hostile patterns, 128 KB vs 32 KB): worst ratio ${fmt(worst.ratio)} (${worst.what}); 4 is linear, 16 quadratic`);
 }
 
 function benchPolicy(): void {
@@ -100,7 +113,7 @@ function benchPolicy(): void {
   const start = performance.now();
   for (let i = 0; i < runs; i++) decide(ctx);
   const ms = performance.now() - start;
-  console.log(`policy (${RULES.length} rules, allowed): ${fmt(runs / (ms / 1000), 0)} decisions/s (${fmt((ms * 1000) / runs, 2)} µs each)`);
+  say(`- policy (${RULES.length} rules, allowed): ${fmt(runs / (ms / 1000), 0)} decisions/s (${fmt((ms * 1000) / runs, 2)} µs each)`);
 }
 
 async function benchWebhook(): Promise<void> {
@@ -143,18 +156,42 @@ async function benchWebhook(): Promise<void> {
       }
       global.gc?.();
       const heapGrowth = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
-      times.sort((a, b) => a - b);
-      console.log(`webhook, ${alerts} alert(s)/request: p50 ${fmt(percentile(times, 50))} ms, p95 ${fmt(percentile(times, 95))} ms, max ${fmt(times.at(-1) ?? NaN)} ms over ${requests} requests; heap growth ${fmt(heapGrowth)} MiB; rss ${fmt(process.memoryUsage().rss / 1024 / 1024, 0)} MiB`);
+      say(`- webhook handler, ${alerts} alert(s)/request: p50 ${fmt(percentile(times, 50))} ms, p95 ${fmt(percentile(times, 95))} ms, max ${fmt(Math.max(...times))} ms over ${requests} requests; heap growth ${fmt(heapGrowth)} MiB; rss ${fmt(process.memoryUsage().rss / 1024 / 1024, 0)} MiB`);
     }
   } finally {
     await env.stop();
   }
 }
 
+/** Signing a token (what a cold function pays once per 14 minutes) against the cached one (every request). */
+async function benchEksToken(): Promise<void> {
+  const credentials = { accessKeyId: 'ASIABENCHBENCHBENCH1', secretAccessKey: 'bench-secret', sessionToken: 'bench-session' };
+  const sign = () => presignEksToken({ clusterName: 'bench', region: 'eu-west-1', credentials, signingDate: new Date() });
+  for (let i = 0; i < 200; i++) await sign(); // warm-up
+  const signRuns = 2_000;
+  let start = performance.now();
+  for (let i = 0; i < signRuns; i++) await sign();
+  const signUs = ((performance.now() - start) * 1000) / signRuns;
+  const source = new EksTokenSource({ clusterName: 'bench', region: 'eu-west-1', credentials: () => Promise.resolve(credentials), clock: { now: () => Date.now() } });
+  await source.token();
+  const cachedRuns = 200_000;
+  start = performance.now();
+  for (let i = 0; i < cachedRuns; i++) await source.token();
+  const cachedUs = ((performance.now() - start) * 1000) / cachedRuns;
+  say(`- EKS token: signing one ${fmt(signUs, 1)} µs (${signRuns} runs); the cached one ${fmt(cachedUs, 3)} µs per request (${cachedRuns} runs): ${fmt(signUs / cachedUs, 0)}x cheaper`);
+}
+
 process.env.HEALER_LOG_LEVEL = 'error';
-console.log(`node ${process.version}, ${new Date().toISOString()}`);
+const write = !process.argv.includes('--no-write');
+const about = machine();
+console.log(about);
+const cold = await benchColdStart(undefined, (line) => console.error(line));
+section.push('### Cold start against the SDK floor', '', ...coldStartTable(cold), '', '### Throughput and latency', '');
+for (const line of coldStartTable(cold).slice(2)) console.log(line);
 benchRedaction();
 benchRedactionScaling();
 benchPolicy();
+await benchEksToken();
 await benchWebhook();
 if (process.argv.includes('--scan') || process.env.BENCH_SCAN === '1') await benchScan();
+if (write) console.log(`written: ${writeSection(about, section)}`);
