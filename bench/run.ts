@@ -193,5 +193,5 @@ benchRedactionScaling();
 benchPolicy();
 await benchEksToken();
 await benchWebhook();
-if (process.argv.includes('--scan') || process.env.BENCH_SCAN === '1') await benchScan();
+if (process.argv.includes('--scan') || process.env.BENCH_SCAN === '1') section.push('', '### Scan of a large cluster', '', ...(await benchScan()));
 if (write) console.log(`written: ${writeSection(about, section)}`);

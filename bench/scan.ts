@@ -18,12 +18,12 @@
  * Sizes: BENCH_SCAN_DEPLOYMENTS (20), BENCH_SCAN_REPLICAS (150), BENCH_SCAN_PROCESSES (3),
  * BENCH_SCAN_WARM_RUNS (3).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CoreV1Api, KubeConfig, type V1PodList } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig, type V1PodList } from '@kubernetes/client-node';
 import {
   CLUSTER_INFO_ENV,
   REPO_ROOT,
@@ -111,7 +111,40 @@ interface ProcessFigures {
   baselineHeapMiB: number;
   cold: ScanFigures;
   warm: ScanFigures[];
+  /** The baseline, alternated with the warm scans: the same nine lists, raw, nothing kept. */
+  rawListMs: number[];
   rawPodListHeapMiB: number;
+}
+
+/**
+ * The baseline in the same process: the same nine cluster-wide lists as readSnapshot (same pages of
+ * 500, same Warning-events selector, all at once) with the same generated client, each page
+ * dropped as it arrives: no mapping, no snapshot. What any reader of these objects pays.
+ */
+async function rawListOnce(kc: KubeConfig): Promise<number> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const batch = kc.makeApiClient(BatchV1Api);
+  type Page = { metadata?: { _continue?: string } };
+  const drain = async (list: (token: string | undefined) => Promise<Page>) => {
+    let token: string | undefined;
+    do token = (await list(token)).metadata?._continue || undefined;
+    while (token);
+  };
+  const page = { limit: 500 };
+  const t0 = performance.now();
+  await Promise.all([
+    drain((c) => core.listPodForAllNamespaces({ ...page, _continue: c })),
+    drain((c) => apps.listDeploymentForAllNamespaces({ ...page, _continue: c })),
+    drain((c) => apps.listReplicaSetForAllNamespaces({ ...page, _continue: c })),
+    drain((c) => batch.listJobForAllNamespaces({ ...page, _continue: c })),
+    drain((c) => batch.listCronJobForAllNamespaces({ ...page, _continue: c })),
+    drain((c) => apps.listStatefulSetForAllNamespaces({ ...page, _continue: c })),
+    drain((c) => apps.listDaemonSetForAllNamespaces({ ...page, _continue: c })),
+    drain((c) => core.listNode({ ...page, _continue: c })),
+    drain((c) => core.listEventForAllNamespaces({ ...page, _continue: c, fieldSelector: 'type=Warning' })),
+  ]);
+  return performance.now() - t0;
 }
 
 async function scanOnce(cluster: ClusterInfo, admin: KubeConfig, kc: CountingKubeConfig): Promise<ScanFigures> {
@@ -189,12 +222,18 @@ async function measureInThisProcess(): Promise<void> {
   const baseline = process.memoryUsage();
   const cold = await scanOnce(cluster, admin, kc);
   const warm: ScanFigures[] = [];
-  for (let i = 0; i < WARM_RUNS; i++) warm.push(await scanOnce(cluster, admin, kc));
+  const rawListMs: number[] = [];
+  await rawListOnce(kc); // its first run warms what the scan's cold run warmed
+  for (let i = 0; i < WARM_RUNS; i++) {
+    rawListMs.push(await rawListOnce(kc));
+    warm.push(await scanOnce(cluster, admin, kc));
+  }
   const figures: ProcessFigures = {
     baselineRssMiB: baseline.rss / MiB,
     baselineHeapMiB: baseline.heapUsed / MiB,
     cold,
     warm,
+    rawListMs,
     rawPodListHeapMiB: await rawPodListHeap(kc),
   };
   console.log(`${RESULT_PREFIX}${JSON.stringify(figures)}`);
@@ -216,6 +255,44 @@ function measureInChild(cluster: ClusterInfo): Promise<ProcessFigures> {
       else resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as ProcessFigures);
     });
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kubectl baseline (a separate process, as an operator would run it)
+
+interface KubectlFigures {
+  ms: number[];
+  peakRssMiB: number[];
+}
+
+/** `kubectl get` of the same kinds, as JSON, pages of 500, with the healer's identity; built like the other binaries. */
+function kubectlBaseline(cluster: ClusterInfo, runs: number): KubectlFigures | string {
+  const found = spawnSync('bash', [`${REPO_ROOT}/scripts/k8s-binaries.sh`, '--kubectl'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const dir = found.stdout.trim().split('\n').at(-1);
+  if (found.status !== 0 || !dir) return `kubectl could not be built (exit ${found.status})`;
+  const kubectl = `${dir}/kubectl`;
+  const common = ['--kubeconfig', cluster.healerKubeconfigPath, '-A', '-o', 'json', '--chunk-size=500'];
+  // Two invocations: the scan reads only Warning events, and a field selector would apply to every kind.
+  const commands = [
+    ['get', 'pods,deployments,replicasets,jobs,cronjobs,statefulsets,daemonsets,nodes', ...common],
+    ['get', 'events', '--field-selector', 'type=Warning', ...common],
+  ];
+  const figures: KubectlFigures = { ms: [], peakRssMiB: [] };
+  for (let i = 0; i <= runs; i++) {
+    let ms = 0;
+    let peak = 0;
+    for (const args of commands) {
+      const t0 = performance.now();
+      const out = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M', kubectl, ...args], { encoding: 'utf8', maxBuffer: 1024 * MiB });
+      ms += performance.now() - t0;
+      if (out.status !== 0) return `kubectl failed: ${out.stderr.slice(-500)}`;
+      peak = Math.max(peak, Number(/MAXRSS (\d+)/.exec(out.stderr)?.[1] ?? NaN) / 1024);
+    }
+    if (i === 0) continue; // the first run warms the file cache and the apiserver's
+    figures.ms.push(ms);
+    figures.peakRssMiB.push(peak);
+  }
+  return figures;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,32 +349,47 @@ async function createCluster(cp: ControlPlane): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Report
 
-function printTable(results: ProcessFigures[]): void {
+/** The figures as markdown lines. */
+function scanTable(results: ProcessFigures[], kubectl: KubectlFigures | string): string[] {
+  const lines: string[] = [];
+  const out = (line: string) => lines.push(line);
   const cold = results.map((r) => r.cold);
   const warm = results.flatMap((r) => r.warm);
   const all = [...cold, ...warm];
   const first = cold[0];
-  if (!first) return;
+  if (!first) return lines;
   const range = (values: number[], digits = 1) => `${fmt(median(values), digits)} (${fmt(Math.min(...values), digits)}–${fmt(Math.max(...values), digits)})`;
-  console.log('');
-  console.log(`| what | cold scan, fresh process (${cold.length} runs) | warm scans (${warm.length} runs) |`);
-  console.log('| --- | --- | --- |');
-  console.log(`| readSnapshot wall time | ${range(cold.map((r) => r.readMs), 0)} ms | ${range(warm.map((r) => r.readMs), 0)} ms |`);
-  console.log(`| detectors + grouping | ${range(cold.map((r) => r.detectMs))} ms | ${range(warm.map((r) => r.detectMs))} ms |`);
-  console.log(`| peak RSS | ${range(cold.map((r) => r.peakRssMiB))} MiB | ${range(warm.map((r) => r.peakRssMiB))} MiB |`);
-  console.log(`| peak heap used | ${range(cold.map((r) => r.peakHeapMiB))} MiB | ${range(warm.map((r) => r.peakHeapMiB))} MiB |`);
-  console.log(`| heap kept by the finished snapshot (after GC) | ${range(cold.map((r) => r.retainedHeapMiB))} MiB | ${range(warm.map((r) => r.retainedHeapMiB))} MiB |`);
-  console.log(`| API requests (client count) | ${range(cold.map((r) => r.requests), 0)} | ${range(warm.map((r) => r.requests), 0)} |`);
-  console.log(`| apiserver LIST requests during the scan (all clients) | ${range(cold.map((r) => r.apiserverLists), 0)} | ${range(warm.map((r) => r.apiserverLists), 0)} |`);
-  console.log('');
-  console.log(`process baseline before the first scan: RSS ${range(results.map((r) => r.baselineRssMiB))} MiB, heap ${range(results.map((r) => r.baselineHeapMiB))} MiB`);
-  console.log(`raw pod list held whole (for comparison): ${range(results.map((r) => r.rawPodListHeapMiB))} MiB of heap`);
-  console.log(`snapshot: ${first.pods} pods, ${first.events} events kept, ${fmt(first.snapshotJsonMiB, 2)} MiB as JSON; ${first.findings} findings in ${first.groups} groups; gaps: ${first.gaps.length === 0 ? 'none' : first.gaps.join('; ')}`);
-  console.log(`requests of one scan: ${Object.entries(first.requestPaths).map(([path, n]) => `${path} x${n}`).join(', ')}`);
-  if (all.some((r) => r.requests !== first.requests)) console.log('note: the request count varied between scans');
+  out('');
+  out(`| what | cold scan, fresh process (${cold.length} runs) | warm scans (${warm.length} runs) |`);
+  out('| --- | --- | --- |');
+  out(`| readSnapshot wall time | ${range(cold.map((r) => r.readMs), 0)} ms | ${range(warm.map((r) => r.readMs), 0)} ms |`);
+  out(`| detectors + grouping | ${range(cold.map((r) => r.detectMs))} ms | ${range(warm.map((r) => r.detectMs))} ms |`);
+  out(`| peak RSS | ${range(cold.map((r) => r.peakRssMiB))} MiB | ${range(warm.map((r) => r.peakRssMiB))} MiB |`);
+  out(`| peak heap used | ${range(cold.map((r) => r.peakHeapMiB))} MiB | ${range(warm.map((r) => r.peakHeapMiB))} MiB |`);
+  out(`| heap kept by the finished snapshot (after GC) | ${range(cold.map((r) => r.retainedHeapMiB))} MiB | ${range(warm.map((r) => r.retainedHeapMiB))} MiB |`);
+  out(`| API requests (client count) | ${range(cold.map((r) => r.requests), 0)} | ${range(warm.map((r) => r.requests), 0)} |`);
+  out(`| apiserver LIST requests during the scan (all clients) | ${range(cold.map((r) => r.apiserverLists), 0)} | ${range(warm.map((r) => r.apiserverLists), 0)} |`);
+  out('');
+  const rawMs = results.flatMap((r) => r.rawListMs);
+  const scanMs = median(warm.map((r) => r.readMs));
+  out('Baselines on the same cluster at the same moment (warm):');
+  out('');
+  out('| reader | wall time | peak RSS | the scan\'s read against it |');
+  out('| --- | --- | --- | --- |');
+  out(`| the scan's readSnapshot (${warm.length} runs) | ${range(warm.map((r) => r.readMs), 0)} ms | ${range(warm.map((r) => r.peakRssMiB))} MiB | 1.00x |`);
+  out(`| raw paginated lists of the same nine kinds, same client, same process, alternated with the scans (${rawMs.length} runs) | ${range(rawMs, 0)} ms | (same process) | ${fmt(scanMs / median(rawMs), 2)}x |`);
+  if (typeof kubectl === 'string') out(`| kubectl get … -A -o json | skipped: ${kubectl} | | |`);
+  else out(`| \`kubectl get <the same kinds> -A -o json --chunk-size=500\` (a process each, ${kubectl.ms.length} runs) | ${range(kubectl.ms, 0)} ms | ${range(kubectl.peakRssMiB)} MiB | ${fmt(scanMs / median(kubectl.ms), 2)}x |`);
+  out('');
+  out(`process baseline before the first scan: RSS ${range(results.map((r) => r.baselineRssMiB))} MiB, heap ${range(results.map((r) => r.baselineHeapMiB))} MiB`);
+  out(`raw pod list held whole (for comparison): ${range(results.map((r) => r.rawPodListHeapMiB))} MiB of heap`);
+  out(`snapshot: ${first.pods} pods, ${first.events} events kept, ${fmt(first.snapshotJsonMiB, 2)} MiB as JSON; ${first.findings} findings in ${first.groups} groups; gaps: ${first.gaps.length === 0 ? 'none' : first.gaps.join('; ')}`);
+  out(`requests of one scan: ${Object.entries(first.requestPaths).map(([path, n]) => `${path} x${n}`).join(', ')}`);
+  if (all.some((r) => r.requests !== first.requests)) out('note: the request count varied between scans');
+  return lines;
 }
 
-export async function benchScan(): Promise<void> {
+export async function benchScan(): Promise<string[]> {
   say(`scan bench: ${DEPLOYMENTS} Deployments x ${REPLICAS} replicas; ${PROCESSES} fresh processes, 1 cold + ${WARM_RUNS} warm scans each; node ${process.version}, ${os.cpus().length} cores, ${fmt(os.totalmem() / 1024 / MiB, 0)} GiB`);
   const cp = await startControlPlane({ nodes: 1, log: (l) => say(`control plane: ${l}`) });
   try {
@@ -310,7 +402,9 @@ export async function benchScan(): Promise<void> {
       results.push(r);
       say(`process ${i + 1}: cold read ${fmt(r.cold.readMs, 0)} ms, detect ${fmt(r.cold.detectMs)} ms, ${r.cold.requests} requests (apiserver LISTs +${r.cold.apiserverLists}), peak RSS ${fmt(r.cold.peakRssMiB)} MiB (baseline ${fmt(r.baselineRssMiB)}), peak heap ${fmt(r.cold.peakHeapMiB)} MiB; warm reads ${r.warm.map((w) => fmt(w.readMs, 0)).join('/')} ms`);
     }
-    printTable(results);
+    const lines = [`${DEPLOYMENTS} Deployments x ${REPLICAS} replicas on one kwok node; ${PROCESSES} fresh processes, 1 cold + ${WARM_RUNS} warm scans each.`, ...scanTable(results, kubectlBaseline(cp, WARM_RUNS))];
+    console.log(lines.join('\n'));
+    return lines;
   } finally {
     await cp.stop();
   }

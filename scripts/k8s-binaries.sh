@@ -33,11 +33,13 @@ fi
 
 NO_BUILD=0
 ONLY_KSM=0
+ONLY_KUBECTL=0
 for arg in "$@"; do
   case "$arg" in
     --no-build) NO_BUILD=1 ;;
     --kube-state-metrics) ONLY_KSM=1 ;;
-    *) echo "usage: k8s-binaries.sh [--no-build] [--kube-state-metrics]" >&2; exit 2 ;;
+    --kubectl) ONLY_KUBECTL=1 ;;
+    *) echo "usage: k8s-binaries.sh [--no-build] [--kube-state-metrics | --kubectl]" >&2; exit 2 ;;
   esac
 done
 
@@ -49,6 +51,9 @@ CACHE_ROOT="${K8S_HEALER_CACHE:-$HOME/.cache/k8s-healer}"
 OUT="$CACHE_ROOT/bin/k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION-kwok-v$KWOK_VERSION"
 # Its own directory: adding it does not invalidate the control plane's cache key.
 KSM_OUT="$CACHE_ROOT/bin/kube-state-metrics-v$KSM_VERSION"
+# kubectl (a baseline of the scan benchmark, and HolmesGPT's Kubernetes toolset): same version as
+# the control plane, its own directory, built only with --kubectl (npm test does not need it).
+KUBECTL_OUT="$CACHE_ROOT/bin/kubectl-v$K8S_VERSION"
 
 log() { printf '[k8s-binaries %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -94,13 +99,17 @@ if [ "$ONLY_KSM" = 1 ]; then
   echo "$KSM_OUT"
   exit 0
 fi
+if [ "$ONLY_KUBECTL" = 1 ]; then
+  [ -x "$KUBECTL_OUT/kubectl" ] && { echo "$KUBECTL_OUT"; exit 0; }
+  [ "$NO_BUILD" = 1 ] && { log "missing kubectl in $KUBECTL_OUT (run: bash scripts/k8s-binaries.sh --kubectl)"; exit 4; }
+fi
 # The full set-up (npm test, .ci/run) builds it too; --no-build, which the control-plane tests
 # use to find their binaries, does not need it.
-if [ "$NO_BUILD" = 0 ]; then
+if [ "$NO_BUILD" = 0 ] && [ "$ONLY_KUBECTL" = 0 ]; then
   ensure_ksm
 fi
 
-if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/kube-apiserver" ] && [ -x "$KUBEBUILDER_ASSETS/etcd" ]; then
+if [ "$ONLY_KUBECTL" = 0 ] && [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/kube-apiserver" ] && [ -x "$KUBEBUILDER_ASSETS/etcd" ]; then
   log "using KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
   echo "$KUBEBUILDER_ASSETS"
   exit 0
@@ -110,6 +119,7 @@ need=()
 for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
   [ -x "$OUT/$b" ] || need+=("$b")
 done
+[ "$ONLY_KUBECTL" = 1 ] && need=(kubectl)
 if [ ${#need[@]} -eq 0 ]; then
   log "cached in $OUT"
   echo "$OUT"
@@ -138,7 +148,9 @@ heartbeat() { while sleep 60; do log "... still building ($(( $(date +%s) - star
 heartbeat & HB=$!
 trap 'kill $HB 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-build_kubernetes() {
+# Builds the given k8s.io/kubernetes/cmd/<name> binaries into the directory $1.
+build_kubernetes_into() {
+  local into="$1"; shift
   local dir="$WORK/kubernetes" minor
   minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
   mkdir -p "$dir"
@@ -166,16 +178,19 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 EOF
   log "resolving dependencies ($(grep -c '^replace' "$dir/go.mod") staging modules replaced)"
   (cd "$dir" && go mod tidy >&2)
   local pkg="k8s.io/component-base/version"
   local ldflags="-s -w -X $pkg.gitVersion=v$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
-  log "compiling kube-apiserver, kube-controller-manager, kube-scheduler v$K8S_VERSION (the slow part)"
-  (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$OUT/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler >&2)
+  log "compiling $* v$K8S_VERSION (the slow part)"
+  local targets=()
+  for name in "$@"; do targets+=("k8s.io/kubernetes/cmd/$name"); done
+  (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$into/" "${targets[@]}" >&2)
 }
+build_kubernetes() { build_kubernetes_into "$OUT" kube-apiserver kube-controller-manager kube-scheduler; }
 
 build_etcd() {
   local dir="$WORK/etcd"
@@ -209,6 +224,17 @@ for b in "${need[@]}"; do
   case "$b" in
     etcd) build_etcd ;;
     kwok) build_kwok ;;
+    kubectl)
+      # Into a temporary directory first, so an interrupted build never leaves a half-written binary.
+      tmp="$(mktemp -d "$CACHE_ROOT/bin/.kubectl-build.XXXXXX")"
+      build_kubernetes_into "$tmp" kubectl
+      mkdir -p "$KUBECTL_OUT"
+      mv "$tmp/kubectl" "$KUBECTL_OUT/kubectl"
+      rm -rf "$tmp"
+      log "done in $(( $(date +%s) - started ))s: $KUBECTL_OUT"
+      echo "$KUBECTL_OUT"
+      exit 0
+      ;;
     kube-*) [ -x "$OUT/$b" ] || build_kubernetes ;;
   esac
 done
