@@ -24,7 +24,7 @@ import { startMessagesApiServer, type MessagesApiServer, type ScriptedStep } fro
 import { ADVERSARIAL, goodStep, INVESTIGATIONS, type AdversarialCase, type InvestigationCase } from './scripts.js';
 
 /**
- * `npm run eval`: every scenario of shared/design/SCENARIOS.md through the runbook path and the
+ * `npm run eval`: every scenario of docs/scenarios.md through the runbook path and the
  * model path (the real SDK, the runbook fallback and cross-check, then policy), plus adversarial
  * model answers, plus investigations (look-ups before the verdict, through an Investigator over the
  * scenario's cluster). Without ANTHROPIC_API_KEY it replays eval/scripts.ts against the local
@@ -348,7 +348,7 @@ export function formatReport(report: EvalReport): string {
   const gaps = report.rows.filter((r) => r.status === 'gap');
   if (gaps.length > 0) {
     out.push('');
-    out.push('Known gaps (SCENARIOS.md not met by lib/ yet; reported, not counted as failures):');
+    out.push('Known gaps (docs/scenarios.md not met by lib/ yet; reported, not counted as failures):');
     for (const r of gaps) {
       const why = SCENARIOS.find((s) => s.key === r.key && s.knownGap)?.knownGap?.why ?? ADVERSARIAL.find((c) => c.key === r.key)?.knownGap?.why ?? '';
       out.push(`  ${r.key}: ${r.kind === 'scenario' ? `runbook got ${r.runbook}` : `model got ${r.model}`}; expected ${r.expected}. ${why}`);

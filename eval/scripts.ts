@@ -199,7 +199,7 @@ export interface AdversarialCase {
   readonly step: ScriptedStep;
   /** Why the model's answer must not stand: matched against the Diagnosis' fallbackReason. */
   readonly refused: RegExp;
-  /** Set when the current code lets the answer through: what it gets, and why that misses SCENARIOS.md. */
+  /** Set when the current code lets the answer through: what it gets, and why that misses docs/scenarios.md. */
   readonly knownGap?: { readonly modelGets: FinalOutcome; readonly why: string };
 }
 

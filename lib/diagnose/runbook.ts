@@ -3,7 +3,7 @@ import type { Diagnoser } from '../ports/index.js';
 import { isBadReleaseShape } from '../evidence/workload.js';
 
 /**
- * Deterministic diagnosis from known patterns (shared/design/SCENARIOS.md). Works with no model,
+ * Deterministic diagnosis from known patterns (docs/scenarios.md). Works with no model,
  * and serves as the cross-check on a model's verdict: where it knows a restart cannot help, it
  * says so with restartCanHelp=false.
  */

@@ -13,7 +13,7 @@ import type { AuditEntry, Outcome, Symptom } from '../../lib/domain/types.js';
 import type { ReceivedNotification } from '../support/moto.js';
 
 /**
- * SCENARIOS.md, row by row, on the local control plane, end to end and with every part real:
+ * docs/scenarios.md, row by row, on the local control plane, end to end and with every part real:
  * the symptom as a kubelet (kwok) and the controllers report it; the alert path (an
  * Alertmanager payload to the webhook Lambda handler) and the scan path (the scheduled-scan
  * handler); moto SQS to the remediate handler; the healer's scoped ServiceAccount; DynamoDB Local
@@ -138,7 +138,7 @@ afterAll(async () => {
   await release?.();
 }, 120_000);
 
-describe.skipIf(!available)('SCENARIOS.md on the control plane: the alert path', () => {
+describe.skipIf(!available)('docs/scenarios.md on the control plane: the alert path', () => {
   // Set when the symptoms are made: pods made before it crash-loop, pods made after it run.
   let recoversAt = new Date(0);
   const lost = `sc-lost-a-${run}`;
@@ -412,7 +412,7 @@ describe.skipIf(!available)('SCENARIOS.md on the control plane: the alert path',
   });
 });
 
-describe.skipIf(!available)('SCENARIOS.md on the control plane: the scan path', () => {
+describe.skipIf(!available)('docs/scenarios.md on the control plane: the scan path', () => {
   let recoversAt = new Date(0);
   let row1: string;
   let row2: string;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { anthropicDiagnoserFromConfig } from '../../lib/adapters/anthropic-diagnoser.js';
 import { loadConfig } from '../../lib/config/config.js';
 import { withRunbookFallback } from '../../lib/diagnose/fallback.js';
@@ -31,7 +31,7 @@ import {
 } from '../fixtures/scenarios.js';
 
 /**
- * The SCENARIOS.md matrix for diagnosis and policy: each row through the runbook path and through
+ * The docs/scenarios.md matrix for diagnosis and policy: each row through the runbook path and through
  * the model path (the real SDK against the local Messages-API server, the runbook fallback and
  * cross-check), then policy with production settings. Adversarial model answers must never turn
  * into an allowed decision. `npm run eval` prints the same matrix as a table.
@@ -68,12 +68,10 @@ const matrix = SCENARIOS.filter((s) => !s.knownGap);
 const label = (s: Scenario) => `row ${s.key} ${s.title} → ${s.expected.outcome}${s.expected.deniedBy ? ` [${s.expected.deniedBy}]` : ''}`;
 
 describe('the scenario fixtures', () => {
-  it('cover every SCENARIOS.md row, here or by reference, as intake and the evidence step shape them', () => {
-    // Prepare: the design table lives beside the checkout; elsewhere its 20 rows are taken as given
-    const design = new URL('../../../shared/design/SCENARIOS.md', import.meta.url);
-    const rows = existsSync(design)
-      ? readFileSync(design, 'utf8').split('\n').map((l) => /^\|\s*(\d+)\s*\|/.exec(l)?.[1]).filter((n): n is string => n !== undefined).map(Number)
-      : Array.from({ length: 20 }, (_, i) => i + 1);
+  it('cover every row of docs/scenarios.md, here or by reference, as intake and the evidence step shape them', () => {
+    // Prepare: the rows of the table in docs/scenarios.md
+    const design = new URL('../../docs/scenarios.md', import.meta.url);
+    const rows = readFileSync(design, 'utf8').split('\n').map((l) => /^\|\s*(\d+)\s*\|/.exec(l)?.[1]).filter((n): n is string => n !== undefined).map(Number);
 
     // Act
     const covered = new Set([...SCENARIOS.map((s) => s.row), ...REFERENCED_ROWS.map((r) => r.row)]);
@@ -120,7 +118,7 @@ describe('model path: the real SDK with a scripted good verdict, fallback and cr
     // Act
     const result = await modelPath(s, goodStep(s));
 
-    // Assess: the scripted verdict stood, and ends where SCENARIOS.md says
+    // Assess: the scripted verdict stood, and ends where docs/scenarios.md says
     expect(result.diagnosis).toMatchObject({ diagnoser: 'claude', model: 'claude-sonnet-5-5' });
     expect(result.diagnosis.fallbackReason).toBeUndefined();
     expect(result.outcome).toBe(s.expected.outcome);

@@ -1,5 +1,5 @@
 /**
- * The SCENARIOS.md symptoms, made for real on the local control plane: Deployments, Jobs and a
+ * The docs/scenarios.md symptoms, made for real on the local control plane: Deployments, Jobs and a
  * Node whose status kwok (test/support/kwok/stages.yaml) or the test reports the way a kubelet
  * and the node lifecycle controller would. Each builder only prepares; tests assert.
  */
