@@ -9,7 +9,10 @@ import { ConfigError, loadConfig } from '../config/config.js';
 import { AUDIT_TABLE } from '../adapters/tables.js';
 import { actingIdentity, describeIdentity } from '../local/acting-identity.js';
 import { machineFacts, missingPrerequisites } from '../local/prerequisites.js';
+import { createSqsClient, createSsmClient } from '../adapters/aws-clients.js';
+import { grantedBy, healerManifest, reviewAccess } from './access-review.js';
 import { emit, type OutputFormat } from './output.js';
+import { accessCheck, checkParameters, checkQueues, checkStageIdentity } from './stage-checks.js';
 import type { Target } from './target.js';
 
 export interface Check {
@@ -47,7 +50,21 @@ export async function doctor(target: Target | Error, o: { output: OutputFormat; 
     } catch (error) {
       checks.push({ name: 'kill switch', ok: false, detail: `${message(error)} (an unreadable switch stops every action)`, fix: 'k8s-healer resume writes it; on AWS check ssm:GetParameter on the parameter' });
     }
+    if (target.stage !== undefined) {
+      const ssm = createSsmClient();
+      checks.push(await checkParameters(ssm, target.stage), ...(await checkQueues(createSqsClient(), target.stage)), await checkStageIdentity(ssm, target.stage, process.env.KUBECONFIG || undefined));
+    }
     const kubeconfig = process.env.KUBECONFIG || target.kubeconfig;
+    if (target.stage === undefined && target.kubeconfig) {
+      // The local run acts with this kubeconfig: ask the cluster what it may do.
+      try {
+        const kc = new KubeConfig();
+        kc.loadFromFile(target.kubeconfig);
+        checks.push(accessCheck(await reviewAccess(kc, { self: true }, grantedBy(healerManifest(), 'k8s-healer')), `the local run's identity (${kc.getCurrentUser()?.name ?? 'user'})`));
+      } catch (error) {
+        checks.push({ name: 'identity access', ok: false, detail: `the cluster could not be asked: ${message(error)}`, fix: 'check that the cluster is reachable' });
+      }
+    }
     if (kubeconfig) {
       try {
         const kc = new KubeConfig();

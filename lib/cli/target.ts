@@ -22,6 +22,8 @@ export class CommandFailed extends Error {
 
 export interface Target {
   readonly describe: string;
+  /** The deployed stage's name; absent for the local run. */
+  readonly stage?: string;
   readonly auditTable: string;
   readonly stateTable: string;
   readonly dynamo: DynamoDBClient;
@@ -74,6 +76,7 @@ export function resolveTarget(o: { stage?: string }, env: NodeJS.ProcessEnv = pr
     const kill = ssmKillSwitch(`/${SERVICE}/${o.stage}/kill-switch`);
     return {
       describe: `stage ${o.stage} (${env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'region from the AWS profile'})`,
+      stage: o.stage,
       auditTable: `${SERVICE}-${o.stage}-audit`,
       stateTable: `${SERVICE}-${o.stage}-state`,
       dynamo: createDynamoDbClient(),

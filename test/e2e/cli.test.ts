@@ -131,7 +131,7 @@ describe.skipIf(!binaries.ok)('the k8s-healer CLI against a local run', () => {
     const doctor = await cli(['doctor', '-o', 'json'], env);
     expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
     expect((JSON.parse(doctor.stdout) as { name: string; ok: boolean }[]).map((c) => [c.name, c.ok])).toEqual([
-      ['configuration', true], ['audit table', true], ['state table', true], ['kill switch', true], ['cluster', true], ['local prerequisites', true],
+      ['configuration', true], ['audit table', true], ['state table', true], ['kill switch', true], ['identity access', true], ['cluster', true], ['local prerequisites', true],
     ]);
   });
 

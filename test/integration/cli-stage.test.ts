@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { CreateQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditLog } from '../../lib/adapters/dynamo-audit-log.js';
 import type { AuditEntry } from '../../lib/domain/types.js';
@@ -9,6 +10,7 @@ import { createTables, dynamoDbLocalUnavailable, localAws, startDynamoDbLocal, t
 import { motoUnavailable, startMoto, type Moto } from '../support/moto.js';
 import { mustRun } from '../support/process.js';
 import { cli, type CliResult } from '../support/local-run.js';
+import { controlPlaneAvailable, currentCluster } from '../support/control-plane.js';
 
 /**
  * `k8s-healer --stage <name>` as an operator runs it against a deployed stage: the stage's tables
@@ -34,10 +36,13 @@ describe.skipIf(unavailable !== undefined && !mustRun())('the CLI against a depl
     await createTables(dynamo.client(), { state: `k8s-healer-${STAGE}-state`, audit: `k8s-healer-${STAGE}-audit` });
     ssm = moto.ssm();
     await ssm.send(new PutParameterCommand({ Name: KILL_SWITCH, Value: 'off', Type: 'String', Overwrite: true }));
+    await ssm.send(new PutParameterCommand({ Name: `/k8s-healer/${STAGE}/webhook-token`, Value: 'stage-webhook-token-value', Type: 'SecureString', Overwrite: true }));
+    for (const name of [`k8s-healer-${STAGE}-incidents`, `k8s-healer-${STAGE}-incidents-dlq`]) await moto.sqs().send(new CreateQueueCommand({ QueueName: name }));
     const aws = localAws();
     env = {
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SSM: moto.endpoint,
+      AWS_ENDPOINT_URL_SQS: moto.endpoint,
       AWS_REGION: aws.region,
       AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
@@ -97,6 +102,50 @@ describe.skipIf(unavailable !== undefined && !mustRun())('the CLI against a depl
     const missing = await cli(['doctor', '--stage', 'nowhere'], env);
     expectExit(missing, 1);
     expect(missing.stdout).toContain('FAIL audit table: k8s-healer-nowhere-audit');
+  });
+
+  it.skipIf(!controlPlaneAvailable())('asks the cluster what the stage\'s worker identity may do, from its kubeconfig parameter', async () => {
+    // Prepare: the worker's kubeconfig parameter holds the healer's identity, then an admin's.
+    const kubeconfig = `/k8s-healer/${STAGE}/kubeconfig`;
+    const put = (file: string) => ssm.send(new PutParameterCommand({ Name: kubeconfig, Value: readFileSync(file, 'utf8'), Type: 'SecureString', Overwrite: true }));
+    const identity = async () => (JSON.parse((await cli(['doctor', '--stage', STAGE, '-o', 'json'], env)).stdout) as { name: string; ok: boolean; detail: string }[]).find((c) => c.name === 'identity access');
+    try {
+      // Act
+      await put(currentCluster().healerKubeconfigPath);
+      const scoped = await identity();
+      await put(currentCluster().adminKubeconfigPath);
+      const admin = await identity();
+
+      // Assess
+      expect(scoped?.ok).toBe(true);
+      expect(scoped?.detail).toContain('every verb of infra/rbac.yaml allowed, the forbidden sample denied');
+      expect(admin?.ok).toBe(false);
+      expect(admin?.detail).toContain('allowed what no healer may do: get secrets, list secrets, create pods/exec');
+      // The parameter's credentials stay in memory: not one character of the token is printed.
+      const token = /token: (\S+)/.exec(readFileSync(currentCluster().healerKubeconfigPath, 'utf8'))?.[1] ?? 'no token found';
+      expect(token.length).toBeGreaterThan(20);
+      expect(JSON.stringify([scoped, admin])).not.toContain(token);
+    } finally {
+      await ssm.send(new DeleteParameterCommand({ Name: kubeconfig }));
+    }
+  });
+
+  it('fails the doctor for a required parameter missing and for dead letters, each with its fix', async () => {
+    // Prepare
+    const dlq = (await moto.sqs().send(new CreateQueueCommand({ QueueName: `k8s-healer-${STAGE}-incidents-dlq` }))).QueueUrl;
+    await moto.sqs().send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: '{"incidentId":"gave-up"}' }));
+    await ssm.send(new DeleteParameterCommand({ Name: `/k8s-healer/${STAGE}/webhook-token` }));
+
+    // Act
+    const doctor = await cli(['doctor', '--stage', STAGE], env);
+
+    // Assess
+    expectExit(doctor, 1);
+    expect(doctor.stdout).toMatch(/FAIL parameters: 1 of 6 present under \/k8s-healer\/itest\/; webhook-token absent: the webhook refuses every alert/);
+    expect(doctor.stdout).toContain(`fix: aws ssm put-parameter --type SecureString --name /k8s-healer/${STAGE}/webhook-token`);
+    expect(doctor.stdout).toMatch(/FAIL dead-letter queue: k8s-healer-itest-incidents-dlq: 1 incident\(s\) the healer gave up on/);
+    expect(doctor.stdout).toMatch(/ok   queue: k8s-healer-itest-incidents: 0 waiting, 0 in flight/);
+    expect(doctor.stdout).not.toContain('stage-webhook-token-value');
   });
 
   it('refuses a stage name that is not one, with exit 2', async () => {
