@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, clusterConfig, loadConfig } from '../../lib/config/config.js';
 import { isClusterName, narrowPolicy, parseClusterRegistry, type ClusterOverrides, type ClusterPolicy } from '../../lib/config/clusters.js';
 import { kubeConfigFor } from '../../lib/wiring/kube.js';
+import { UnknownClusterError, perCluster } from '../../lib/wiring/clusters.js';
+import type { HealerConfig } from '../../lib/config/config.js';
 import { binomialFloor } from '../support/property-seed.js';
 
 const CA = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
@@ -189,5 +191,22 @@ describe('cluster policy overrides', () => {
     // Each generated name holds a character outside the rule with fair probability; both branches ran.
     expect(invalid).toBeGreaterThanOrEqual(binomialFloor(runs, 0.3));
     expect(invalid).toBeLessThan(runs);
+  });
+});
+
+describe('per-cluster dependencies', () => {
+  it('builds each cluster\'s from its own configuration only, once, and refuses a name outside the registry', async () => {
+    // Prepare
+    const built: HealerConfig[] = [];
+    const depsFor = perCluster(loadConfig(ENV), (own) => Promise.resolve({ degraded: [], built: built.push(own) }));
+    // Act
+    await depsFor('prod-us');
+    await depsFor('prod-us');
+    const unknown = depsFor('prod-asia');
+    // Assess: one build, for prod-us, that can name no other cluster
+    expect(built).toHaveLength(1);
+    expect(built[0]).toMatchObject({ clusterName: 'prod-us', eks: { clusterName: 'prod-us' }, dryRun: true });
+    expect(built[0]?.clusters.map((c) => c.name)).toEqual(['prod-us']);
+    await expect(unknown).rejects.toThrow(UnknownClusterError);
   });
 });
