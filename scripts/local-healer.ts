@@ -154,6 +154,8 @@ async function main(): Promise<void> {
   const fileKillSwitch = config.killSwitchParam ? undefined : new FileKillSwitch(killSwitchFile);
   mkdirSync(LOCAL_DIR, { recursive: true });
   await fileKillSwitch?.set(false);
+  // The local run serves one cluster (the default kubeconfig's); a registry of several is the stack's job.
+  if (config.clusters.length > 1) throw new Error(`the local run serves one cluster; HEALER_CLUSTERS lists ${config.clusters.length}`);
   const deps = await workerDeps(config, { verifications, ...(fileKillSwitch ? { killSwitch: fileKillSwitch } : {}) });
   const queue = new InProcessQueue(
     async (incident) => {

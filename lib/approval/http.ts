@@ -1,6 +1,6 @@
 import type { ApprovalStore } from '../ports/index.js';
 import type { RemediateDeps } from '../pipeline/remediate.js';
-import { approve, reject, previewApproval, type ApprovalResult } from '../pipeline/approval.js';
+import { approve, reject, previewApproval, type ApprovalResult, type ClusterDepsFor } from '../pipeline/approval.js';
 
 /**
  * The approval endpoint's HTTP shape, free of Lambda types so `npm start` serves it too.
@@ -23,7 +23,7 @@ export interface ApprovalHttpResponse {
   readonly body: string;
 }
 
-export type ApprovalHttpDeps = RemediateDeps & { readonly approvalStore: ApprovalStore; readonly approvalKey: Uint8Array | undefined };
+export type ApprovalHttpDeps = RemediateDeps & { readonly approvalStore: ApprovalStore; readonly approvalKey: Uint8Array | undefined; readonly forCluster?: ClusterDepsFor };
 
 const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);

@@ -12,6 +12,7 @@ import { runbookDiagnoser } from '../diagnose/runbook.js';
 import { injectionMarkersOf } from '../evidence/injection.js';
 import { decideOnce, shelteredBy } from '../pipeline/remediate.js';
 import { workerDeps } from '../wiring/worker.js';
+import { perCluster } from '../wiring/clusters.js';
 import type { Incident } from '../domain/types.js';
 import { emit, table, type OutputFormat } from './output.js';
 import { UsageError } from './target.js';
@@ -25,10 +26,10 @@ export interface ReplayRow {
 }
 
 /** The intake's answer per alert: an incident, or the skip reason. Pure over the file's text. */
-export function replayIntake(text: string, config: Pick<HealerConfig, 'clusterName' | 'alertMappings' | 'maxBodyBytes' | 'maxAlertsPerPayload'>, nowIso: string): { incidents: Incident[]; rows: ReplayRow[] } {
+export function replayIntake(text: string, config: Pick<HealerConfig, 'clusters' | 'alertMappings' | 'maxBodyBytes' | 'maxAlertsPerPayload'>, nowIso: string): { incidents: Incident[]; rows: ReplayRow[] } {
   const parsed = parseAlertmanagerBody(text, { maxBytes: config.maxBodyBytes, maxAlerts: config.maxAlertsPerPayload });
   if (!parsed.ok) throw new UsageError(`not an Alertmanager webhook payload: ${parsed.error}`);
-  const mapped = alertsToIncidents(parsed.payload.alerts, { cluster: config.clusterName, nowIso, mappings: config.alertMappings });
+  const mapped = alertsToIncidents(parsed.payload.alerts, { clusters: config.clusters.map((c) => c.name), nowIso, mappings: config.alertMappings });
   const rows: ReplayRow[] = mapped.skipped.map((why) => ({ alert: why.split(':')[0] ?? '', would: 'skip', why }));
   return { incidents: [...mapped.incidents], rows };
 }
@@ -43,17 +44,19 @@ export async function replay(file: string, o: { cluster: boolean; output: Output
   // Dry run whatever the environment says: replay decides, it never acts.
   const config = loadConfig({ ...process.env, HEALER_DRY_RUN: 'true' });
   const { incidents, rows } = replayIntake(text, config, new Date(nowMs).toISOString());
-  const deps = o.cluster && incidents.length > 0 ? await workerDeps(config, { diagnoser: runbookDiagnoser }) : undefined;
+  // Each incident is read from its own cluster (routed by the intake), with that cluster's policy.
+  const depsFor = o.cluster ? perCluster(config, (own) => workerDeps(own, { diagnoser: runbookDiagnoser })) : undefined;
   const noAudit = () => Promise.resolve();
   for (const incident of incidents) {
     const base = { alert: incident.alertname ?? incident.symptom, incident: incident.id, subject: `${incident.subject.kind} ${incident.subject.namespace}/${incident.subject.name}` };
-    if (!deps) {
+    if (!depsFor) {
       rows.push({ ...base, would: 'enqueue', why: `${incident.symptom} incident (no cluster read: --no-cluster)` });
       continue;
     }
+    const deps = await depsFor(incident.cluster);
     const placement = await deps.reader.placementOf(incident);
-    const sheltered = shelteredBy(incident, placement, config.deniedNamespaces);
-    if (sheltered && !config.diagnoseProtected) {
+    const sheltered = shelteredBy(incident, placement, deps.settings.deniedNamespaces);
+    if (sheltered && !deps.settings.diagnoseProtected) {
       rows.push({ ...base, would: 'page', why: `protected place, nothing read: ${sheltered}` });
       continue;
     }

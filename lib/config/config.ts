@@ -3,6 +3,9 @@ import { parseAlertMappings, type AlertMappings } from '../intake/incidents.js';
 import { DEFAULT_DETECTOR_SETTINGS, type DetectorSettings } from '../detect/finding.js';
 import { DEFAULT_MODEL_PRICES, parseModelPrices, type ModelPrices } from '../diagnose/cost.js';
 import { ACTION_IDS } from '../domain/types.js';
+import { isClusterName, parseClusterRegistry, type ClusterEntry, type ClusterPolicy, type EksSettings } from './clusters.js';
+
+export type { ClusterEntry, ClusterPolicy, EksSettings } from './clusters.js';
 
 /**
  * Every setting the healer reads, parsed once from the environment into a frozen object.
@@ -33,7 +36,14 @@ const csv = (fallback: string[]) =>
     );
 
 const ConfigSchema = z.object({
-  HEALER_CLUSTER_NAME: z.string().min(1).max(100).default('local'),
+  HEALER_CLUSTER_NAME: z.string().refine(isClusterName, { message: 'expected 1-63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit' }).optional(),
+  // The cluster registry (lib/config/clusters.ts): JSON list of clusters, each with its own
+  // sign-in and policy narrowing. Unset: one cluster, HEALER_CLUSTER_NAME with HEALER_EKS_* or
+  // HEALER_KUBECONFIG_PARAM, as before.
+  HEALER_CLUSTERS: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v)),
+  // Which identity's kubeconfig the function reads from a registry entry: the scan function says
+  // `scan` and reads only each entry's scanKubeconfigParam (list-only), never the acting one.
+  HEALER_KUBE_IDENTITY: z.enum(['act', 'scan']).default('act'),
   HEALER_DRY_RUN: booleanFlag(true),
   HEALER_KILL_SWITCH: booleanFlag(false),
   // SSM String parameter ("on"/"off") read before each decision; flippable without a deploy.
@@ -148,6 +158,7 @@ const ConfigSchema = z.object({
  */
 export const POLICY_SETTINGS = [
   'HEALER_CLUSTER_NAME',
+  'HEALER_CLUSTERS',
   'HEALER_DRY_RUN',
   'HEALER_KILL_SWITCH',
   'HEALER_KILL_SWITCH_PARAM',
@@ -168,9 +179,6 @@ export const POLICY_SETTINGS = [
   'HEALER_VERIFY_DELAY_SECONDS',
 ] as const satisfies readonly (keyof z.input<typeof ConfigSchema>)[];
 
-/** Where the functions sign in to an EKS cluster with their own IAM role. */
-export type EksSettings = Readonly<{ clusterName: string; endpoint: string; caData: string; region: string }>;
-
 /** The EKS settings, all or none: a partial set names what is missing. */
 function eksSettings(e: z.output<typeof ConfigSchema>, problems: string[]): EksSettings | undefined {
   const { HEALER_EKS_CLUSTER_NAME: clusterName, HEALER_EKS_ENDPOINT: endpoint, HEALER_EKS_CA_DATA: caData } = e;
@@ -188,8 +196,52 @@ function eksSettings(e: z.output<typeof ConfigSchema>, problems: string[]): EksS
   return Object.freeze({ clusterName, endpoint, caData, region });
 }
 
+/**
+ * The registry: HEALER_CLUSTERS when set, else a registry of one from the single-cluster settings
+ * (HEALER_CLUSTER_NAME, HEALER_EKS_*, HEALER_KUBECONFIG_PARAM), so existing stacks keep working.
+ */
+function clusterRegistry(e: z.output<typeof ConfigSchema>, stack: ClusterPolicy, problems: string[]): readonly ClusterEntry[] {
+  if (e.HEALER_CLUSTERS === undefined) {
+    const eks = eksSettings(e, problems);
+    return Object.freeze([Object.freeze({ name: e.HEALER_CLUSTER_NAME ?? 'local', eks, kubeconfigParam: e.HEALER_KUBECONFIG_PARAM, scanKubeconfigParam: undefined, policy: stack })]);
+  }
+  // Two definitions of where the cluster is would be a guess; HEALER_KUBECONFIG_PARAM is left
+  // alone on purpose: serverless.yml sets it for the single-cluster form on every function.
+  for (const name of ['HEALER_EKS_CLUSTER_NAME', 'HEALER_EKS_ENDPOINT', 'HEALER_EKS_CA_DATA'] as const) {
+    if (e[name] !== undefined) problems.push(`${name}: not allowed with HEALER_CLUSTERS (each cluster names its own eks settings)`);
+  }
+  const parsed = parseClusterRegistry(e.HEALER_CLUSTERS, stack, e.HEALER_EKS_REGION ?? e.AWS_REGION);
+  if (!parsed.ok) {
+    problems.push(...parsed.problems.map((p) => `HEALER_CLUSTERS: ${p}`));
+    return [];
+  }
+  if (e.HEALER_CLUSTER_NAME !== undefined && !parsed.clusters.some((c) => c.name === e.HEALER_CLUSTER_NAME)) {
+    problems.push(`HEALER_CLUSTER_NAME: "${e.HEALER_CLUSTER_NAME}" is not in HEALER_CLUSTERS`);
+  }
+  if (e.HEALER_KUBE_IDENTITY === 'scan') {
+    for (const c of parsed.clusters) {
+      // The scan must never fall back to the acting identity, nor to a default kubeconfig.
+      if (c.kubeconfigParam !== undefined && c.scanKubeconfigParam === undefined) problems.push(`HEALER_CLUSTERS: ${c.name}: scanKubeconfigParam is required for the scan (HEALER_KUBE_IDENTITY=scan)`);
+    }
+  }
+  return parsed.clusters;
+}
+
+/** The kubeconfig parameter a function with this identity reads for a cluster. */
+function kubeconfigParamOf(cluster: ClusterEntry, identity: 'act' | 'scan'): string | undefined {
+  return identity === 'scan' && cluster.scanKubeconfigParam !== undefined ? cluster.scanKubeconfigParam : cluster.kubeconfigParam;
+}
+
 export type HealerConfig = Readonly<{
+  /**
+   * The default cluster: the only one, or with several the one HEALER_CLUSTER_NAME names (else
+   * the registry's first). It names the cluster of CLI commands without --cluster; nothing that
+   * reaches a cluster uses it with several clusters (see clusterConfig and kubeConfigFor).
+   */
   clusterName: string;
+  /** The registry: every cluster this stack serves, each with its policy already narrowed. */
+  clusters: readonly ClusterEntry[];
+  kubeIdentity: 'act' | 'scan';
   dryRun: boolean;
   killSwitch: boolean;
   killSwitchParam: string | undefined;
@@ -261,12 +313,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const problems: string[] = [];
-  const eks = eksSettings(e, problems);
-  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
-  return Object.freeze({
-    clusterName: e.HEALER_CLUSTER_NAME,
+  const stackPolicy: ClusterPolicy = Object.freeze({
     dryRun: e.HEALER_DRY_RUN,
     killSwitch: e.HEALER_KILL_SWITCH,
+    deniedNamespaces: Object.freeze([...e.HEALER_DENIED_NAMESPACES]),
+    diagnoseProtected: e.HEALER_DIAGNOSE_PROTECTED,
+    minConfidence: e.HEALER_MIN_CONFIDENCE,
+    maxActionsPerNamespacePerHour: e.HEALER_MAX_ACTIONS_PER_NAMESPACE_PER_HOUR,
+    maxActionsPerClusterPerHour: e.HEALER_MAX_ACTIONS_PER_CLUSTER_PER_HOUR,
+    circuitBreakerCount: e.HEALER_CIRCUIT_BREAKER_COUNT,
+    maxCordonedNodeShare: e.HEALER_MAX_CORDONED_NODE_SHARE,
+    scaleBounds: Object.freeze({ maxReplicas: e.HEALER_SCALE_MAX_REPLICAS, maxStep: e.HEALER_SCALE_MAX_STEP, maxStepPercent: e.HEALER_SCALE_MAX_STEP_PERCENT }),
+    approvalActions: Object.freeze([...e.HEALER_APPROVAL_ACTIONS]),
+  });
+  const clusters = clusterRegistry(e, stackPolicy, problems);
+  if (problems.length > 0 || clusters.length === 0) throw new ConfigError(`invalid configuration: ${problems.join('; ') || 'no cluster configured'}`);
+  const defaultCluster = clusters.find((c) => c.name === e.HEALER_CLUSTER_NAME) ?? clusters[0];
+  if (!defaultCluster) throw new ConfigError('invalid configuration: no cluster configured');
+  // One cluster: the stack's settings are that cluster's. Several: the stack's own, and each
+  // cluster's come from clusterConfig().
+  const policy = clusters.length === 1 ? defaultCluster.policy : stackPolicy;
+  return Object.freeze({
+    clusterName: defaultCluster.name,
+    clusters,
+    kubeIdentity: e.HEALER_KUBE_IDENTITY,
+    dryRun: policy.dryRun,
+    killSwitch: policy.killSwitch,
     killSwitchParam: e.HEALER_KILL_SWITCH_PARAM,
     stateTable: e.HEALER_STATE_TABLE,
     auditTable: e.HEALER_AUDIT_TABLE,
@@ -277,8 +349,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookBasicAuth: e.HEALER_WEBHOOK_BASIC_AUTH,
     alertMappings: e.HEALER_ALERT_MAPPINGS,
     webhookTokenParam: e.HEALER_WEBHOOK_TOKEN_PARAM,
-    kubeconfigParam: e.HEALER_KUBECONFIG_PARAM,
-    eks,
+    kubeconfigParam: clusters.length === 1 ? kubeconfigParamOf(defaultCluster, e.HEALER_KUBE_IDENTITY) : undefined,
+    eks: clusters.length === 1 ? defaultCluster.eks : undefined,
     anthropicKeyParam: e.HEALER_ANTHROPIC_KEY_PARAM,
     anthropicApiKey: e.ANTHROPIC_API_KEY,
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
@@ -289,8 +361,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cooldownSeconds: e.HEALER_COOLDOWN_SECONDS,
     groupWindowSeconds: e.HEALER_GROUP_WINDOW_SECONDS,
     lockSeconds: e.HEALER_LOCK_SECONDS,
-    minConfidence: e.HEALER_MIN_CONFIDENCE,
-    deniedNamespaces: Object.freeze([...e.HEALER_DENIED_NAMESPACES]),
+    minConfidence: policy.minConfidence,
+    deniedNamespaces: policy.deniedNamespaces,
     maxBodyBytes: e.HEALER_MAX_BODY_BYTES,
     maxAlertsPerPayload: e.HEALER_MAX_ALERTS_PER_PAYLOAD,
     logTailLines: e.HEALER_LOG_TAIL_LINES,
@@ -301,14 +373,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       unschedulableSeconds: e.HEALER_SCAN_UNSCHEDULABLE_SECONDS,
       nodeNotReadySeconds: e.HEALER_SCAN_NODE_NOT_READY_SECONDS,
     }),
-    maxActionsPerNamespacePerHour: e.HEALER_MAX_ACTIONS_PER_NAMESPACE_PER_HOUR,
-    maxActionsPerClusterPerHour: e.HEALER_MAX_ACTIONS_PER_CLUSTER_PER_HOUR,
-    circuitBreakerCount: e.HEALER_CIRCUIT_BREAKER_COUNT,
+    maxActionsPerNamespacePerHour: policy.maxActionsPerNamespacePerHour,
+    maxActionsPerClusterPerHour: policy.maxActionsPerClusterPerHour,
+    circuitBreakerCount: policy.circuitBreakerCount,
     circuitBreakerWindowSeconds: e.HEALER_CIRCUIT_BREAKER_WINDOW_SECONDS,
-    maxCordonedNodeShare: e.HEALER_MAX_CORDONED_NODE_SHARE,
-    scaleBounds: Object.freeze({ maxReplicas: e.HEALER_SCALE_MAX_REPLICAS, maxStep: e.HEALER_SCALE_MAX_STEP, maxStepPercent: e.HEALER_SCALE_MAX_STEP_PERCENT }),
+    maxCordonedNodeShare: policy.maxCordonedNodeShare,
+    scaleBounds: policy.scaleBounds,
     jobStuckSeconds: e.HEALER_JOB_STUCK_SECONDS,
-    approvalActions: Object.freeze([...e.HEALER_APPROVAL_ACTIONS]),
+    approvalActions: policy.approvalActions,
     verifyDelaySeconds: e.HEALER_VERIFY_DELAY_SECONDS,
     approvalUrl: e.HEALER_APPROVAL_URL,
     approvalKey: e.HEALER_APPROVAL_KEY,
@@ -320,6 +392,36 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     modelDailyBudgetUsd: e.HEALER_MODEL_DAILY_BUDGET_USD,
     modelDailyBudgetTokens: e.HEALER_MODEL_DAILY_BUDGET_TOKENS,
     kubeRequestTimeoutSeconds: e.HEALER_KUBE_REQUEST_TIMEOUT_SECONDS,
-    diagnoseProtected: e.HEALER_DIAGNOSE_PROTECTED,
+    diagnoseProtected: policy.diagnoseProtected,
+  });
+}
+
+/**
+ * The configuration of one cluster of the registry: its name, its sign-in, its narrowed policy,
+ * and a registry of just itself. What reaches a cluster is built from this, never from the
+ * stack's configuration when several clusters are configured. Undefined for a name the registry
+ * does not hold (a queue message or an approval record is untrusted).
+ */
+export function clusterConfig(config: HealerConfig, name: unknown): HealerConfig | undefined {
+  const entry = config.clusters.find((c) => c.name === name);
+  if (!entry) return undefined;
+  const p = entry.policy;
+  return Object.freeze({
+    ...config,
+    clusterName: entry.name,
+    clusters: Object.freeze([entry]),
+    eks: entry.eks,
+    kubeconfigParam: kubeconfigParamOf(entry, config.kubeIdentity),
+    dryRun: p.dryRun,
+    killSwitch: p.killSwitch,
+    deniedNamespaces: p.deniedNamespaces,
+    diagnoseProtected: p.diagnoseProtected,
+    minConfidence: p.minConfidence,
+    maxActionsPerNamespacePerHour: p.maxActionsPerNamespacePerHour,
+    maxActionsPerClusterPerHour: p.maxActionsPerClusterPerHour,
+    circuitBreakerCount: p.circuitBreakerCount,
+    maxCordonedNodeShare: p.maxCordonedNodeShare,
+    scaleBounds: p.scaleBounds,
+    approvalActions: p.approvalActions,
   });
 }

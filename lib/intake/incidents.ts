@@ -174,7 +174,7 @@ export function incidentId(cluster: string, namespace: string, kind: string, nam
 }
 
 /** Why an alert did not become an incident: a fixed vocabulary, counted in the webhook's answer. */
-export const SKIP_REASONS = ['resolved', 'other-cluster', 'no-subject-label', 'missing-label', 'invalid-label'] as const;
+export const SKIP_REASONS = ['resolved', 'other-cluster', 'no-cluster-label', 'no-subject-label', 'missing-label', 'invalid-label'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export type AlertMapping =
@@ -245,15 +245,14 @@ function subjectOf(labels: Readonly<Record<string, string>>, kind: SubjectKind, 
  * acting on something that has already cleared is how self-healing causes outages. Alerts no
  * rule knows become page-only incidents (symptom Unknown) when a label names a subject.
  */
-export function alertToIncident(alert: Alert, cluster: string, nowIso: string, rules: ReadonlyMap<string, AlertRule> = DEFAULT_RULES): AlertMapping {
+export function alertToIncident(alert: Alert, clusters: string | readonly string[], nowIso: string, rules: ReadonlyMap<string, AlertRule> = DEFAULT_RULES): AlertMapping {
   const labels = alert.labels;
   const alertname = own(labels, 'alertname') ?? '';
   const what = clip(alertname || 'alert');
   if (alert.status !== 'firing') return { skipped: `${what} is resolved`, reason: 'resolved', resolved: true };
-  const alertCluster = own(labels, 'cluster');
-  if (alertCluster !== undefined && alertCluster !== cluster) {
-    return { skipped: `${what} is for cluster ${clip(alertCluster)}, not ${cluster}`, reason: 'other-cluster' };
-  }
+  const routed = routeToCluster(own(labels, 'cluster'), typeof clusters === 'string' ? [clusters] : clusters, what);
+  if (typeof routed !== 'string') return routed;
+  const cluster = routed;
 
   const rule = rules.get(alertname);
   let symptom: Symptom;
@@ -302,15 +301,32 @@ export interface MappedAlerts {
   readonly resolved: number;
 }
 
+/**
+ * Which configured cluster an alert is for, by its own `cluster` label (Prometheus puts its
+ * external labels on every alert it sends, so each alert carries it). The payload's commonLabels
+ * are never read: they are only the labels all alerts share, and one payload may mix clusters.
+ * No label is accepted only when one cluster is configured: with several, guessing would act on
+ * the wrong one.
+ */
+export function routeToCluster(label: string | undefined, clusters: readonly string[], what: string): string | { skipped: string; reason: SkipReason } {
+  if (label === undefined) {
+    const only = clusters.length === 1 ? clusters[0] : undefined;
+    return only ?? { skipped: `${what} has no cluster label and this stack serves ${clusters.length} clusters`, reason: 'no-cluster-label' };
+  }
+  if (clusters.includes(label)) return label;
+  const served = clusters.length === 1 ? `not ${clusters[0] ?? ''}` : `which is not one of ${clusters.slice(0, 10).join(', ')}`;
+  return { skipped: `${what} is for cluster ${clip(label)}, ${served}`, reason: 'other-cluster' };
+}
+
 /** Maps every alert of a payload; pure, and never throws for any alert the schema accepted. */
-export function alertsToIncidents(alerts: readonly Alert[], opts: { cluster: string; nowIso: string; mappings?: AlertMappings }): MappedAlerts {
+export function alertsToIncidents(alerts: readonly Alert[], opts: { clusters: string | readonly string[]; nowIso: string; mappings?: AlertMappings }): MappedAlerts {
   const rules = opts.mappings && Object.keys(opts.mappings).length > 0 ? alertRules(opts.mappings) : DEFAULT_RULES;
   const incidents: Incident[] = [];
   const skipped: string[] = [];
   const skippedByReason: Partial<Record<SkipReason, number>> = {};
   let resolved = 0;
   for (const alert of alerts) {
-    const mapped = alertToIncident(alert, opts.cluster, opts.nowIso, rules);
+    const mapped = alertToIncident(alert, opts.clusters, opts.nowIso, rules);
     if ('incident' in mapped) {
       incidents.push(mapped.incident);
     } else {

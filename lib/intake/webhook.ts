@@ -35,7 +35,8 @@ export interface WebhookDeps {
   readonly alertMappings?: AlertMappings;
   readonly state: StateStore;
   readonly queue: IncidentQueue;
-  readonly cluster: string;
+  /** The registry's cluster names: each alert is routed by its `cluster` label to one of them. */
+  readonly clusters: readonly string[];
   readonly dedupWindowSeconds: number;
   readonly maxBodyBytes: number;
   readonly maxAlerts: number;
@@ -121,7 +122,7 @@ export async function handleWebhook(request: WebhookRequest, deps: WebhookDeps):
 
   const nowIso = new Date(deps.nowMs).toISOString();
   const { incidents, skipped, skippedByReason, resolved } = alertsToIncidents(parsed.payload.alerts, {
-    cluster: deps.cluster,
+    clusters: deps.clusters,
     nowIso,
     ...(deps.alertMappings ? { mappings: deps.alertMappings } : {}),
   });

@@ -92,15 +92,18 @@ export interface ScanFigures {
   readonly findings: number;
   /** The scan threw, or lists were missing (gaps) or detectors failed: its picture is incomplete. */
   readonly failed: boolean;
+  /** Which cluster was scanned: a property, not a dimension, so the stack's alarms still sum every cluster. */
+  readonly cluster?: string;
 }
 
 export function scanFinished(figures: ScanFigures): MetricPoint[] {
+  const properties = figures.cluster === undefined ? {} : { properties: { cluster: figures.cluster } };
   return [
-    { name: METRIC.scanDuration, value: figures.durationMs, unit: 'Milliseconds' },
-    { name: METRIC.scanObjects, value: figures.objects },
-    { name: METRIC.scanFindings, value: figures.findings },
+    { name: METRIC.scanDuration, value: figures.durationMs, unit: 'Milliseconds', ...properties },
+    { name: METRIC.scanObjects, value: figures.objects, ...properties },
+    { name: METRIC.scanFindings, value: figures.findings, ...properties },
     // 0 as well as 1: the alarm then tells a healthy scan from one that did not run.
-    { name: METRIC.scanFailures, value: figures.failed ? 1 : 0 },
+    { name: METRIC.scanFailures, value: figures.failed ? 1 : 0, ...properties },
   ];
 }
 

@@ -115,12 +115,43 @@ async function useApproval(
   return { ok: true, record, audit };
 }
 
-export async function approve(token: unknown, approver: Approver, deps: RemediateDeps & { approvalStore: ApprovalStore; approvalKey: Uint8Array }): Promise<ApprovalResult> {
+/**
+ * Reaches the cluster an approval is for, from the registry; throws for a cluster it does not
+ * hold. Without it, the deps given reach one cluster, and an approval of any other is refused.
+ */
+export type ClusterDepsFor = (cluster: string) => Promise<RemediateDeps>;
+
+export async function approve(token: unknown, approver: Approver, deps: RemediateDeps & { approvalStore: ApprovalStore; approvalKey: Uint8Array; forCluster?: ClusterDepsFor }): Promise<ApprovalResult> {
   const who = boundedApprover(approver);
   const used = await useApproval(token, who, 'approve', deps);
   if (!used.ok) return used.result;
   const { record, audit } = used;
   await audit('approval', { approved: record.plan.summary, approvalId: record.id, approver: who });
+
+  // The approval's own cluster, and only it, is read and written (its name is signed with the plan).
+  const cluster = record.incident.cluster;
+  let acting: RemediateDeps;
+  try {
+    if (!deps.forCluster && cluster !== deps.settings.cluster) throw new Error(`this function reaches cluster ${deps.settings.cluster} only`);
+    acting = deps.forCluster ? await deps.forCluster(cluster) : deps;
+  } catch (error) {
+    const detail = `cluster ${cluster} cannot be reached: ${error instanceof Error ? error.message : String(error)}`;
+    await audit('approval', { refused: 'unknown-cluster', detail, approvalId: record.id });
+    await deps.notifier.notify({
+      subject: `[k8s-healer] (approval refused) ${record.plan.summary}`.slice(0, 99),
+      body: `An approved action was not done: ${detail}.\nAction: ${record.plan.summary}\nIncident ${record.incident.id}\nApproved by: ${JSON.stringify(who)}`,
+      severity: 'warning',
+      outcome: 'paged',
+      cluster,
+      namespace: record.incident.subject.namespace,
+    });
+    await audit('outcome', { outcome: 'paged', approvalId: record.id }, 'paged');
+    return { status: 'refused-by-policy', incidentId: record.incident.id, detail };
+  }
+  return approveOn(record, who, acting, audit);
+}
+
+async function approveOn(record: ApprovalRecord, who: Record<string, string>, deps: RemediateDeps, audit: AuditFor): Promise<ApprovalResult> {
 
   // Live state and the whole policy again: the approval covers this plan on this object version only.
   const evidence = await deps.reader.gatherEvidence(record.incident);

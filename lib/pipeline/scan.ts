@@ -2,7 +2,8 @@ import type { Incident } from '../domain/types.js';
 import { IncidentSchema } from '../domain/incident-schema.js';
 import { groupByOwner, runDetectors, type ClusterSnapshot, type DetectorSettings, type FindingGroup } from '../detect/index.js';
 import { incidentId } from '../intake/incidents.js';
-import type { ClusterReader, Clock, IncidentQueue, StateStore } from '../ports/index.js';
+import type { ClusterReader, Clock, IncidentQueue, Notifier, StateStore } from '../ports/index.js';
+import { mapWithConcurrency } from '../util/concurrency.js';
 import { admitIncidents } from './intake.js';
 import type { Metrics } from '../ports/metrics.js';
 import { scanFinished } from '../metrics/healer-metrics.js';
@@ -98,10 +99,10 @@ export async function scanCluster(deps: {
   try {
     const report = await scanOnce(deps);
     const failed = report.gaps.length > 0 || report.detectorErrors.length > 0;
-    for (const p of scanFinished({ durationMs: deps.clock.now() - startedMs, objects: report.objects, findings: report.findings, failed })) deps.metrics?.record(p);
+    for (const p of scanFinished({ durationMs: deps.clock.now() - startedMs, objects: report.objects, findings: report.findings, failed, cluster: deps.cluster })) deps.metrics?.record(p);
     return report;
   } catch (error) {
-    for (const p of scanFinished({ durationMs: deps.clock.now() - startedMs, objects: 0, findings: 0, failed: true })) deps.metrics?.record(p);
+    for (const p of scanFinished({ durationMs: deps.clock.now() - startedMs, objects: 0, findings: 0, failed: true, cluster: deps.cluster })) deps.metrics?.record(p);
     throw error;
   }
 }
@@ -133,4 +134,38 @@ function objectsIn(snapshot: ClusterSnapshot): number {
       return n;
     }
   }, 0);
+}
+
+/** One cluster's scan: its report, or why it could not be scanned. */
+export type ClusterScan =
+  | { readonly cluster: string; readonly ok: true; readonly report: ScanReport }
+  | { readonly cluster: string; readonly ok: false; readonly error: string };
+
+/**
+ * Every cluster of the registry, each on its own: one cluster that cannot be reached (or whose
+ * client cannot be built) is reported and paged, and the others are scanned all the same. A few
+ * at a time, so one slow API server does not use up the scan's whole run.
+ */
+export async function scanEveryCluster(
+  clusters: readonly string[],
+  scanOne: (cluster: string) => Promise<ScanReport>,
+  deps: { notifier: Notifier; concurrency?: number },
+): Promise<ClusterScan[]> {
+  return mapWithConcurrency(clusters, deps.concurrency ?? 3, async (cluster): Promise<ClusterScan> => {
+    try {
+      return { cluster, ok: true, report: await scanOne(cluster) };
+    } catch (error) {
+      const text = (error instanceof Error ? error.message : String(error)).slice(0, 2000);
+      // A page that fails must not hide the other clusters' results; the report says so instead.
+      const paged = await deps.notifier.notify({
+        subject: `[k8s-healer] Scan failed: cluster ${cluster}`.slice(0, 99),
+        body: `The scheduled scan could not scan cluster ${cluster}; the other clusters were scanned.\nError: ${text}`,
+        severity: 'warning',
+        outcome: 'paged',
+        cluster,
+        namespace: '',
+      }).then(() => '', (pageError: unknown) => `; the page failed too: ${pageError instanceof Error ? pageError.message : String(pageError)}`);
+      return { cluster, ok: false, error: `${text}${paged}` };
+    }
+  });
 }

@@ -25,7 +25,18 @@ export interface VerifyDeps {
 /** The id audit entries of verification messages that name no action of the healer's are kept under. */
 export const UNMATCHED_VERIFICATIONS = 'verifications-unmatched';
 
-export type VerifyResult = Judgement | 'duplicate' | 'unknown-action';
+export type VerifyResult = Judgement | 'duplicate' | 'unknown-action' | 'other-cluster';
+
+/** Audits a verification message that names no action of the healer's (or none of this cluster's). */
+export async function auditUnmatchedVerification(request: VerificationRequest, deps: Pick<VerifyDeps, 'audit' | 'clock'>, cluster: string, refused: string): Promise<void> {
+  await deps.audit.append({
+    incidentId: UNMATCHED_VERIFICATIONS,
+    at: new Date(deps.clock.now()).toISOString(),
+    cluster,
+    step: 'verification',
+    detail: { refused, incidentId: request.incidentId.slice(0, 200), actionId: request.actionId, attempt: request.attempt },
+  });
+}
 
 /**
  * One delayed re-check of an action. The message names the action by ids; what was done is read
@@ -39,14 +50,13 @@ export async function verifyAction(request: VerificationRequest, deps: VerifyDep
   const now = deps.clock.now();
   const record = await deps.actionRecords.get(request.incidentId, request.actionId);
   if (!record) {
-    await deps.audit.append({
-      incidentId: UNMATCHED_VERIFICATIONS,
-      at: new Date(now).toISOString(),
-      cluster: deps.settings.cluster,
-      step: 'verification',
-      detail: { refused: 'no action of the healer has these ids', incidentId: request.incidentId.slice(0, 200), actionId: request.actionId, attempt: request.attempt },
-    });
+    await auditUnmatchedVerification(request, deps, deps.settings.cluster, 'no action of the healer has these ids');
     return 'unknown-action';
+  }
+  // These deps reach one cluster: an action of another is never observed or reverted through them.
+  if (record.incident.cluster !== deps.settings.cluster) {
+    await auditUnmatchedVerification(request, deps, deps.settings.cluster, `the action was taken on cluster ${record.incident.cluster}, these checks reach ${deps.settings.cluster}`);
+    return 'other-cluster';
   }
   const mark = `verify#${request.actionId}#${request.attempt}`;
   if (!(await deps.state.recordIfNew(mark, deps.settings.dedupWindowSeconds, now))) return 'duplicate';

@@ -5,20 +5,38 @@ import { loadKubeConfig, type BoundedKubeConfig } from '../adapters/kubernetes.j
 import { systemClock } from '../ports/index.js';
 import { secretFrom } from './common.js';
 
-/** One per container: a warm scan or worker reuses its token until it is due for renewal. */
-let tokenSource: EksTokenSource | undefined;
+/**
+ * One per EKS cluster and region, per container: a warm scan or worker reuses each cluster's token
+ * until it is due for renewal. A token names its cluster (x-k8s-aws-id), so one cluster's token
+ * is never offered to another's API server.
+ */
+const tokenSources = new Map<string, EksTokenSource>();
+
+export function eksTokenSource(eks: { clusterName: string; region: string }): EksTokenSource {
+  const key = `${eks.region}\u0000${eks.clusterName}`;
+  let source = tokenSources.get(key);
+  if (!source) {
+    source = new EksTokenSource({ clusterName: eks.clusterName, region: eks.region, credentials: defaultProvider(), clock: systemClock });
+    tokenSources.set(key, source);
+  }
+  return source;
+}
 
 /**
- * The KubeConfig of a function: on EKS (HEALER_EKS_*) it signs in with the function's own IAM role,
+ * The KubeConfig of a function for its one cluster: on EKS (HEALER_EKS_*) it signs in with the function's own IAM role,
  * a fresh token per request, and reads no kubeconfig; else the kubeconfig from SSM
  * (HEALER_KUBECONFIG_PARAM), which must hold a static identity, or, on a developer's machine with
  * no parameter, the default kubeconfig (exec plugins allowed there: `aws` is at hand).
  */
 export async function kubeConfigFor(config: HealerConfig, requestTimeoutMs = config.kubeRequestTimeoutSeconds * 1000): Promise<BoundedKubeConfig> {
+  // With several clusters the stack's configuration names none: a client is built only from one
+  // cluster's configuration (clusterConfig), so nothing can reach a cluster it did not mean to.
+  if (config.clusters.length !== 1 || config.clusters[0]?.name !== config.clusterName) {
+    throw new Error(`${config.clusters.length} clusters are configured: pick one (clusterConfig) before reaching a cluster`);
+  }
   if (config.eks) {
-    const { clusterName, endpoint, caData, region } = config.eks;
-    tokenSource ??= new EksTokenSource({ clusterName, region, credentials: defaultProvider(), clock: systemClock });
-    const tokens = tokenSource;
+    const { clusterName, endpoint, caData } = config.eks;
+    const tokens = eksTokenSource(config.eks);
     return loadKubeConfig({ requestTimeoutMs, eks: { clusterName, endpoint, caData, tokens } });
   }
   if (!config.kubeconfigParam) return loadKubeConfig({ requestTimeoutMs, allowPlugins: true });

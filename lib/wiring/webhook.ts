@@ -13,7 +13,7 @@ export function webhookDeps(config: HealerConfig, io: { expectedToken: string | 
     alertMappings: config.alertMappings,
     state: io.state,
     queue: io.queue,
-    cluster: config.clusterName,
+    clusters: config.clusters.map((c) => c.name),
     dedupWindowSeconds: config.dedupWindowSeconds,
     maxBodyBytes: config.maxBodyBytes,
     maxAlerts: config.maxAlertsPerPayload,

@@ -18,7 +18,7 @@ import {
 } from '../support/control-plane.js';
 import { localContext } from '../../lib/local/http-api.js';
 import { incidentId } from '../../lib/intake/incidents.js';
-import type { ScanReport } from '../../lib/pipeline/scan.js';
+import type { ClusterScan, ScanReport } from '../../lib/pipeline/scan.js';
 import type { Incident } from '../../lib/domain/types.js';
 
 /**
@@ -37,7 +37,7 @@ import type { Incident } from '../../lib/domain/types.js';
 let cluster: ClusterInfo;
 let release: () => Promise<void>;
 let env: HealerEnv;
-let handler: (event: ScheduledEvent, context: Context) => Promise<ScanReport>;
+let handler: (event: ScheduledEvent, context: Context) => Promise<ClusterScan[]>;
 const namespaces: string[] = [];
 const run = Date.now().toString(36);
 // A node no kubelet (kwok) reports for: the node lifecycle controller marks it Ready=Unknown after
@@ -94,7 +94,10 @@ async function drain(): Promise<Incident[]> {
 const everQueued: Incident[] = [];
 
 async function scan(): Promise<{ report: ScanReport; queued: Incident[] }> {
-  const report = await handler(scheduledEvent, localContext('scheduled-scan', 60_000));
+  const [only, ...others] = await handler(scheduledEvent, localContext('scheduled-scan', 60_000));
+  // One cluster is configured here: one result, and it scanned.
+  if (!only?.ok || others.length > 0) throw new Error(`expected one successful cluster scan, got ${JSON.stringify([only, ...others])}`);
+  const report = only.report;
   const queued = await drain();
   everQueued.push(...queued);
   return { report, queued };

@@ -70,6 +70,9 @@ export interface StartOptions {
   keepWorkDir?: boolean;
   /** Progress lines (default: silent). */
   log?: (line: string) => void;
+  /** false: a second control plane (two-cluster tests) that does not replace the shared one
+   * (currentCluster, K8S_HEALER_CLUSTER_INFO). Default true. */
+  register?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -515,6 +518,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
       await cp.stop();
     },
   };
+  if (opts.register === false) return handle;
   current = handle;
   process.env[CLUSTER_INFO_ENV] = cp.infoPath;
   return handle;

@@ -90,7 +90,7 @@ describe('the "try it" alert', () => {
 
     // Act
     const parsed = parseAlertmanagerBody(body, { maxBytes: 1 << 20, maxAlerts: 100 });
-    const mapped = parsed.ok ? alertsToIncidents(parsed.payload.alerts, { cluster: 'local', nowIso: '2026-12-05T17:00:01Z' }) : undefined;
+    const mapped = parsed.ok ? alertsToIncidents(parsed.payload.alerts, { clusters: 'local', nowIso: '2026-12-05T17:00:01Z' }) : undefined;
 
     // Assess
     expect(parsed.ok).toBe(true);

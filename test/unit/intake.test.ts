@@ -5,6 +5,7 @@ import { parseAlertmanagerBody, type AlertmanagerPayload } from '../../lib/intak
 import {
   DEFAULT_ALERT_RULES,
   alertsToIncidents,
+  incidentId,
   isNamespaceName,
   isObjectName,
   parseAlertMappings,
@@ -32,7 +33,7 @@ function parse(body: string, limits = LIMITS): AlertmanagerPayload {
 }
 
 const map = (payload: AlertmanagerPayload, cluster = 'local', mappings?: AlertMappings) =>
-  alertsToIncidents(payload.alerts, { cluster, nowIso: NOW, ...(mappings ? { mappings } : {}) });
+  alertsToIncidents(payload.alerts, { clusters: cluster, nowIso: NOW, ...(mappings ? { mappings } : {}) });
 
 /** A v4 payload around the given alerts (for hand-made cases; fixtures are real captures). */
 function payloadOf(alerts: readonly { labels: Record<string, string>; status?: string }[]): string {
@@ -154,6 +155,34 @@ describe('alert → incident mapping, on payloads captured from a real Alertmana
     const mapped = map(parse(body));
     expect(mapped.incidents).toHaveLength(2);
     expect(mapped.skipped).toEqual(['KubePodCrashLooping is for cluster prod-eu, not local']);
+  });
+
+  it('routes each alert by its own cluster label to that cluster of the registry', () => {
+    // Prepare: the same alert on two clusters, one on a cluster the stack does not serve, one with no label.
+    const labels = { alertname: 'KubePodCrashLooping', namespace: 'shop', pod: 'web-1' };
+    const body = payloadOf([{ labels: { ...labels, cluster: 'prod-eu' } }, { labels: { ...labels, cluster: 'prod-us' } }, { labels: { ...labels, cluster: 'prod-asia' } }, { labels }]);
+    // Act
+    const mapped = alertsToIncidents(parse(body).alerts, { clusters: ['prod-eu', 'prod-us'], nowIso: NOW });
+    // Assess: two incidents with distinct ids, one per cluster; the other two refused with reasons
+    expect(mapped.incidents.map((i) => i.cluster)).toEqual(['prod-eu', 'prod-us']);
+    expect(new Set(mapped.incidents.map((i) => i.id)).size).toBe(2);
+    expect(mapped.incidents[0]?.id).toBe(incidentId('prod-eu', 'shop', 'Pod', 'web-1', 'CrashLoopBackOff'));
+    expect(mapped.skipped).toEqual([
+      'KubePodCrashLooping is for cluster prod-asia, which is not one of prod-eu, prod-us',
+      'KubePodCrashLooping has no cluster label and this stack serves 2 clusters',
+    ]);
+    expect(mapped.skippedByReason).toEqual({ 'other-cluster': 1, 'no-cluster-label': 1 });
+  });
+
+  it('reads no cluster from commonLabels: an alert without its own label is refused when several clusters are served', () => {
+    // Prepare: a payload whose commonLabels claim a cluster the alert itself does not carry
+    const payload = parse(payloadOf([{ labels: { alertname: 'KubePodCrashLooping', namespace: 'shop', pod: 'web-1' } }]));
+    const withCommon = { ...payload, commonLabels: { cluster: 'prod-eu' } };
+    // Act
+    const mapped = alertsToIncidents(withCommon.alerts, { clusters: ['prod-eu', 'prod-us'], nowIso: NOW });
+    // Assess
+    expect(mapped.incidents).toEqual([]);
+    expect(mapped.skippedByReason).toEqual({ 'no-cluster-label': 1 });
   });
 
   it.each([

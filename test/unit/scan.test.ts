@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { scanCluster } from '../../lib/pipeline/scan.js';
+import { scanCluster, scanEveryCluster, type ScanReport } from '../../lib/pipeline/scan.js';
 import { alertToIncident, incidentId } from '../../lib/intake/incidents.js';
 import { IncidentSchema } from '../../lib/domain/incident-schema.js';
 import type { ClusterSnapshot } from '../../lib/detect/index.js';
 import type { Incident } from '../../lib/domain/types.js';
-import type { ClusterReader, IncidentQueue, StateStore } from '../../lib/ports/index.js';
+import type { ClusterReader, IncidentQueue, Notifier, StateStore } from '../../lib/ports/index.js';
+import type { Notification } from '../../lib/domain/types.js';
 import { aNode, ago, NOW, stormSnapshot } from '../fixtures/snapshots.js';
 
 /** scanCluster over fixed snapshots: grouping, ids shared with alerts, gaps and detector errors in the report. */
@@ -107,5 +108,40 @@ describe('scanCluster', () => {
       { detector: 'job-failed', message: 'jobs exploded' },
     ]);
     expect(queued.map((i) => i.symptom)).toEqual(['NodeNotReady']);
+  });
+});
+
+describe('scanEveryCluster', () => {
+  const reportOf = (findings: number): ScanReport => ({ objects: 1, findings, groups: findings, incidents: findings, enqueued: findings, duplicates: 0, skipped: [], detectorErrors: [], gaps: [] });
+
+  it('scans every cluster; one that fails is paged and reported, and the others still scan', async () => {
+    // Prepare: the middle cluster's API server is down
+    const pages: Notification[] = [];
+    const notifier: Notifier = { notify: (n) => Promise.resolve(void pages.push(n)) };
+    const scanned: string[] = [];
+    const scanOne = (cluster: string) => {
+      scanned.push(cluster);
+      return cluster === 'b' ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6443')) : Promise.resolve(reportOf(cluster === 'a' ? 1 : 2));
+    };
+    // Act
+    const results = await scanEveryCluster(['a', 'b', 'c'], scanOne, { notifier, concurrency: 1 });
+    // Assess
+    expect(scanned).toEqual(['a', 'b', 'c']);
+    expect(results).toEqual([
+      { cluster: 'a', ok: true, report: reportOf(1) },
+      { cluster: 'b', ok: false, error: 'connect ECONNREFUSED 127.0.0.1:6443' },
+      { cluster: 'c', ok: true, report: reportOf(2) },
+    ]);
+    expect(pages).toHaveLength(1);
+    expect(pages[0]).toMatchObject({ cluster: 'b', outcome: 'paged', subject: '[k8s-healer] Scan failed: cluster b' });
+  });
+
+  it('reports a failed page with the failed scan rather than hiding either', async () => {
+    // Prepare
+    const notifier: Notifier = { notify: () => Promise.reject(new Error('SNS throttled')) };
+    // Act
+    const [only] = await scanEveryCluster(['a'], () => Promise.reject(new Error('403 forbidden')), { notifier });
+    // Assess
+    expect(only).toEqual({ cluster: 'a', ok: false, error: '403 forbidden; the page failed too: SNS throttled' });
   });
 });

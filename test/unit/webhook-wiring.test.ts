@@ -26,7 +26,7 @@ describe('the webhook built from the configuration', () => {
     const deps = webhookDeps(config, io);
 
     // Assess
-    expect(deps).toMatchObject({ expectedToken: 'token', basicAuth: 'alertmanager:s3cret-pass', cluster: 'prod-eu', maxAlerts: 25 });
+    expect(deps).toMatchObject({ expectedToken: 'token', basicAuth: 'alertmanager:s3cret-pass', clusters: ['prod-eu'], maxAlerts: 25 });
     expect(Object.keys(deps.alertMappings ?? {})).toEqual(['AppQueueStuck']);
   });
 

@@ -1,0 +1,182 @@
+import { z } from 'zod';
+import { ACTION_IDS } from '../domain/types.js';
+
+/**
+ * The cluster registry: which Kubernetes clusters this stack serves, how to reach each, and how
+ * each narrows the stack's policy. Pure: parsed from text (HEALER_CLUSTERS) or built from the
+ * single-cluster settings, validated whole, frozen. A bad registry is an error at start, so a
+ * stack with a registry it cannot read acts on nothing.
+ */
+
+/** Where the functions sign in to an EKS cluster with their own IAM role. */
+export type EksSettings = Readonly<{ clusterName: string; endpoint: string; caData: string; region: string }>;
+
+/**
+ * The policy a stack sets for every cluster. A cluster's overrides may only narrow it (see
+ * narrowPolicy): a registry entry must never be a way around the stack's protected namespaces,
+ * kill switch or dry run, because whoever edits one entry should not loosen what review of the
+ * stack's settings promised.
+ */
+export type ClusterPolicy = Readonly<{
+  dryRun: boolean;
+  killSwitch: boolean;
+  deniedNamespaces: readonly string[];
+  diagnoseProtected: boolean;
+  minConfidence: number;
+  maxActionsPerNamespacePerHour: number;
+  maxActionsPerClusterPerHour: number;
+  circuitBreakerCount: number;
+  maxCordonedNodeShare: number;
+  scaleBounds: Readonly<{ maxReplicas: number; maxStep: number; maxStepPercent: number }>;
+  approvalActions: readonly string[];
+}>;
+
+export type ClusterEntry = Readonly<{
+  /** The name alerts carry in their `cluster` label, and every key, audit entry and page. */
+  name: string;
+  /** EKS sign-in with the function's own role; exclusive with kubeconfigParam. */
+  eks: EksSettings | undefined;
+  /** SSM SecureString with the acting identity's kubeconfig. */
+  kubeconfigParam: string | undefined;
+  /** SSM SecureString with the scan's list-only kubeconfig (the scan never reads kubeconfigParam). */
+  scanKubeconfigParam: string | undefined;
+  /** The stack's policy narrowed by this entry's overrides. */
+  policy: ClusterPolicy;
+}>;
+
+/**
+ * Safe in keys (`cooldown#<cluster>/<ns>/…`), log lines and page subjects: no `/`, `#`, spaces or
+ * control characters, so two clusters' keys can never run into each other. EKS names fit it.
+ */
+export const CLUSTER_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+export const isClusterName = (s: string): boolean => CLUSTER_NAME.test(s);
+
+const trimmed = z.string().trim().min(1);
+
+const EksSchema = z.object({
+  clusterName: trimmed.max(100),
+  endpoint: trimmed.regex(/^https:\/\/[^/\s]+\/?$/, 'expected https://<host> (aws eks describe-cluster --query cluster.endpoint)'),
+  caData: trimmed.refine((v) => Buffer.from(v, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----'), 'expected the base64 of a PEM certificate'),
+  region: trimmed.max(50).optional(),
+}).strict();
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Every override a cluster may set; anything else is refused (a typo must not be ignored). */
+const OverridesSchema = z.object({
+  dryRun: z.boolean().optional(),
+  killSwitch: z.boolean().optional(),
+  /** Added to the stack's protected namespaces, never replacing them. */
+  deniedNamespaces: z.array(z.string().max(63).regex(DNS_LABEL, 'expected a namespace name')).max(100).optional(),
+  diagnoseProtected: z.boolean().optional(),
+  minConfidence: z.number().min(0).max(1).optional(),
+  maxActionsPerNamespacePerHour: z.number().int().min(0).optional(),
+  maxActionsPerClusterPerHour: z.number().int().min(0).optional(),
+  circuitBreakerCount: z.number().int().min(0).optional(),
+  maxCordonedNodeShare: z.number().min(0).max(1).optional(),
+  scaleMaxReplicas: z.number().int().min(1).optional(),
+  scaleMaxStep: z.number().int().min(1).optional(),
+  scaleMaxStepPercent: z.number().int().min(1).optional(),
+  /** Added to the stack's approval-needing actions. */
+  approvalActions: z.array(z.enum(ACTION_IDS)).optional(),
+}).strict();
+
+export type ClusterOverrides = z.infer<typeof OverridesSchema>;
+
+const ssmName = trimmed.max(2048).regex(/^\/[A-Za-z0-9_.\-/]+$/, 'expected an SSM parameter name starting with /');
+
+const EntrySchema = z.object({
+  name: z.string().regex(CLUSTER_NAME, 'expected 1-63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit'),
+  eks: EksSchema.optional(),
+  kubeconfigParam: ssmName.optional(),
+  scanKubeconfigParam: ssmName.optional(),
+  policy: OverridesSchema.optional(),
+}).strict();
+
+const RegistrySchema = z.array(EntrySchema).min(1, 'expected at least one cluster').max(50);
+
+/** What may differ per cluster, how: each override either equals the stack or is stricter. */
+export function narrowPolicy(stack: ClusterPolicy, o: ClusterOverrides): { policy: ClusterPolicy; problems: string[] } {
+  const problems: string[] = [];
+  const looser = (key: string, why: string) => problems.push(`policy.${key}: ${why}; a cluster may only narrow the stack's policy`);
+  if (o.dryRun === false && stack.dryRun) looser('dryRun', 'false would turn off the stack\'s dry run');
+  if (o.killSwitch === false && stack.killSwitch) looser('killSwitch', 'false would turn off the stack\'s kill switch');
+  if (o.diagnoseProtected === true && !stack.diagnoseProtected) looser('diagnoseProtected', 'true would send protected places to the model');
+  const atMost = (key: keyof ClusterOverrides, value: number | undefined, limit: number): number => {
+    if (value === undefined) return limit;
+    if (value > limit) looser(key, `${value} is above the stack's ${limit}`);
+    return Math.min(value, limit);
+  };
+  const minConfidence = o.minConfidence ?? stack.minConfidence;
+  if (minConfidence < stack.minConfidence) looser('minConfidence', `${minConfidence} is below the stack's ${stack.minConfidence}`);
+  const policy: ClusterPolicy = Object.freeze({
+    dryRun: stack.dryRun || o.dryRun === true,
+    killSwitch: stack.killSwitch || o.killSwitch === true,
+    deniedNamespaces: Object.freeze([...new Set([...stack.deniedNamespaces, ...(o.deniedNamespaces ?? [])])]),
+    diagnoseProtected: stack.diagnoseProtected && o.diagnoseProtected !== false,
+    minConfidence: Math.max(minConfidence, stack.minConfidence),
+    maxActionsPerNamespacePerHour: atMost('maxActionsPerNamespacePerHour', o.maxActionsPerNamespacePerHour, stack.maxActionsPerNamespacePerHour),
+    maxActionsPerClusterPerHour: atMost('maxActionsPerClusterPerHour', o.maxActionsPerClusterPerHour, stack.maxActionsPerClusterPerHour),
+    circuitBreakerCount: atMost('circuitBreakerCount', o.circuitBreakerCount, stack.circuitBreakerCount),
+    maxCordonedNodeShare: atMost('maxCordonedNodeShare', o.maxCordonedNodeShare, stack.maxCordonedNodeShare),
+    scaleBounds: Object.freeze({
+      maxReplicas: atMost('scaleMaxReplicas', o.scaleMaxReplicas, stack.scaleBounds.maxReplicas),
+      maxStep: atMost('scaleMaxStep', o.scaleMaxStep, stack.scaleBounds.maxStep),
+      maxStepPercent: atMost('scaleMaxStepPercent', o.scaleMaxStepPercent, stack.scaleBounds.maxStepPercent),
+    }),
+    approvalActions: Object.freeze([...new Set([...stack.approvalActions, ...(o.approvalActions ?? [])])]),
+  });
+  return { policy, problems };
+}
+
+export type RegistryResult = { ok: true; clusters: readonly ClusterEntry[] } | { ok: false; problems: string[] };
+
+/**
+ * HEALER_CLUSTERS: a JSON list of `{name, eks?: {clusterName, endpoint, caData, region?},
+ * kubeconfigParam?, scanKubeconfigParam?, policy?: {...}}`. Names are unique ignoring case (two
+ * entries that differ only in case would be one cluster to a human reading a page). An entry
+ * with neither eks nor kubeconfigParam uses the default kubeconfig: allowed only when it is the
+ * only entry (a developer's machine), since two such entries would reach the same cluster.
+ */
+export function parseClusterRegistry(text: string, stack: ClusterPolicy, defaultRegion: string | undefined): RegistryResult {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, problems: ['is not valid JSON'] };
+  }
+  const parsed = RegistrySchema.safeParse(json);
+  if (!parsed.success) {
+    return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`) };
+  }
+  const problems: string[] = [];
+  const seen = new Map<string, string>();
+  const clusters: ClusterEntry[] = [];
+  parsed.data.forEach((entry, index) => {
+    const at = (msg: string) => problems.push(`${index} (${entry.name}): ${msg}`);
+    const folded = entry.name.toLowerCase();
+    const before = seen.get(folded);
+    if (before !== undefined) at(`the name is already used by ${before}`);
+    seen.set(folded, entry.name);
+    if (entry.eks && entry.kubeconfigParam) at('set eks or kubeconfigParam, not both');
+    if (!entry.eks && !entry.kubeconfigParam && parsed.data.length > 1) at('needs eks or kubeconfigParam when several clusters are configured');
+    if (entry.scanKubeconfigParam && !entry.kubeconfigParam) at('scanKubeconfigParam needs kubeconfigParam (with eks the scan signs in with its own role)');
+    const region = entry.eks?.region ?? defaultRegion;
+    if (entry.eks && region === undefined) at('eks.region is required when AWS_REGION is not set');
+    const narrowed = narrowPolicy(stack, entry.policy ?? {});
+    for (const p of narrowed.problems) at(p);
+    clusters.push(Object.freeze({
+      name: entry.name,
+      eks: entry.eks && region !== undefined ? Object.freeze({ clusterName: entry.eks.clusterName, endpoint: entry.eks.endpoint, caData: entry.eks.caData, region }) : undefined,
+      kubeconfigParam: entry.kubeconfigParam,
+      scanKubeconfigParam: entry.scanKubeconfigParam,
+      policy: narrowed.policy,
+    }));
+  });
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, clusters: Object.freeze(clusters) };
+}
+
+/** The registry entry of a name an alert or a queue message carries; undefined for any other. */
+export function clusterNamed(clusters: readonly ClusterEntry[], name: unknown): ClusterEntry | undefined {
+  return typeof name === 'string' ? clusters.find((c) => c.name === name) : undefined;
+}
