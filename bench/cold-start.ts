@@ -44,10 +44,10 @@ async function bundle(entry: { file: string } | { source: string }, outfile: str
   return result.metafile;
 }
 
-/** The SDK packages whose code is in a bundle (by their input paths). */
+/** The SDK packages whose code is in a bundle: bytes in the output, not merely read and shaken off. */
 export function sdksIn(metafile: Metafile): string[] {
-  const inputs = Object.keys(metafile.inputs);
-  return Object.keys(SDKS).filter((pkg) => inputs.some((path) => path.includes(`node_modules/${pkg}/`)));
+  const kept = Object.values(metafile.outputs).flatMap((o) => Object.entries(o.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([path]) => path));
+  return Object.keys(SDKS).filter((pkg) => kept.some((path) => path.includes(`node_modules/${pkg}/`)));
 }
 
 const PROBE = `
