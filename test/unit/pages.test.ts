@@ -6,10 +6,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Notification } from '../../lib/domain/types.js';
+import type { Decision, Notification } from '../../lib/domain/types.js';
 import { chatbotNotification, dedupKeyOf, pageFacts, type ChatbotNotification, type PageDocument } from '../../lib/pages/formats.js';
 import { approvalLinkOf, neutralizeChat, redactBody, safeRunbookUrl, wellFormed } from '../../lib/pages/safe-text.js';
 import { MAX_SNS_MESSAGE_BYTES, snsPage, TRUNCATION_MARKER } from '../../lib/pages/sns-message.js';
+import { buildNotification, buildShelteredPage } from '../../lib/pipeline/notification.js';
+import { anEvictDiagnosis, anIncident, evidenceFor } from '../fixtures/builders.js';
 import { SECRET_CASES } from '../fixtures/redaction-corpus.js';
 
 const TOKEN = `${'ab12'.repeat(8)}.1764043200000.${'Hs7_aB-w3Z'.repeat(4)}Mm1`;
@@ -213,6 +215,45 @@ describe('resolves and their key', () => {
     // Assess
     expect(page.attributes.event).toBe('trigger');
     expect(membersOf(page.message).machine.pagerduty.event_action).toBe('trigger');
+  });
+});
+
+describe('pages the pipeline builds', () => {
+  const incident = anIncident({ annotations: { runbook_url: 'https://runbooks.example.com/crashloop' } });
+  const allowed: Decision = { allowed: true, dryRun: false, verdicts: [] };
+  const action = { action: 'evict-pod' as const, target: incident.subject, ok: true, detail: 'evicted' };
+
+  it('resolves when the fix was verified at the first look, and only then', () => {
+    // Act
+    const verified = buildNotification({ incident, evidence: evidenceFor(incident), diagnosis: anEvictDiagnosis(incident), decision: allowed, action: { ...action, verified: true }, outcome: 'acted' });
+    const pending = buildNotification({ incident, evidence: evidenceFor(incident), diagnosis: anEvictDiagnosis(incident), decision: allowed, action, outcome: 'acted' });
+    const failed = buildNotification({ incident, evidence: evidenceFor(incident), diagnosis: anEvictDiagnosis(incident), decision: allowed, action: { ...action, verified: false }, outcome: 'acted' });
+
+    // Assess
+    expect(verified).toMatchObject({ eventAction: 'resolve', severity: 'info', incidentId: incident.id, action: 'evict-pod', runbookUrl: 'https://runbooks.example.com/crashloop' });
+    expect(pending.eventAction).toBe('trigger');
+    expect(failed.eventAction).toBe('trigger');
+  });
+
+  it('asks for approval as a warning about the proposed action, with the link, never as a resolve', () => {
+    // Act
+    const page = buildNotification({
+      incident, evidence: evidenceFor(incident), diagnosis: anEvictDiagnosis(incident, { recommendation: 'cordon-node' }),
+      decision: { ...allowed, approvalRequired: true }, action: undefined, outcome: 'awaiting-approval', approvalLink: APPROVAL,
+    });
+
+    // Assess
+    expect(page).toMatchObject({ severity: 'warning', eventAction: 'trigger', action: 'cordon-node', approvalUrl: APPROVAL, incidentId: incident.id });
+    expect(snsPage(page).attributes).toMatchObject({ severity: 'warning', outcome: 'awaiting-approval', action: 'cordon-node', event: 'trigger' });
+  });
+
+  it('keeps the alert\'s text, the runbook included, out of a protected place\'s page', () => {
+    // Act
+    const page = buildShelteredPage(incident, 'namespace kube-system is protected');
+
+    // Assess
+    expect(page.runbookUrl).toBeUndefined();
+    expect(page.incidentId).toBe(incident.id);
   });
 });
 
