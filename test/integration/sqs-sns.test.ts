@@ -11,7 +11,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConsoleNotifier } from '../../lib/adapters/console-notifier.js';
 import { clearSecretCache, readSecret } from '../../lib/adapters/secrets.js';
-import { MAX_BODY_BYTES, MAX_SUBJECT_CHARS, sanitizeSubject, SnsNotifier, truncateBody } from '../../lib/adapters/sns-notifier.js';
+import { SnsNotifier } from '../../lib/adapters/sns-notifier.js';
+import { MAX_SNS_MESSAGE_BYTES, MAX_SUBJECT_CHARS, sanitizeSubject, truncateBody } from '../../lib/pages/sns-message.js';
 import { chunkIncidents, EnqueueError, SqsIncidentQueue } from '../../lib/adapters/sqs-queue.js';
 import type { Incident, Notification } from '../../lib/domain/types.js';
 import { mustRun } from '../support/process.js';
@@ -182,8 +183,8 @@ describe.skipIf(unavailable !== undefined && !mustRun())('SQS, SNS and SSM adapt
     expect(received?.subject).toMatch(/^\[critical\] web-1 in shop CrashLoopBackOff !+\.\.\.$/);
     expect(received?.message.startsWith('evidence follows\nlog line ✓ ')).toBe(true);
     expect(received?.message.endsWith('[truncated]')).toBe(true);
-    expect(Buffer.byteLength(received?.message ?? '', 'utf8')).toBeLessThanOrEqual(MAX_BODY_BYTES);
-    expect(received?.attributes).toEqual({ severity: 'critical', outcome: 'paged', cluster: 'prod-eu', namespace: 'shop' });
+    expect(Buffer.byteLength(received?.raw ?? '', 'utf8')).toBeLessThanOrEqual(MAX_SNS_MESSAGE_BYTES);
+    expect(received?.attributes).toEqual({ severity: 'critical', outcome: 'paged', cluster: 'prod-eu', namespace: 'shop', action: 'none', event: 'trigger' });
   });
 
   it('publishes subject and body redacted once more, keeping the approval link at the top working', async () => {
@@ -231,7 +232,7 @@ describe.skipIf(unavailable !== undefined && !mustRun())('SQS, SNS and SSM adapt
     const [received] = await inbox.receive(1);
 
     // Assess
-    expect(received?.attributes).toEqual({ severity: 'warning', outcome: 'no-action', cluster: 'c' });
+    expect(received?.attributes).toEqual({ severity: 'warning', outcome: 'no-action', cluster: 'c', action: 'none', event: 'trigger' });
     expect(received?.message).toBe('(no details)');
   });
 
