@@ -3,10 +3,11 @@
  * with the filter policies docs/operations.md recommends (raw delivery for the PagerDuty feed,
  * the SNS envelope for the rest), and an https subscriber standing in for AWS Chatbot (a local
  * TLS endpoint moto posts to, verifying its certificate). The pages are the pipeline's own, sent
- * by the real SNS notifier: which messages arrive where, and what each body is.
+ * by the real SNS notifier, next to a CloudWatch alarm (the stack's alarms share the topic and
+ * carry no attributes): which messages arrive where, and what each body is.
  */
 import { randomUUID } from 'node:crypto';
-import { CreateTopicCommand, SubscribeCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, PublishCommand, SubscribeCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnsNotifier } from '../../lib/adapters/sns-notifier.js';
@@ -22,6 +23,9 @@ import { mustRun } from '../support/process.js';
 /** The filter policies of docs/operations.md ("Who gets which page"), verbatim. */
 const FILTERS = {
   pagerduty: { $or: [{ severity: ['warning', 'critical'] }, { event: ['resolve'] }] },
+  // People: every page that asks for a human, and the stack's CloudWatch alarms (no attributes).
+  people: { $or: [{ severity: ['warning', 'critical'] }, { severity: [{ exists: false }] }] },
+  alarmsOnly: { severity: [{ exists: false }] },
   approvals: { outcome: ['awaiting-approval'] },
   shopCritical: { namespace: ['shop'], severity: ['critical'] },
 } as const;
@@ -76,6 +80,8 @@ describe.skipIf(unavailable !== undefined && !mustRun())('pages through real SNS
     const pagerduty = await queueSubscribed(topicArn, 'pagerduty', { RawMessageDelivery: 'true', FilterPolicy: JSON.stringify(FILTERS.pagerduty) });
     const approvals = await queueSubscribed(topicArn, 'approvals', { FilterPolicy: JSON.stringify(FILTERS.approvals) });
     const shop = await queueSubscribed(topicArn, 'shop', { FilterPolicy: JSON.stringify(FILTERS.shopCritical) });
+    const people = await queueSubscribed(topicArn, 'people', { FilterPolicy: JSON.stringify(FILTERS.people) });
+    const alarms = await queueSubscribed(topicArn, 'alarms', { FilterPolicy: JSON.stringify(FILTERS.alarmsOnly) });
     const archive = await queueSubscribed(topicArn, 'archive', {});
     await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'https', Endpoint: chatbot.url }));
     const notifier = withVersion(new SnsNotifier({ topicArn, client: sns }));
@@ -101,9 +107,12 @@ describe.skipIf(unavailable !== undefined && !mustRun())('pages through real SNS
       }),
     ];
 
-    // Act
+    // Act: the pages, and a CloudWatch alarm on the same topic (published plain, no attributes)
     for (const page of pages) await notifier.notify(page);
-    const [toPagerDuty, toApprovals, toShop, archived] = await Promise.all([drain(pagerduty, 3), drain(approvals, 1), drain(shop, 1), drain(archive, 4)]);
+    await sns.send(new PublishCommand({ TopicArn: topicArn, Subject: 'ALARM: "k8s-healer-prod-dead-letters" in EU (Ireland)', Message: JSON.stringify({ AlarmName: 'k8s-healer-prod-dead-letters', NewStateValue: 'ALARM' }) }));
+    const [toPagerDuty, toPeople, toAlarms, toApprovals, toShop, archived] = await Promise.all([
+      drain(pagerduty, 3), drain(people, 3), drain(alarms, 1), drain(approvals, 1), drain(shop, 1), drain(archive, 5),
+    ]);
 
     // Assess: PagerDuty's feed has the approval request, the critical page and the resolve, not
     // the info note; raw delivery: the body is the machine document itself, attributes ride along.
@@ -123,6 +132,11 @@ describe.skipIf(unavailable !== undefined && !mustRun())('pages through real SNS
     expect(toPagerDuty[2]?.MessageAttributes?.event?.StringValue).toBe('resolve');
     expect(Object.keys(toPagerDuty[0]?.MessageAttributes ?? {}).sort()).toEqual(['action', 'cluster', 'event', 'outcome', 'severity']); // a Node has no namespace
 
+    // People get what asks for a human (the approval, the critical page) and the alarm; the
+    // alarms-only subscription (PagerDuty's CloudWatch integration) gets the alarm alone.
+    expect(toPeople.map((m) => envelopeOf(m).page?.outcome ?? envelopeOf(m).subject)).toEqual(['awaiting-approval', 'paged', 'ALARM: "k8s-healer-prod-dead-letters" in EU (Ireland)']);
+    expect(toAlarms.map((m) => envelopeOf(m).subject)).toEqual(['ALARM: "k8s-healer-prod-dead-letters" in EU (Ireland)']);
+
     // The approvals queue and the team's queue get only theirs, in the SNS envelope.
     expect(toApprovals.map((m) => envelopeOf(m).attributes.action)).toEqual(['cordon-node']);
     expect(toShop.map((m) => envelopeOf(m).page?.incidentId)).toEqual([crash.id]);
@@ -131,10 +145,12 @@ describe.skipIf(unavailable !== undefined && !mustRun())('pages through real SNS
       { severity: 'critical', outcome: 'paged', cluster: 'local', namespace: 'shop', action: 'none', event: 'trigger' },
       { severity: 'info', outcome: 'dry-run', cluster: 'local', namespace: 'blog', action: 'evict-pod', event: 'trigger' },
       { severity: 'info', outcome: 'acted', cluster: 'local', action: 'cordon-node', event: 'resolve' },
+      {},
     ]);
 
     // Chatbot (https) gets its custom notification, one thread per incident.
-    const chats = chatbot.posts.map((p) => JSON.parse((JSON.parse(p.body) as { Message: string }).Message) as ChatbotNotification);
+    const chats = chatbot.posts.slice(0, 4).map((p) => JSON.parse((JSON.parse(p.body) as { Message: string }).Message) as ChatbotNotification);
+    expect(chatbot.posts).toHaveLength(5); // and the alarm, as CloudWatch wrote it (Chatbot renders those itself)
     expect(chats).toHaveLength(4);
     expect(chats.map((c) => [c.version, c.source, c.content.textType])).toEqual(Array(4).fill(['1.0', 'custom', 'client-markdown']));
     expect(chats[3]?.metadata.threadId).toBe(chats[0]?.metadata.threadId);
@@ -145,8 +161,8 @@ describe.skipIf(unavailable !== undefined && !mustRun())('pages through real SNS
   });
 });
 
-function envelopeOf(m: Message): { attributes: Record<string, string>; page: PageDocument | undefined } {
-  const envelope = JSON.parse(m.Body ?? '{}') as { Message: string; MessageAttributes?: Record<string, { Value: string }> };
+function envelopeOf(m: Message): { subject: string | undefined; attributes: Record<string, string>; page: PageDocument | undefined } {
+  const envelope = JSON.parse(m.Body ?? '{}') as { Subject?: string; Message: string; MessageAttributes?: Record<string, { Value: string }> };
   const attributes = Object.fromEntries(Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value]));
-  return { attributes, page: pageDocumentIn(envelope.Message) };
+  return { subject: envelope.Subject, attributes, page: pageDocumentIn(envelope.Message) };
 }
