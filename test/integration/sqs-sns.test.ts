@@ -103,6 +103,22 @@ describe('ConsoleNotifier', () => {
     expect(lines[0]).not.toContain('\n');
     expect(JSON.parse(lines[0] ?? '')).toMatchObject({ kind: 'notification', ...n });
   });
+
+  it('adds the text a mail subscriber reads: redacted, with a checked runbook link', async () => {
+    // Prepare
+    const lines: string[] = [];
+    const notifier = new ConsoleNotifier((line) => lines.push(line));
+    const base: Notification = { subject: 's', body: 'connect postgres://app:q9X3kLmZpR2@db:5432/app', severity: 'critical', outcome: 'paged', cluster: 'c', namespace: 'ns' };
+
+    // Act
+    await notifier.notify({ ...base, runbookUrl: 'https://runbooks.example.com/db' });
+    await notifier.notify({ ...base, runbookUrl: 'javascript:alert(1)' });
+
+    // Assess
+    const [good, bad] = lines.map((l) => JSON.parse(l) as { text: string });
+    expect(good?.text).toBe('connect postgres://app:[REDACTED]@db:5432/app\nRunbook: https://runbooks.example.com/db');
+    expect(bad?.text).toBe('connect postgres://app:[REDACTED]@db:5432/app');
+  });
 });
 
 const unavailable = motoUnavailable();
