@@ -323,4 +323,18 @@ export interface Notification {
   readonly outcome: Outcome;
   readonly cluster: string;
   readonly namespace: string;
+  /**
+   * The incident the message is about. A follow-up carries the same id, so a resolve closes the
+   * page it follows (PagerDuty's dedup_key, Chatbot's threadId). Absent only when no id could be
+   * read (a dead letter that is not a healer message).
+   */
+  readonly incidentId?: string;
+  /** `resolve` only when the incident ended healthy and verification said so; otherwise `trigger`. */
+  readonly eventAction?: 'trigger' | 'resolve';
+  /** The allowlisted action the message is about (done, tried, or waiting for approval). */
+  readonly action?: ActionId;
+  /** The alert's `runbook_url` annotation as it came (untrusted: checked where pages leave). */
+  readonly runbookUrl?: string;
+  /** The signed approval link, when the message asks for one (also the first line of the body). */
+  readonly approvalUrl?: string;
 }

@@ -198,6 +198,9 @@ export async function reject(
     outcome: 'no-action',
     cluster: incident.cluster,
     namespace: incident.subject.namespace,
+    // Not a resolve: a human said no, the incident did not end healthy; its page stays open.
+    incidentId: incident.id,
+    action: record.plan.action,
   });
   await audit('outcome', { outcome: 'no-action', approvalId: record.id, rejected: true }, 'no-action');
   return { status: 'rejected', incidentId: incident.id, detail: `rejected: ${record.plan.summary}; nothing was done` };

@@ -51,6 +51,8 @@ export async function deadLetterPage(letter: DeadLetter, deps: { audit: AuditLog
     outcome: 'action-failed',
     cluster: incident?.cluster ?? deps.cluster,
     namespace: incident?.subject.namespace ?? '',
+    ...(incidentId ? { incidentId } : {}),
+    ...(incident?.annotations.runbook_url ? { runbookUrl: incident.annotations.runbook_url } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { ActionResult, Decision, Diagnosis, Evidence, Incident, Notification, Outcome } from '../domain/types.js';
 import { redact } from '../evidence/redact.js';
 import { truncateBytes } from '../evidence/budget.js';
+import { isActionId } from '../actions/catalog.js';
 
 const HEADLINE: Record<Outcome, string> = {
   acted: 'Healed',
@@ -59,6 +60,7 @@ export function buildNotification(input: {
     evidence.gaps.length > 0 ? `\nCould not read: ${evidence.gaps.join('; ')}` : '',
     `\nIncident ${incident.id} (${incident.source}${incident.alertname ? `, ${incident.alertname}` : ''})`,
   ].filter((l) => l !== '');
+  const about = action?.action ?? (isActionId(diagnosis.recommendation) ? diagnosis.recommendation : undefined);
   return {
     subject: `[k8s-healer] ${HEADLINE[outcome]}: ${incident.symptom} ${where}`,
     // The link is the healer's own (its token is high-entropy on purpose): added after redaction,
@@ -70,6 +72,14 @@ export function buildNotification(input: {
     outcome,
     cluster: incident.cluster,
     namespace: incident.subject.namespace,
+    incidentId: incident.id,
+    // Healed and already verified (a cordon, an eviction whose replacement is Ready, an approved
+    // action): the incident ended healthy, so this closes any page about it. Anything short of a
+    // verified fix leaves the page open.
+    eventAction: outcome === 'acted' && action?.ok === true && action.verified === true ? 'resolve' : 'trigger',
+    ...(about ? { action: about } : {}),
+    ...(incident.annotations.runbook_url ? { runbookUrl: incident.annotations.runbook_url } : {}),
+    ...(approvalLink ? { approvalUrl: approvalLink } : {}),
   };
 }
 
@@ -91,5 +101,7 @@ export function buildShelteredPage(incident: Incident, reason: string): Notifica
     outcome: 'paged',
     cluster: incident.cluster,
     namespace: incident.subject.namespace,
+    // No runbook link: this page is built from names alone, nothing of the alert's text.
+    incidentId: incident.id,
   };
 }

@@ -103,15 +103,22 @@ function verificationNotice(record: ActedRecord, attempt: number, judgement: Jud
     `${ok ? 'Verified' : 'Fix did not work, needs a human'}: ${plan.summary} for ${incident.symptom} on ${incident.subject.kind} ${where} (cluster ${incident.cluster})`,
     `Verification: ${judgement.detail}`,
     revert ? `Revert: ${revert.ok ? 'done' : 'not done'}, ${revert.detail}` : '',
+    ok ? 'Resolved: the fix held, so any page about this incident is closed. Nothing is left to do.' : '',
     `Acted at ${record.actedAt}; check ${attempt}.`,
     `Incident ${incident.id}`,
   ].filter((l) => l !== '');
   return {
-    subject: truncateBytes(redact(`[k8s-healer] ${ok ? 'Verified' : 'Fix failed, needs a human'}: ${plan.action} ${where}`), 99),
+    subject: truncateBytes(redact(`[k8s-healer] ${ok ? 'Verified, resolved' : 'Fix failed, needs a human'}: ${plan.action} ${where}`), 99),
     body: truncateBytes(redact(lines.join('\n')), 64 * 1024),
     severity: ok ? 'info' : 'critical',
     outcome,
     cluster: incident.cluster,
     namespace: incident.subject.namespace,
+    incidentId: incident.id,
+    // The follow-up that closes the page (PagerDuty resolve, same key): only when verification
+    // saw the intended outcome. A failed fix is a new critical page on the same key instead.
+    eventAction: ok ? 'resolve' : 'trigger',
+    action: plan.action,
+    ...(incident.annotations.runbook_url ? { runbookUrl: incident.annotations.runbook_url } : {}),
   };
 }

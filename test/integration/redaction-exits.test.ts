@@ -17,9 +17,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAnthropicDiagnoser, buildStepRequest } from '../../lib/adapters/anthropic-diagnoser.js';
 import { DynamoAuditLog } from '../../lib/adapters/dynamo-audit-log.js';
-import { redactBody } from '../../lib/adapters/sns-notifier.js';
+import { snsPage } from '../../lib/pages/sns-message.js';
 import { buildPrompt, VERDICT_TOOL_NAME } from '../../lib/diagnose/prompt.js';
-import type { Decision, Diagnosis, Evidence, Incident } from '../../lib/domain/types.js';
+import type { Decision, Diagnosis, Evidence, Incident, Notification } from '../../lib/domain/types.js';
 import { REDACTED } from '../../lib/evidence/redact.js';
 import { buildNotification } from '../../lib/pipeline/notification.js';
 import { aCrashingContainer, anIncident, evidenceFor } from '../fixtures/builders.js';
@@ -140,10 +140,26 @@ describe.skipIf(unavailable !== undefined && !mustRun())('no exit carries a corp
       diagnosis,
       requests: server.requests.map((r) => `${JSON.stringify(r.headers)}\n${r.rawBody}`),
       page: `${page.subject}\n${page.body}`,
-      published: redactBody(page.body),
+      published: publishedText(page),
       stored: JSON.stringify(stored.Items ?? []),
       storedCount: stored.Items?.length ?? 0,
     };
+  }
+
+  /**
+   * Every string the SNS exit publishes (subject, attributes, each protocol's body), decoded: a
+   * secret with a quote or backslash in it would hide behind JSON escaping in the raw message.
+   */
+  function publishedText(page: Notification): string {
+    const out = snsPage(page);
+    const members = JSON.parse(out.message) as Record<string, string>;
+    const strings: string[] = [out.subject, ...Object.values(out.attributes)];
+    const collect = (value: unknown): void => {
+      if (typeof value === 'string') strings.push(value);
+      else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) collect(v);
+    };
+    for (const [name, body] of Object.entries(members)) collect(name === 'email' ? body : JSON.parse(body));
+    return strings.join('\n');
   }
 
   function assessNoLeak(c: SecretCase, out: Awaited<ReturnType<typeof exits>>): void {

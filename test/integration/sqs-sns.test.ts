@@ -11,7 +11,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConsoleNotifier } from '../../lib/adapters/console-notifier.js';
 import { clearSecretCache, readSecret } from '../../lib/adapters/secrets.js';
-import { MAX_BODY_BYTES, MAX_SUBJECT_CHARS, sanitizeSubject, SnsNotifier, truncateBody } from '../../lib/adapters/sns-notifier.js';
+import { SnsNotifier } from '../../lib/adapters/sns-notifier.js';
+import { MAX_SNS_MESSAGE_BYTES, MAX_SUBJECT_CHARS, sanitizeSubject, truncateBody } from '../../lib/pages/sns-message.js';
 import { chunkIncidents, EnqueueError, SqsIncidentQueue } from '../../lib/adapters/sqs-queue.js';
 import type { Incident, Notification } from '../../lib/domain/types.js';
 import { mustRun } from '../support/process.js';
@@ -102,6 +103,22 @@ describe('ConsoleNotifier', () => {
     expect(lines[0]).not.toContain('\n');
     expect(JSON.parse(lines[0] ?? '')).toMatchObject({ kind: 'notification', ...n });
   });
+
+  it('adds the text a mail subscriber reads: redacted, with a checked runbook link', async () => {
+    // Prepare
+    const lines: string[] = [];
+    const notifier = new ConsoleNotifier((line) => lines.push(line));
+    const base: Notification = { subject: 's', body: 'connect postgres://app:q9X3kLmZpR2@db:5432/app', severity: 'critical', outcome: 'paged', cluster: 'c', namespace: 'ns' };
+
+    // Act
+    await notifier.notify({ ...base, runbookUrl: 'https://runbooks.example.com/db' });
+    await notifier.notify({ ...base, runbookUrl: 'javascript:alert(1)' });
+
+    // Assess
+    const [good, bad] = lines.map((l) => JSON.parse(l) as { text: string });
+    expect(good?.text).toBe('connect postgres://app:[REDACTED]@db:5432/app\nRunbook: https://runbooks.example.com/db');
+    expect(bad?.text).toBe('connect postgres://app:[REDACTED]@db:5432/app');
+  });
 });
 
 const unavailable = motoUnavailable();
@@ -182,8 +199,8 @@ describe.skipIf(unavailable !== undefined && !mustRun())('SQS, SNS and SSM adapt
     expect(received?.subject).toMatch(/^\[critical\] web-1 in shop CrashLoopBackOff !+\.\.\.$/);
     expect(received?.message.startsWith('evidence follows\nlog line ✓ ')).toBe(true);
     expect(received?.message.endsWith('[truncated]')).toBe(true);
-    expect(Buffer.byteLength(received?.message ?? '', 'utf8')).toBeLessThanOrEqual(MAX_BODY_BYTES);
-    expect(received?.attributes).toEqual({ severity: 'critical', outcome: 'paged', cluster: 'prod-eu', namespace: 'shop' });
+    expect(Buffer.byteLength(received?.raw ?? '', 'utf8')).toBeLessThanOrEqual(MAX_SNS_MESSAGE_BYTES);
+    expect(received?.attributes).toEqual({ severity: 'critical', outcome: 'paged', cluster: 'prod-eu', namespace: 'shop', action: 'none', event: 'trigger' });
   });
 
   it('publishes subject and body redacted once more, keeping the approval link at the top working', async () => {
@@ -231,7 +248,7 @@ describe.skipIf(unavailable !== undefined && !mustRun())('SQS, SNS and SSM adapt
     const [received] = await inbox.receive(1);
 
     // Assess
-    expect(received?.attributes).toEqual({ severity: 'warning', outcome: 'no-action', cluster: 'c' });
+    expect(received?.attributes).toEqual({ severity: 'warning', outcome: 'no-action', cluster: 'c', action: 'none', event: 'trigger' });
     expect(received?.message).toBe('(no details)');
   });
 

@@ -103,6 +103,8 @@ describe.skipIf(!controlPlaneAvailable() || !kwokHere)('a revert after a failed 
     expect(revert.map((e) => e.detail.allowed)).toEqual([true]);
     const [page] = await env.inbox.receive(1, 3_000);
     expect(page?.message).toMatch(/Revert: done, scaled back to 1/);
+    // A fix that did not hold pages again on the incident's key: never a resolve.
+    expect(page?.attributes).toMatchObject({ event: 'trigger', severity: 'critical', action: 'scale-deployment' });
     // ... and the metrics say the same: one revert applied, one verification reverted, one page.
     const emitted = readEmf(sink.lines);
     expect(totals(emitted)).toEqual({

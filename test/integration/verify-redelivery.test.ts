@@ -69,5 +69,8 @@ describe('a verification check that fails part-way', () => {
     const pages = await env.inbox.receive(2, 3_000);
     expect(pages.map((p) => p.attributes.outcome)).toEqual(['acted']);
     expect(pages[0]?.message).toMatch(/^Verified: evict the pod/);
+    // The verified check is the follow-up that resolves the incident's page, keyed by its id.
+    expect(pages[0]?.attributes).toMatchObject({ event: 'resolve', severity: 'info', action: 'evict-pod' });
+    expect(pages[0]?.page?.pagerduty).toMatchObject({ event_action: 'resolve', dedup_key: incident.id });
   });
 });

@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { createSnsClient, createSqsClient, createSsmClient } from '../../lib/adapters/aws-clients.js';
+import { PAGE_SCHEMA, type PageDocument } from '../../lib/pages/formats.js';
 import { localAws } from './dynamodb-local.js';
 import { freePort, spawnSupervised, waitUntilReady, type RunningComponent } from './process.js';
 
@@ -40,7 +41,8 @@ export interface Moto extends RunningComponent {
   ssm(): SSMClient;
 }
 
-export async function startMoto(options: { timeoutMs?: number; attempts?: number } = {}): Promise<Moto> {
+/** `env` is added to moto's environment, e.g. REQUESTS_CA_BUNDLE so its https deliveries trust a test endpoint's certificate. */
+export async function startMoto(options: { timeoutMs?: number; attempts?: number; env?: Readonly<Record<string, string>> } = {}): Promise<Moto> {
   const bin = motoServerPath();
   if (!existsSync(bin)) throw new Error(`moto_server not found at ${bin}; run scripts/setup-tools.sh`);
   const attempts = options.attempts ?? 3;
@@ -51,7 +53,7 @@ export async function startMoto(options: { timeoutMs?: number; attempts?: number
     const started = Date.now();
     // PYTHONUNBUFFERED: the log tail in an error must show what moto printed last.
     const proc = spawnSupervised(bin, ['-H', '127.0.0.1', '-p', String(port)], {
-      env: { ...process.env, PYTHONUNBUFFERED: '1' },
+      env: { ...process.env, ...options.env, PYTHONUNBUFFERED: '1' },
     });
     try {
       await waitUntilReady('moto', proc, async () => {
@@ -95,7 +97,12 @@ export async function startMoto(options: { timeoutMs?: number; attempts?: number
 /** An SNS notification as it arrives in a subscribed SQS queue (raw delivery off). */
 export interface ReceivedNotification {
   readonly subject: string | undefined;
+  /** What a person reads: the healer's page text (its `text`), or the Message itself for anything else. */
   readonly message: string;
+  /** The Message as SQS delivered it (for the healer: the machine document, JSON). */
+  readonly raw: string;
+  /** The healer's machine document, when the Message is one. */
+  readonly page: PageDocument | undefined;
   readonly attributes: Readonly<Record<string, string>>;
   readonly envelope: Readonly<Record<string, unknown>>;
 }
@@ -150,10 +157,24 @@ function parseEnvelope(body: string): ReceivedNotification {
   for (const [name, value] of Object.entries(rawAttributes)) {
     if (typeof value.Value === 'string') attributes[name] = value.Value;
   }
+  const raw = typeof envelope.Message === 'string' ? envelope.Message : '';
+  const page = pageDocumentIn(raw);
   return {
     subject: typeof envelope.Subject === 'string' ? envelope.Subject : undefined,
-    message: typeof envelope.Message === 'string' ? envelope.Message : '',
+    message: page?.text ?? raw,
+    raw,
+    page,
     attributes,
     envelope,
   };
+}
+
+/** The healer's machine document (the `default` member an SQS subscription gets), or undefined. */
+export function pageDocumentIn(raw: string): PageDocument | undefined {
+  try {
+    const parsed = JSON.parse(raw) as Partial<PageDocument> | null;
+    return parsed !== null && typeof parsed === 'object' && parsed.schema === PAGE_SCHEMA && typeof parsed.text === 'string' ? (parsed as PageDocument) : undefined;
+  } catch {
+    return undefined;
+  }
 }
