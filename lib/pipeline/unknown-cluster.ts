@@ -31,6 +31,8 @@ export function unknownClusterPage(incident: Incident, reason: string): Notifica
     outcome: 'paged',
     cluster: clipName(incident.cluster),
     namespace: incident.subject.namespace,
+    incidentId: incident.id,
+    eventAction: 'trigger',
   };
 }
 
