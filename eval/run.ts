@@ -13,6 +13,8 @@ import {
   decideFor,
   describeExpected,
   finalOutcome,
+  meetsExpected,
+  namesCause,
   REFERENCED_ROWS,
   SCENARIOS,
   SECRET_CORPUS,
@@ -73,7 +75,7 @@ function judge(s: Scenario, diagnosis: Diagnosis): PathResult {
   return { diagnosis, outcome, deniedBy, label: `${outcome}${deniedBy ? ` [${deniedBy}]` : ''}${tag}` };
 }
 
-const meets = (r: PathResult, s: Scenario): boolean => r.outcome === s.expected.outcome && r.deniedBy === s.expected.deniedBy;
+const meets = (r: PathResult, s: Scenario): boolean => meetsExpected(s.expected, r.outcome, r.deniedBy);
 
 /** Every secret of the corpus that appears in `text`. */
 export function leakedSecrets(text: string): string[] {
@@ -165,6 +167,7 @@ async function scenarioRow(s: Scenario, runner: ModelRunner): Promise<EvalRow> {
     problems.push(`the scripted verdict did not stand: ${diagnosis.fallbackReason ?? diagnosis.diagnoser}`);
   }
   if (!meets(model, s)) problems.push(`model path got ${model.label}`);
+  if (diagnosis.diagnoser === 'claude' && !namesCause(s.expected, diagnosis)) problems.push(`the model's diagnosis does not name the cause (${String(s.expected.cause)})`);
   const leaks = leakedSecrets(sent);
   if (leaks.length > 0) problems.push(`secrets reached the model request: ${leaks.join(', ')}`);
 
