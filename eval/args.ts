@@ -90,7 +90,7 @@ export function parseEvalArgs(argv: readonly string[], scenarioKeys: readonly st
   // The replay plays one scripted answer per case with one model id: these would be silently ignored.
   if (!live && !help) {
     const liveOnly = [models.length > 0 && '--model', runs !== undefined && '--runs', only.length > 0 && '--only'].filter((f): f is string => typeof f === 'string');
-    if (liveOnly.length > 0) return fail(`${liveOnly.join(', ')} apply to --live only`);
+    if (liveOnly.length > 0) return fail(`${liveOnly.join(', ')} ${liveOnly.length === 1 ? 'applies' : 'apply'} to --live only`);
   }
   return { ok: true, args: { live, models, runs: runs ?? 1, only, help } };
 }

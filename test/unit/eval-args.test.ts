@@ -33,7 +33,7 @@ describe('npm run eval flags', () => {
     [['--live', '--model', 'x', '--model', 'x'], /x given twice/],
     [['--live', '--only', '99'], /no scenario "99"/],
     [['--live=yes'], /--live takes no value/],
-    [['--runs', '3'], /--runs apply to --live only/],
+    [['--runs', '3'], /--runs applies to --live only/],
     [['--model', 'x', '--only', '1'], /--model, --only apply to --live only/],
   ])('%j is refused: %s', (argv, error) => {
     // Act
