@@ -4,15 +4,15 @@ import { anthropicDiagnoserFromConfig } from '../lib/adapters/anthropic-diagnose
 import { loadConfig } from '../lib/config/config.js';
 import { costOf, priceOf } from '../lib/diagnose/cost.js';
 import { withRunbookFallback } from '../lib/diagnose/fallback.js';
-import { buildPrompt } from '../lib/diagnose/prompt.js';
 import { diagnoseByRunbook, runbookDiagnoser } from '../lib/diagnose/runbook.js';
 import type { Diagnosis } from '../lib/domain/types.js';
-import type { Diagnoser } from '../lib/ports/index.js';
 import {
   actionDeniedBy,
   decideFor,
   describeExpected,
   finalOutcome,
+  meetsExpected,
+  namesCause,
   REFERENCED_ROWS,
   SCENARIOS,
   SECRET_CORPUS,
@@ -21,16 +21,18 @@ import {
 } from '../test/fixtures/scenarios.js';
 import { clusterFromEvidence, FixtureInvestigator } from '../test/support/fixture-investigator.js';
 import { startMessagesApiServer, type MessagesApiServer, type ScriptedStep } from '../test/support/messages-api-server.js';
+import { parseEvalArgs, USAGE, type EvalArgs } from './args.js';
+import { evaluateLive } from './live.js';
+import { formatLiveReport, liveExitCode } from './live-report.js';
 import { ADVERSARIAL, goodStep, INVESTIGATIONS, type AdversarialCase, type InvestigationCase } from './scripts.js';
 
 /**
  * `npm run eval`: every scenario of docs/scenarios.md through the runbook path and the
  * model path (the real SDK, the runbook fallback and cross-check, then policy), plus adversarial
  * model answers, plus investigations (look-ups before the verdict, through an Investigator over the
- * scenario's cluster). Without ANTHROPIC_API_KEY it replays eval/scripts.ts against the local
- * Messages-API server; with a key it asks the real API (scenarios and investigations: adversarial
- * answers are scripted). Prints one table with tokens and list-price cost per row and in total,
- * and exits non-zero when any row fails.
+ * scenario's cluster), replayed from eval/scripts.ts against the local Messages-API server. Prints
+ * one table with tokens and list-price cost per row and in total, and exits non-zero when any row
+ * fails. `--live` (with ANTHROPIC_API_KEY) asks the real API instead: eval/live.ts.
  */
 
 type Usage = NonNullable<Diagnosis['usage']>;
@@ -73,7 +75,7 @@ function judge(s: Scenario, diagnosis: Diagnosis): PathResult {
   return { diagnosis, outcome, deniedBy, label: `${outcome}${deniedBy ? ` [${deniedBy}]` : ''}${tag}` };
 }
 
-const meets = (r: PathResult, s: Scenario): boolean => r.outcome === s.expected.outcome && r.deniedBy === s.expected.deniedBy;
+const meets = (r: PathResult, s: Scenario): boolean => meetsExpected(s.expected, r.outcome, r.deniedBy);
 
 /** Every secret of the corpus that appears in `text`. */
 export function leakedSecrets(text: string): string[] {
@@ -128,32 +130,6 @@ async function replayRunner(model: string | undefined): Promise<ModelRunner> {
   };
 }
 
-function liveRunner(): ModelRunner {
-  const config = loadConfig(process.env);
-  const model: Diagnoser | undefined = anthropicDiagnoserFromConfig(config);
-  if (!model) throw new Error('live mode needs ANTHROPIC_API_KEY');
-  const healer = withRunbookFallback(model, runbookDiagnoser);
-  return {
-    mode: 'live',
-    model: config.model,
-    async run(s) {
-      const diagnosis = await healer.diagnose(s.incident, s.evidence);
-      // Requests to the real API are not recorded here: check the prompt they were built from.
-      const prompt = buildPrompt(s.incident, s.evidence);
-      return { diagnosis, sent: `${prompt.system}\n${prompt.user}`, problems: [] };
-    },
-    async investigate(s) {
-      // The real model decides whether to look anything up; the script is for replay only.
-      const investigator = new FixtureInvestigator(clusterFromEvidence(s.evidence));
-      const investigating = withRunbookFallback(anthropicDiagnoserFromConfig(config, { investigator }), runbookDiagnoser);
-      const diagnosis = await investigating.diagnose(s.incident, s.evidence);
-      const prompt = buildPrompt(s.incident, s.evidence, { investigation: { maxSteps: config.modelMaxSteps } });
-      return { diagnosis, sent: `${prompt.system}\n${prompt.user}`, problems: [], reads: investigator.reads.length };
-    },
-    close: () => Promise.resolve(),
-  };
-}
-
 async function scenarioRow(s: Scenario, runner: ModelRunner): Promise<EvalRow> {
   const problems: string[] = [];
   const runbook = judge(s, diagnoseByRunbook(s.incident, s.evidence));
@@ -165,6 +141,7 @@ async function scenarioRow(s: Scenario, runner: ModelRunner): Promise<EvalRow> {
     problems.push(`the scripted verdict did not stand: ${diagnosis.fallbackReason ?? diagnosis.diagnoser}`);
   }
   if (!meets(model, s)) problems.push(`model path got ${model.label}`);
+  if (diagnosis.diagnoser === 'claude' && !namesCause(s.expected, diagnosis)) problems.push(`the model's diagnosis does not name the cause (${String(s.expected.cause)})`);
   const leaks = leakedSecrets(sent);
   if (leaks.length > 0) problems.push(`secrets reached the model request: ${leaks.join(', ')}`);
 
@@ -242,9 +219,10 @@ async function investigationRow(c: InvestigationCase, runner: ModelRunner): Prom
   };
 }
 
-export async function evaluate(options: { live?: boolean; model?: string } = {}): Promise<EvalReport> {
+/** The scripted replay (`npm run eval` without --live); eval/live.ts asks the real API. */
+export async function evaluate(options: { model?: string } = {}): Promise<EvalReport> {
   const start = performance.now();
-  const runner = options.live ? liveRunner() : await replayRunner(options.model);
+  const runner = await replayRunner(options.model);
   const rows: EvalRow[] = [];
   try {
     for (const s of SCENARIOS) rows.push(await scenarioRow(s, runner));
@@ -367,16 +345,62 @@ export function formatReport(report: EvalReport): string {
   return out.join('\n');
 }
 
-async function main(): Promise<number> {
-  const live = Boolean(process.env['ANTHROPIC_API_KEY']);
-  const report = await evaluate({ live, ...(process.env['HEALER_MODEL'] ? { model: process.env['HEALER_MODEL'] } : {}) });
-  console.log(formatReport(report));
+/** How to run live, with the flags given (or placeholders), for the end of a replay. */
+export function liveHint(args: Pick<EvalArgs, 'models' | 'runs' | 'only'>): string {
+  const flags = [
+    '--live',
+    `--model ${args.models.length > 0 ? args.models.join(',') : 'claude-sonnet-5-5,claude-haiku-4-5'}`,
+    `--runs ${args.runs > 1 ? args.runs : 3}`,
+    ...(args.only.length > 0 ? [`--only ${args.only.join(',')}`] : []),
+  ];
+  return `To ask the real Claude API: ANTHROPIC_API_KEY=... npm run eval -- ${flags.join(' ')}\n(a table per model: pass rate per scenario and overall, tokens and cost, p50/p95 latency, look-ups per diagnosis; it spends real tokens).`;
+}
+
+/**
+ * The command: replay by default; `--live` with a key asks the API. `--live` without a key
+ * replays, says how to run live and exits as the replay does (0 when it passes). Bad flags: 2.
+ */
+export interface Output {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: Output): Promise<number> {
+  const write = io.out;
+  const parsed = parseEvalArgs(argv, SCENARIOS.map((s) => s.key));
+  if (!parsed.ok) {
+    io.err(`npm run eval: ${parsed.error}\n\n${USAGE}`);
+    return 2;
+  }
+  const args = parsed.args;
+  if (args.help) {
+    write(USAGE);
+    return 0;
+  }
+  const key = env['ANTHROPIC_API_KEY'];
+  if (args.live && key) {
+    const defaultModel = loadConfig({ HEALER_MODEL: env['HEALER_MODEL'] }).model;
+    const report = await evaluateLive({
+      env,
+      models: args.models.length > 0 ? args.models : [defaultModel],
+      runs: args.runs,
+      scenarios: args.only.length > 0 ? SCENARIOS.filter((s) => args.only.includes(s.key)) : SCENARIOS,
+    });
+    write(formatLiveReport(report));
+    return liveExitCode(report);
+  }
+  const report = await evaluate(env['HEALER_MODEL'] ? { model: env['HEALER_MODEL'] } : {});
+  write(formatReport(report));
+  write('');
+  if (args.live) write('--live needs ANTHROPIC_API_KEY: none is set, so the scripted replay ran instead.');
+  else if (key) write('ANTHROPIC_API_KEY is set, but the replay never uses it: add --live to ask the real API.');
+  write(liveHint(args));
   return report.rows.some((r) => r.status === 'FAIL') ? 1 : 0;
 }
 
 const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
 if (invokedDirectly) {
-  main().then(
+  main(process.argv.slice(2), process.env, { out: (text) => console.log(text), err: (text) => console.error(text) }).then(
     (code) => {
       process.exitCode = code;
     },

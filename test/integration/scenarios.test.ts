@@ -10,8 +10,8 @@ import type { Diagnosis, ObjectRef } from '../../lib/domain/types.js';
 import { alertRules, alertToIncident } from '../../lib/intake/incidents.js';
 import type { Diagnoser } from '../../lib/ports/index.js';
 import { evaluate, formatReport } from '../../eval/run.js';
-import { ADVERSARIAL, goodStep, missingScripts } from '../../eval/scripts.js';
-import { startMessagesApiServer, type MessagesApiServer, type ScriptedStep } from '../support/messages-api-server.js';
+import { ADVERSARIAL, goodStep, goodVerdict, missingScripts } from '../../eval/scripts.js';
+import { startMessagesApiServer, steps, type MessagesApiServer, type ScriptedStep } from '../support/messages-api-server.js';
 import {
   actionDeniedBy,
   ALERT_MAPPINGS,
@@ -20,6 +20,8 @@ import {
   finalOutcome,
   isAllowedOutcome,
   JOB_LIMITS,
+  meetsExpected,
+  namesCause,
   NOW_ISO,
   REFERENCED_ROWS,
   SCALE_BOUNDS,
@@ -77,7 +79,7 @@ describe('the scenario fixtures', () => {
     const covered = new Set([...SCENARIOS.map((s) => s.row), ...REFERENCED_ROWS.map((r) => r.row)]);
 
     // Assess
-    expect(rows).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(rows).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
     expect([...covered].sort((a, b) => a - b)).toEqual(rows);
     expect(missingScripts()).toEqual([]);
     expect(new Set(SCENARIOS.map((s) => s.key)).size).toBe(SCENARIOS.length);
@@ -85,6 +87,9 @@ describe('the scenario fixtures', () => {
       expect(IncidentSchema.safeParse(s.incident).success, `${s.key} incident is a valid queue message`).toBe(true);
       expect(s.evidence.subject, `${s.key} evidence is about the incident's subject`).toEqual(s.incident.subject);
       if (s.evidence.exists) expect(s.evidence.ownerChain[0]?.name, `${s.key} chain starts at the subject`).toBe(s.incident.subject.name);
+      // An alternative outcome is only ever an abstention: the table never accepts a second action.
+      for (const alt of s.expected.also ?? []) expect(['page', 'none'], `${s.key} also ${alt}`).toContain(alt);
+      if (s.expected.also) expect(['page', 'none'], `${s.key} outcome`).toContain(s.expected.outcome);
     }
   });
 
@@ -107,8 +112,7 @@ describe('runbook path: diagnoseByRunbook, then policy', () => {
     const result = runbookPath(s);
 
     // Assess
-    expect(result.outcome).toBe(s.expected.outcome);
-    expect(result.deniedBy).toBe(s.expected.deniedBy);
+    expect(meetsExpected(s.expected, result.outcome, result.deniedBy), `got ${result.outcome} [${result.deniedBy ?? ''}]`).toBe(true);
     expect(result.decision.allowed).toBe(isAllowedOutcome(s.expected.outcome));
   });
 });
@@ -121,9 +125,9 @@ describe('model path: the real SDK with a scripted good verdict, fallback and cr
     // Assess: the scripted verdict stood, and ends where docs/scenarios.md says
     expect(result.diagnosis).toMatchObject({ diagnoser: 'claude', model: 'claude-sonnet-5-5' });
     expect(result.diagnosis.fallbackReason).toBeUndefined();
-    expect(result.outcome).toBe(s.expected.outcome);
-    expect(result.deniedBy).toBe(s.expected.deniedBy);
+    expect(meetsExpected(s.expected, result.outcome, result.deniedBy), `got ${result.outcome} [${result.deniedBy ?? ''}]`).toBe(true);
     expect(result.decision.allowed).toBe(isAllowedOutcome(s.expected.outcome));
+    expect(namesCause(s.expected, result.diagnosis), `names ${String(s.expected.cause)}`).toBe(true);
     expect(server.requests.map((r) => r.status)).toEqual([200]);
   });
 });
@@ -203,6 +207,60 @@ describe('adversarial model answers never become an allowed decision', () => {
     const refusal = result.diagnosis.fallbackReason ?? `policy: ${result.decision.reason ?? ''}`;
     expect(refusal).toMatch(c.refused);
     expect(server.requests).toHaveLength(1); // refused answers are not retried
+  });
+});
+
+describe('rows 21-23: abstention, red herrings, a cause two hops away', () => {
+  it('row 21: an abstention row accepts none or page, never an action', () => {
+    // Prepare
+    const s = scenario('21a');
+
+    // Act
+    const accepted = (['none', 'page', 'evict-pod', 'rollout-restart', 'approval'] as const).filter((o) => meetsExpected(s.expected, o, undefined));
+
+    // Assess
+    expect(accepted).toEqual(['none', 'page']);
+  });
+
+  it('row 21b: a model that sees nothing to do is turned into a page by the cross-check (the runbook pages an unknown alert)', async () => {
+    // Act
+    const result = await modelPath(scenario('21b'), goodStep(scenario('21b')));
+    const none = await modelPath(scenario('21b'), steps.verdict({ ...goodVerdict(scenario('21b')), recommendation: 'none', category: 'already-healthy' }));
+
+    // Assess
+    expect(result.outcome).toBe('page');
+    expect(none.outcome).toBe('page');
+    expect(none.diagnosis.fallbackReason).toMatch(/the model sees nothing to do, but the runbook finds/);
+    expect(meetsExpected(scenario('21b').expected, none.outcome, none.deniedBy)).toBe(true);
+  });
+
+  it.each([['22a', /OOM|memory/i], ['22b', /postgres/], ['23', /orders-db/]] as const)(
+    'row %s: a verdict with the right outcome but not naming the real cause does not count as right',
+    async (key, named) => {
+      // Prepare: the good verdict with the cause taken out of its words
+      const s = scenario(key);
+      const good = goodVerdict(s);
+      const blind = { ...good, summary: 'pod is crash looping', rootCause: 'A component is failing; a human should look.' };
+
+      // Act
+      const result = await modelPath(s, steps.verdict(blind));
+
+      // Assess
+      expect(String(good['summary']) + String(good['rootCause'])).toMatch(named);
+      expect(namesCause(s.expected, result.diagnosis)).toBe(false);
+    },
+  );
+
+  it('row 23: the runbook sees no known pattern (the log never names the dependency) and pages', () => {
+    // Act
+    const result = runbookPath(scenario('23'));
+
+    // Assess
+    expect(result.outcome).toBe('page');
+    expect(result.diagnosis.category).toBe('unknown');
+    const logs = scenario('23').evidence.containers.map((c) => c.previousLogTail ?? '').join('\n');
+    expect(logs).not.toMatch(/orders-db/);
+    expect(scenario('23').evidence.events.map((e) => e.message).join('\n')).toMatch(/orders-db/);
   });
 });
 

@@ -95,6 +95,12 @@ export interface MessagesApiServerOptions {
   readonly minCacheableTokens?: number;
   /** Models that answer a forced tool_choice with a 400, as Claude Sonnet 5.5 does. */
   readonly rejectsForcedToolChoice?: (model: string) => boolean;
+  /**
+   * Answers a valid request when no scripted step is queued: a stand-in model that reads the
+   * request (its model, prompt and conversation so far) and picks the reply. For callers that do
+   * not script the order of their requests, such as the live eval's tests. Undefined: a 500.
+   */
+  readonly respond?: (request: Readonly<Record<string, unknown>>) => ScriptedStep | undefined;
 }
 
 export interface MessagesApiServer {
@@ -472,7 +478,7 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions =
     }
     const counted = count(request);
     const tokens = { estimatedInputTokens: counted.total, estimatedPrefixTokens: counted.prefix, toolResultsFor: conversation.answered };
-    const step = queue.shift();
+    const step = queue.shift() ?? options.respond?.(request);
     if (!step) {
       record({ body, problems: [], status: 500, ...tokens });
       return sendError(res, 500, 'api_error', 'test server: no scripted reply queued', { 'x-should-retry': 'false' });
