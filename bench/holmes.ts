@@ -68,6 +68,15 @@ const HOLMES_TOOLSETS = 'kubernetes/core,kubernetes/logs,bash';
 /** Enabled by default in 0.45 besides those, switched off here: nothing outside the cluster. */
 const HOLMES_OFF = ['internet', 'connectivity_check', 'skills', 'kubernetes/kube-prometheus-stack', 'core_investigation', 'robusta'];
 const KEY = 'sk-ant-bench-holmes-0000000000000000000000';
+/**
+ * Holmes runs each bash tool command under `ulimit -v` of TOOL_MEMORY_LIMIT_MB (800 on x86-64).
+ * Under that address-space limit kubectl 1.34.4 (built with Go 1.26.8 by scripts/k8s-binaries.sh
+ * on the project machine) sometimes dies with Go's "fatal error: out of memory", and the look-up returns Holmes's
+ * [OOM] hint instead of the pod (measured and reported by the bench, see defaultLimitFailures).
+ * The comparison raises it, as Holmes's message advises, so both sides read what they were asked to.
+ */
+const HOLMES_DEFAULT_TOOL_MEMORY_MB = 800;
+const HOLMES_TOOL_MEMORY_MB = 2048;
 const SECRET_KINDS = ['env', 'args', 'log', 'event'] as const;
 type SecretKind = (typeof SECRET_KINDS)[number];
 
@@ -273,8 +282,21 @@ async function plant(cluster: ClusterInfo, spec: IncidentSpec, index: number): P
 // ---------------------------------------------------------------------------------------------
 // One diagnosis per side, scripted the same way
 
+/**
+ * healer: as deployed by default (HEALER_MODEL_MAX_STEPS=4), scripted through the same look-ups as
+ * Holmes; healer-single: HEALER_MODEL_MAX_STEPS=1, the verdict from the evidence read up front, no
+ * look-ups (no Holmes counterpart: Holmes sees nothing until it calls a tool).
+ */
+const SIDES = ['healer', 'holmes', 'healer-single'] as const;
+type Side = (typeof SIDES)[number];
+const SIDE_LABEL: Readonly<Record<Side, string>> = {
+  healer: 'k8s-healer (evidence, then 3 look-ups)',
+  holmes: `HolmesGPT ${HOLMES_VERSION} (\`holmes ask\`, reads only)`,
+  'healer-single': 'k8s-healer, `HEALER_MODEL_MAX_STEPS=1` (evidence only)',
+};
+
 interface Measured {
-  readonly side: 'healer' | 'holmes';
+  readonly side: Side;
   readonly requests: number;
   /** Prompt tokens summed over the requests, and of the first request alone. */
   readonly inputTokens: number;
@@ -292,14 +314,16 @@ interface Measured {
 const toolUses = (calls: { name: string; input: unknown }[]): ScriptedStep => ({ kind: 'tool-uses', calls });
 
 /** The three look-ups each side asks for in its first answer, in its own tool names. */
-function healerScript(p: Planted): ScriptedStep[] {
+function healerScript(p: Planted, lookups: boolean): ScriptedStep[] {
   const pod = { kind: 'Pod', name: p.pod, namespace: p.namespace };
   return [
-    toolUses([
-      { name: 'describe_owner', input: pod },
-      { name: 'events', input: pod },
-      { name: 'more_logs', input: { container: p.container, which: 'previous' } },
-    ]),
+    ...(lookups
+      ? [toolUses([
+        { name: 'describe_owner', input: pod },
+        { name: 'events', input: pod },
+        { name: 'more_logs', input: { container: p.container, which: 'previous' } },
+      ])]
+      : []),
     {
       kind: 'tool-use',
       input: {
@@ -365,22 +389,24 @@ interface Sides {
   readonly holmesConfig: string;
 }
 
-async function diagnoseWithHealer(s: Sides, p: Planted): Promise<Measured> {
+async function diagnoseWithHealer(s: Sides, p: Planted, side: 'healer' | 'healer-single'): Promise<Measured> {
+  const steps = side === 'healer' ? 4 : 1;
   s.server.reset();
   s.proxy.calls.length = 0;
-  s.server.enqueue(...healerScript(p));
-  const config = loadConfig({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: s.proxy.url, HEALER_MODEL: MODEL, HEALER_MODEL_MAX_RETRIES: '0' });
+  s.server.enqueue(...healerScript(p, steps > 1));
+  const config = loadConfig({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: s.proxy.url, HEALER_MODEL: MODEL, HEALER_MODEL_MAX_RETRIES: '0', HEALER_MODEL_MAX_STEPS: String(steps) });
   const kubeConfig = loadKubeConfig(s.cluster.healerKubeconfigPath);
   const reader = new KubernetesCluster(kubeConfig, config, systemClock);
-  const diagnoser = anthropicDiagnoserFromConfig(config, { investigator: new KubernetesInvestigator(kubeConfig) });
+  // As lib/wiring/model-diagnoser.ts wires it (without the runbook fallback and the daily budget).
+  const diagnoser = anthropicDiagnoserFromConfig(config, config.modelMaxSteps > 1 ? { investigator: new KubernetesInvestigator(kubeConfig) } : {});
   if (!diagnoser) throw new Error('no diagnoser from the configuration');
   const start = performance.now();
   const evidence = await reader.gatherEvidence(p.incident);
   const diagnosis = await diagnoser.diagnose(p.incident, evidence);
   const wallMs = performance.now() - start;
-  if (diagnosis.recommendation !== 'page' || diagnosis.usage?.steps !== 2) throw new Error(`healer on ${p.spec.name}: unexpected diagnosis ${JSON.stringify(diagnosis)}`);
+  if (diagnosis.recommendation !== 'page' || diagnosis.usage?.steps !== (steps > 1 ? 2 : 1)) throw new Error(`${side} on ${p.spec.name}: unexpected diagnosis ${JSON.stringify(diagnosis)}`);
   return {
-    ...fromLog('healer', p, s.server.requests, s.server.pending()),
+    ...fromLog(side, p, s.server.requests, s.server.pending()),
     wallMs,
     modelMs: s.proxy.calls.reduce((n, c) => n + c.ms, 0),
     beforeFirstMs: (s.proxy.calls[0]?.at ?? Number.NaN) - start,
@@ -401,6 +427,7 @@ function holmesEnv(s: Sides): NodeJS.ProcessEnv {
     // LiteLLM would fetch its model price map from the internet at import; the packaged copy instead.
     LITELLM_LOCAL_MODEL_COST_MAP: 'True',
     ENABLE_TELEMETRY: 'false',
+    TOOL_MEMORY_LIMIT_MB: String(HOLMES_TOOL_MEMORY_MB),
     COLUMNS: '200',
     NO_COLOR: '1',
   };
@@ -441,6 +468,30 @@ async function diagnoseWithHolmes(s: Sides, p: Planted): Promise<Measured> {
   };
 }
 
+/**
+ * How often `kubectl describe pod` dies as Holmes runs it by default: the same shell prefix its bash
+ * toolset puts before each command (`ulimit -v <800 MiB in KiB> 2>/dev/null || true; `).
+ */
+function defaultLimitFailures(s: Sides, p: Planted, runs: number): { failed: number; outOfMemory: number; runs: number; kubectl: string } {
+  let failed = 0;
+  let outOfMemory = 0;
+  const env = holmesEnv(s);
+  const version = spawnSync('kubectl', ['version', '--client', '-o', 'json'], { env, encoding: 'utf8' });
+  let kubectl = 'kubectl (version unknown)';
+  try {
+    const v = (JSON.parse(version.stdout) as { clientVersion?: { gitVersion?: string; goVersion?: string } }).clientVersion;
+    kubectl = `kubectl ${v?.gitVersion ?? '?'} built with ${v?.goVersion ?? '?'}`;
+  } catch {
+    // reported as unknown
+  }
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync('bash', ['-c', `ulimit -v ${HOLMES_DEFAULT_TOOL_MEMORY_MB * 1024} 2>/dev/null || true; kubectl describe pod ${p.pod} -n ${p.namespace}`], { env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+    if (r.status !== 0) failed += 1;
+    if (/fatal error: out of memory|runtime: out of memory/.test(r.stderr ?? '')) outOfMemory += 1;
+  }
+  return { failed, outOfMemory, runs, kubectl };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The table
 
@@ -460,16 +511,16 @@ function leakCell(runs: readonly Measured[]): string {
   return parts.length === 0 ? 'none' : `**${parts.join(', ')}**`;
 }
 
-export function holmesTable(results: readonly { planted: Planted; healer: Measured[]; holmes: Measured[] }[]): string[] {
+export function holmesTable(results: readonly { planted: Planted; runs: Readonly<Record<Side, Measured[]>> }[]): string[] {
   const lines = [
     '| incident | side | model requests | input tokens (all requests; first request; its tools + system) | tool calls | wall time, ms | model round trips, ms | without the model, ms | of which before the first request, ms | planted secrets that reached the model (of env, args, log, event) |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
-  for (const { planted, healer, holmes } of results) {
-    for (const runs of [healer, holmes]) {
-      const side = runs[0]?.side === 'healer' ? 'k8s-healer (evidence + investigation)' : `HolmesGPT ${HOLMES_VERSION} (\`holmes ask\`, reads only)`;
+  for (const { planted, runs: bySide } of results) {
+    for (const side of SIDES) {
+      const runs = bySide[side];
       lines.push(
-        `| ${planted.spec.name}: ${planted.spec.what} | ${side} | ${same(runs.map((r) => r.requests))} | ${same(runs.map((r) => r.inputTokens))}; ${same(runs.map((r) => r.firstRequestTokens))}; ${same(runs.map((r) => r.prefixTokens))} | ${same(runs.map((r) => r.toolCalls))} | ${range(runs.map((r) => r.wallMs))} | ${range(runs.map((r) => r.modelMs), 1)} | ${range(runs.map((r) => r.wallMs - r.modelMs))} | ${range(runs.map((r) => r.beforeFirstMs))} | ${leakCell(runs)} |`,
+        `| ${planted.spec.name}: ${planted.spec.what} | ${SIDE_LABEL[side]} | ${same(runs.map((r) => r.requests))} | ${same(runs.map((r) => r.inputTokens))}; ${same(runs.map((r) => r.firstRequestTokens))}; ${same(runs.map((r) => r.prefixTokens))} | ${same(runs.map((r) => r.toolCalls))} | ${range(runs.map((r) => r.wallMs))} | ${range(runs.map((r) => r.modelMs), 1)} | ${range(runs.map((r) => r.wallMs - r.modelMs))} | ${range(runs.map((r) => r.beforeFirstMs))} | ${leakCell(runs)} |`,
       );
     }
   }
@@ -514,27 +565,34 @@ export async function benchHolmes(): Promise<string[]> {
 
     // One untimed warm-up per side (module loading, connection set-up, Python bytecode).
     const first = planted[0];
-    if (first) {
-      await diagnoseWithHealer(s, first);
-      await diagnoseWithHolmes(s, first);
-    }
-    const results = planted.map((p) => ({ planted: p, healer: [] as Measured[], holmes: [] as Measured[] }));
+    const diagnose = (side: Side, p: Planted) => (side === 'holmes' ? diagnoseWithHolmes(s, p) : diagnoseWithHealer(s, p, side));
+    if (first) for (const side of SIDES) await diagnose(side, first);
+    const results = planted.map((p) => {
+      const runs: Record<Side, Measured[]> = { healer: [], holmes: [], 'healer-single': [] };
+      return { planted: p, runs };
+    });
     for (let run = 0; run < RUNS; run++) {
       for (const r of results) {
-        // Alternating sides, so load on the shared machine falls on both.
-        const order = run % 2 === 0 ? (['healer', 'holmes'] as const) : (['holmes', 'healer'] as const);
+        // Alternating order, so load on the shared machine falls on every side.
+        const order = run % 2 === 0 ? SIDES : [...SIDES].reverse();
         for (const side of order) {
-          const m = side === 'healer' ? await diagnoseWithHealer(s, r.planted) : await diagnoseWithHolmes(s, r.planted);
-          r[side].push(m);
+          const m = await diagnose(side, r.planted);
+          r.runs[side].push(m);
           log(`${r.planted.spec.name} ${side} run ${run + 1}: ${m.requests} requests, ${m.inputTokens} input tokens, ${m.toolCalls} tool calls, wall ${fmt(m.wallMs)} ms, model ${fmt(m.modelMs, 1)} ms, first request after ${fmt(m.beforeFirstMs)} ms; leaked: ${SECRET_KINDS.filter((k) => m.leaked[k]).join(', ') || 'none'}`);
         }
       }
     }
+    const probe = first ? defaultLimitFailures(s, first, 20) : undefined;
+    if (probe) log(`kubectl describe under Holmes's default ulimit -v ${HOLMES_DEFAULT_TOOL_MEMORY_MB} MiB: ${probe.failed} of ${probe.runs} failed (${probe.outOfMemory} with Go's out of memory)`);
     const lines = [
       `Same local control plane, same incidents, the same local Messages-API server behind a timing proxy for both; ${RUNS} timed diagnoses per side and incident after one untimed warm-up each, sides alternating. ` +
         'Both sides were scripted through the same investigation: one answer asking for three look-ups at once (the pod described, its events, its previous log), then the final answer ' +
         '(healer: `describe_owner`, `events`, `more_logs`, then `submit_verdict`; Holmes: `bash` `kubectl describe pod`, `bash` `kubectl events --for pod/…`, `fetch_pod_logs`, then text). ' +
+        'A third row shows the healer without look-ups (`HEALER_MODEL_MAX_STEPS=1`, one request with the evidence it read up front, then `submit_verdict`). ' +
         'Both read with the same identity (the healer\'s ServiceAccount, infra/rbac.yaml). ' +
+        `Holmes ran with \`TOOL_MEMORY_LIMIT_MB=${HOLMES_TOOL_MEMORY_MB}\`: at its default (${HOLMES_DEFAULT_TOOL_MEMORY_MB}, applied as \`ulimit -v\` before each bash command) ` +
+        (probe ? `\`kubectl describe pod\` failed ${probe.failed} of ${probe.runs} times here (${probe.outOfMemory} with Go's "fatal error: out of memory"; ${probe.kubectl}), ` : '') +
+        'and such a look-up returns Holmes\'s [OOM] hint to the model instead of the pod. ' +
         `Holmes ran with its Kubernetes toolsets only (${HOLMES_TOOLSETS.split(',').map((t) => `\`${t}\``).join(', ')}; bash limited to its read-only allow list) and its toolset statuses cached (\`holmes toolset refresh\` once before, ${fmt(refresh.endedAt - refresh.spawnedAt)} ms, untimed).`,
       '',
       ...holmesTable(results),
