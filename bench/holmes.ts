@@ -600,8 +600,8 @@ export async function benchHolmes(): Promise<string[]> {
       `Input tokens: the server's count (@anthropic-ai/tokenizer, legacy vocabulary, over the JSON of each tool and the text of each system and message block), the same counter for both; real API counts are higher (see "Diagnosis tokens"). ` +
         'Tool calls: tool_result blocks the model received. Wall time: the healer\'s is `gatherEvidence` + `diagnose` in a warm process (what a warm Lambda does before policy); ' +
         `Holmes's is the \`holmes ask\` process from spawn to exit, which includes Python start-up, imports, configuration and toolset loading (before its first request) and one kubectl process per look-up (two for the log: previous and current). ` +
-        'Before the first request the healer reads its evidence (pod, owner chain, logs, events, node, rollout), which goes into its first prompt. ' +
-        'Model round trips: time the timing proxy held each request (the scripted server answers at once; this is mostly its token counting). ' +
+        'Before the first request the healer reads its evidence (pod, owner chain, logs, events, node, rollout), which goes into its first prompt, so its scripted look-ups repeat part of it. ' +
+        'Model round trips: time the timing proxy held each request (the scripted server answers at once; this includes its token counting). ' +
         'A secret counts as reached when its exact string appears anywhere in a request body. Holmes only reads and proposes in prose; the healer\'s figures are its diagnosis alone, before the policy and the write gate.',
     ];
     console.log(lines.join('\n'));
