@@ -9,6 +9,9 @@
  *      100 alerts, and heap growth over the run
  *   6. with --scan (or BENCH_SCAN=1): the scan of a large cluster (bench/scan.ts, several minutes;
  *      also `npm run bench:scan` on its own)
+ *   7. with --holmes (or BENCH_HOLMES=1): HolmesGPT and the healer side by side on the same incidents
+ *      (bench/holmes.ts; installs HolmesGPT into its own cached venv, skipped with the reason where
+ *      Python or the package is missing; also `npm run bench:holmes` on its own)
  * --no-write prints without touching BENCHMARKS.md.
  */
 import { performance } from 'node:perf_hooks';
@@ -24,6 +27,7 @@ import { localContext } from '../lib/local/http-api.js';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { benchScan } from './scan.js';
+import { benchHolmes } from './holmes.js';
 import { percentile } from './stats.js';
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
@@ -194,4 +198,5 @@ benchPolicy();
 await benchEksToken();
 await benchWebhook();
 if (process.argv.includes('--scan') || process.env.BENCH_SCAN === '1') section.push('', '### Scan of a large cluster', '', ...(await benchScan()));
+if (process.argv.includes('--holmes') || process.env.BENCH_HOLMES === '1') section.push('', '### HolmesGPT side by side (diagnosis only; Holmes only reads)', '', ...(await benchHolmes()));
 if (write) console.log(`written: ${writeSection(about, section)}`);

@@ -5,14 +5,38 @@
 #     incident view, driven headless by playwright-core)
 #   - a Python venv with moto[server] (SNS/SQS) and cfn-lint (template validation)
 # Idempotent: each step is skipped when already satisfied. Progress goes to stderr.
+#
+# `--holmes` does only the opt-in step of `npm run bench:holmes` (never part of `npm test`):
+# HolmesGPT (PyPI holmesgpt, pinned) in its own venv, so its many pins cannot clash with
+# moto's and cfn-lint's. It prints the venv's directory last on stdout.
 set -euo pipefail
 
 CACHE_ROOT="${K8S_HEALER_CACHE:-$HOME/.cache/k8s-healer}"
 VENV="$CACHE_ROOT/venv"
 MOTO_VERSION="${MOTO_VERSION:-5.2.5}"
 CFN_LINT_VERSION="${CFN_LINT_VERSION:-1.58.0}"
+HOLMES_VENV="$CACHE_ROOT/holmes-venv"
+HOLMESGPT_VERSION="${HOLMESGPT_VERSION:-0.45.0}"
 
 log() { printf '[setup-tools %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+if [ "${1:-}" = "--holmes" ]; then
+  command -v python3 >/dev/null 2>&1 || { log "ERROR: python3 not found (HolmesGPT is a Python package)"; exit 3; }
+  python3 -c 'import sys; assert sys.version_info >= (3, 10)' 2>/dev/null \
+    || { log "ERROR: HolmesGPT needs Python >= 3.10, found $(python3 --version 2>&1)"; exit 3; }
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || { log "ERROR: python3 has no venv/ensurepip (Debian: apt-get install python3-venv)"; exit 3; }
+  if [ ! -x "$HOLMES_VENV/bin/holmes" ] \
+     || ! "$HOLMES_VENV/bin/python" -c "import importlib.metadata as m; assert m.version('holmesgpt')=='$HOLMESGPT_VERSION'" 2>/dev/null; then
+    log "creating Python venv at $HOLMES_VENV (holmesgpt==$HOLMESGPT_VERSION; about a minute)"
+    mkdir -p "$CACHE_ROOT"
+    rm -rf "$HOLMES_VENV"
+    python3 -m venv "$HOLMES_VENV"
+    "$HOLMES_VENV/bin/pip" install -q --disable-pip-version-check "holmesgpt==$HOLMESGPT_VERSION" >&2
+  fi
+  log "HolmesGPT $HOLMESGPT_VERSION ready (venv: $HOLMES_VENV)"
+  echo "$HOLMES_VENV"
+  exit 0
+fi
 
 apt_missing=()
 command -v alertmanager >/dev/null 2>&1 || [ -x /usr/bin/prometheus-alertmanager ] || apt_missing+=(prometheus-alertmanager)
