@@ -9,6 +9,9 @@
  *      100 alerts, and heap growth over the run
  *   6. with --scan (or BENCH_SCAN=1): the scan of a large cluster (bench/scan.ts, several minutes;
  *      also `npm run bench:scan` on its own)
+ *   7. with --latency (or BENCH_LATENCY=1): alert to action, Alertmanager delivery to the eviction
+ *      the apiserver accepted, one at a time and 20 in flight (bench/alert-to-action.ts, several
+ *      minutes; also `npm run bench:latency` on its own)
  * --no-write prints without touching BENCHMARKS.md.
  */
 import { performance } from 'node:perf_hooks';
@@ -24,6 +27,7 @@ import { localContext } from '../lib/local/http-api.js';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { benchScan } from './scan.js';
+import { benchAlertToAction } from './alert-to-action.js';
 import { percentile } from './stats.js';
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
@@ -194,4 +198,5 @@ benchPolicy();
 await benchEksToken();
 await benchWebhook();
 if (process.argv.includes('--scan') || process.env.BENCH_SCAN === '1') section.push('', '### Scan of a large cluster', '', ...(await benchScan()));
+if (process.argv.includes('--latency') || process.env.BENCH_LATENCY === '1') section.push('', '### Alert to action', '', ...(await benchAlertToAction()));
 if (write) console.log(`written: ${writeSection(about, section)}`);
