@@ -12,6 +12,9 @@
  *   7. with --holmes (or BENCH_HOLMES=1): HolmesGPT and the healer side by side on the same incidents
  *      (bench/holmes.ts; installs HolmesGPT into its own cached venv, skipped with the reason where
  *      Python or the package is missing; also `npm run bench:holmes` on its own)
+ *   8. with --latency (or BENCH_LATENCY=1): alert to action, Alertmanager delivery to the eviction
+ *      the apiserver accepted, one at a time and 20 in flight (bench/alert-to-action.ts, several
+ *      minutes; also `npm run bench:latency` on its own)
  * --no-write prints without touching BENCHMARKS.md.
  */
 import { performance } from 'node:perf_hooks';
@@ -28,6 +31,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { benchScan } from './scan.js';
 import { benchHolmes } from './holmes.js';
+import { benchAlertToAction } from './alert-to-action.js';
 import { percentile } from './stats.js';
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
@@ -199,4 +203,5 @@ await benchEksToken();
 await benchWebhook();
 if (process.argv.includes('--scan') || process.env.BENCH_SCAN === '1') section.push('', '### Scan of a large cluster', '', ...(await benchScan()));
 if (process.argv.includes('--holmes') || process.env.BENCH_HOLMES === '1') section.push('', '### HolmesGPT side by side (diagnosis only; Holmes only reads)', '', ...(await benchHolmes()));
+if (process.argv.includes('--latency') || process.env.BENCH_LATENCY === '1') section.push('', '### Alert to action', '', ...(await benchAlertToAction()));
 if (write) console.log(`written: ${writeSection(about, section)}`);

@@ -61,6 +61,8 @@ export interface KubernetesLimits {
   readonly listPageSize?: number;
 }
 
+type RequestContext = Parameters<KubeConfig['applySecurityAuthentication']>[0];
+
 /**
  * A KubeConfig whose every request is abandoned after `timeoutMs`, and never later than the
  * deadline set for the current invocation (the Lambda's remaining time): a hung API server then
@@ -80,8 +82,24 @@ export class BoundedKubeConfig extends KubeConfig {
     this.deadlineMs = deadlineMs;
   }
 
-  override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]): Promise<void> {
+  /** The undici dispatcher of the first request for each TLS identity (cluster and user), reused. */
+  private readonly dispatchers = new Map<string, NonNullable<ReturnType<RequestContext['getDispatcher']>>>();
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
+    // client-node 2.0 gives every request a new undici Agent (KubeConfig.createDispatcher), so
+    // every API call paid a new TCP connection, TLS handshake and SecureContext. The first one made
+    // for a cluster and user is kept and set on later requests (its connections kept alive); the
+    // new one is never used, so it never connects. Bearer tokens are headers, not part of the key.
+    const made = context.getDispatcher();
+    if (made) {
+      const cluster = this.getCurrentCluster();
+      const user = this.getCurrentUser();
+      const key = JSON.stringify([cluster?.name, cluster?.server, cluster?.caData, cluster?.caFile, cluster?.skipTLSVerify, cluster?.tlsServerName, cluster?.proxyUrl, user?.name, user?.certData, user?.certFile, user?.keyData, user?.keyFile]);
+      const kept = this.dispatchers.get(key);
+      if (kept) context.setDispatcher(kept);
+      else this.dispatchers.set(key, made);
+    }
     this.requestCount++;
     const left = this.deadlineMs === undefined ? this.timeoutMs : Math.min(this.timeoutMs, this.deadlineMs - Date.now());
     context.setSignal(AbortSignal.timeout(Math.max(1, left)));
