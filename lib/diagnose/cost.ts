@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../util/schema.js';
 import type { Diagnosis } from '../domain/types.js';
 
 /**
@@ -79,13 +79,14 @@ export function totalTokens(usage: TokenCounts | undefined): number {
   return usage.inputTokens + usage.outputTokens + (usage.cacheReadTokens ?? 0) + (usage.cacheWriteTokens ?? 0);
 }
 
+const usdPerMTok = () => z.number().check(z.gte(0), z.lte(10_000));
 const PriceSchema = z.strictObject({
-  input: z.number().min(0).max(10_000),
-  cacheWrite: z.number().min(0).max(10_000),
-  cacheRead: z.number().min(0).max(10_000),
-  output: z.number().min(0).max(10_000),
+  input: usdPerMTok(),
+  cacheWrite: usdPerMTok(),
+  cacheRead: usdPerMTok(),
+  output: usdPerMTok(),
 });
-const PricesSchema = z.record(z.string().min(1).max(200), PriceSchema);
+const PricesSchema = z.record(z.string().check(z.minLength(1), z.maxLength(200)), PriceSchema);
 
 /**
  * HEALER_MODEL_PRICES: JSON `{"<model id>": {"input":2,"cacheWrite":2.5,"cacheRead":0.2,"output":10}}`

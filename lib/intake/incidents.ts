@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../util/schema.js';
+import { failTransform } from '../util/schema.js';
 import type { Incident, Symptom } from '../domain/types.js';
 import { CLUSTER_SCOPED_KINDS, SymptomSchema } from '../domain/incident-schema.js';
 import type { Alert } from './alertmanager.js';
@@ -95,29 +96,26 @@ const UNKNOWN_SUBJECT_LABELS: readonly (readonly [string, SubjectKind])[] = [
 // ---------------------------------------------------------------------------------------------
 // Configured mappings (HEALER_ALERT_MAPPINGS), validated at config load.
 
-const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/, 'must be a Prometheus label name');
-const AlertRuleSchema = z
-  .object({
+const labelName = z.string().check(z.regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/, 'must be a Prometheus label name'));
+const AlertRuleSchema = z.pipe(
+  z.strictObject({
     symptom: SymptomSchema,
     kind: z.enum(SUBJECT_KINDS),
     nameLabel: labelName,
-    namespaceLabel: labelName.optional(),
-    symptomFrom: z
-      .object({
+    namespaceLabel: z.optional(labelName),
+    symptomFrom: z.optional(
+      z.strictObject({
         label: labelName,
         values: z
-          .record(z.string().min(1).max(256), SymptomSchema)
-          .refine((m) => Object.keys(m).length <= 64, { message: 'at most 64 values' }),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict()
-  .transform((rule, ctx): AlertRule => {
+          .record(z.string().check(z.minLength(1), z.maxLength(256)), SymptomSchema)
+          .check(z.refine((m) => Object.keys(m).length <= 64, { message: 'at most 64 values' })),
+      }),
+    ),
+  }),
+  z.transform((rule, ctx): AlertRule => {
     const clusterScoped = CLUSTER_SCOPED_KINDS.has(rule.kind);
     if (clusterScoped && rule.namespaceLabel !== undefined) {
-      ctx.addIssue({ code: 'custom', message: `${rule.kind} is cluster-scoped: remove namespaceLabel`, path: ['namespaceLabel'] });
-      return z.NEVER;
+      return failTransform(ctx, `${rule.kind} is cluster-scoped: remove namespaceLabel`, ['namespaceLabel']);
     }
     const { symptom, kind, nameLabel, symptomFrom } = rule;
     // Namespaced kinds read `namespace` unless told otherwise.
@@ -128,12 +126,13 @@ const AlertRuleSchema = z
       ...(clusterScoped ? {} : { namespaceLabel: rule.namespaceLabel ?? 'namespace' }),
       ...(symptomFrom ? { symptomFrom } : {}),
     };
-  });
+  }),
+);
 
 /** `{"AlertName": {"symptom": "...", "kind": "...", "nameLabel": "...", "namespaceLabel": "..."}}`, merged over the defaults. */
 export const AlertMappingsSchema = z
-  .record(z.string().min(1).max(256), AlertRuleSchema)
-  .refine((m) => Object.keys(m).length <= 500, { message: 'at most 500 alert mappings' });
+  .record(z.string().check(z.minLength(1), z.maxLength(256)), AlertRuleSchema)
+  .check(z.refine((m) => Object.keys(m).length <= 500, { message: 'at most 500 alert mappings' }));
 export type AlertMappings = Readonly<Record<string, AlertRule>>;
 
 /** Parses the HEALER_ALERT_MAPPINGS text; the error names what is wrong, never echoes secrets (there are none here). */
