@@ -1,4 +1,5 @@
 import * as z from '../util/schema.js';
+import { onFirstUse } from '../util/schema.js';
 import { ACTION_IDS } from '../domain/types.js';
 
 /**
@@ -51,15 +52,6 @@ export type ClusterEntry = Readonly<{
 export const CLUSTER_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 export const isClusterName = (s: string): boolean => CLUSTER_NAME.test(s);
 
-const trimmed = z.string().check(z.trim(), z.minLength(1));
-
-const EksSchema = z.strictObject({
-  clusterName: trimmed.check(z.maxLength(100)),
-  endpoint: trimmed.check(z.regex(/^https:\/\/[^/\s]+\/?$/, 'expected https://<host> (aws eks describe-cluster --query cluster.endpoint)')),
-  caData: trimmed.check(z.refine((v) => Buffer.from(v, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----'), 'expected the base64 of a PEM certificate')),
-  region: z.optional(trimmed.check(z.maxLength(50))),
-});
-
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** A whole number of at least `min`. */
@@ -68,7 +60,7 @@ const count = (min: number) => z.optional(z.number().check(z.int(), z.gte(min)))
 const share = () => z.optional(z.number().check(z.gte(0), z.lte(1)));
 
 /** Every override a cluster may set; anything else is refused (a typo must not be ignored). */
-const OverridesSchema = z.strictObject({
+const overridesSchema = () => z.strictObject({
   dryRun: z.optional(z.boolean()),
   killSwitch: z.optional(z.boolean()),
   /** Added to the stack's protected namespaces, never replacing them. */
@@ -86,19 +78,27 @@ const OverridesSchema = z.strictObject({
   approvalActions: z.optional(z.array(z.enum(ACTION_IDS))),
 });
 
-export type ClusterOverrides = z.infer<typeof OverridesSchema>;
+export type ClusterOverrides = z.infer<ReturnType<typeof overridesSchema>>;
 
-const ssmName = trimmed.check(z.maxLength(2048), z.regex(/^\/[A-Za-z0-9_.\-/]+$/, 'expected an SSM parameter name starting with /'));
-
-const EntrySchema = z.strictObject({
-  name: z.string().check(z.regex(CLUSTER_NAME, 'expected 1-63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit')),
-  eks: z.optional(EksSchema),
-  kubeconfigParam: z.optional(ssmName),
-  scanKubeconfigParam: z.optional(ssmName),
-  policy: z.optional(OverridesSchema),
+/** Built on first use: only a stack with HEALER_CLUSTERS parses a registry. */
+const registrySchema = onFirstUse(() => {
+  const trimmed = z.string().check(z.trim(), z.minLength(1));
+  const eks = z.strictObject({
+    clusterName: trimmed.check(z.maxLength(100)),
+    endpoint: trimmed.check(z.regex(/^https:\/\/[^/\s]+\/?$/, 'expected https://<host> (aws eks describe-cluster --query cluster.endpoint)')),
+    caData: trimmed.check(z.refine((v) => Buffer.from(v, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----'), 'expected the base64 of a PEM certificate')),
+    region: z.optional(trimmed.check(z.maxLength(50))),
+  });
+  const ssmName = trimmed.check(z.maxLength(2048), z.regex(/^\/[A-Za-z0-9_.\-/]+$/, 'expected an SSM parameter name starting with /'));
+  const entry = z.strictObject({
+    name: z.string().check(z.regex(CLUSTER_NAME, 'expected 1-63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit')),
+    eks: z.optional(eks),
+    kubeconfigParam: z.optional(ssmName),
+    scanKubeconfigParam: z.optional(ssmName),
+    policy: z.optional(overridesSchema()),
+  });
+  return z.array(entry).check(z.minLength(1, 'expected at least one cluster'), z.maxLength(50));
 });
-
-const RegistrySchema = z.array(EntrySchema).check(z.minLength(1, 'expected at least one cluster'), z.maxLength(50));
 
 /** What may differ per cluster, how: each override either equals the stack or is stricter. */
 export function narrowPolicy(stack: ClusterPolicy, o: ClusterOverrides): { policy: ClusterPolicy; problems: string[] } {
@@ -150,7 +150,7 @@ export function parseClusterRegistry(text: string, stack: ClusterPolicy, default
   } catch {
     return { ok: false, problems: ['is not valid JSON'] };
   }
-  const parsed = RegistrySchema.safeParse(json);
+  const parsed = registrySchema().safeParse(json);
   if (!parsed.success) {
     return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`) };
   }

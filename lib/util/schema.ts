@@ -28,3 +28,13 @@ export function failTransform(ctx: core.ParsePayload, message: string, path?: Pr
   ctx.issues.push({ code: 'custom', message, input: ctx.value, ...(path ? { path } : {}) });
   return NEVER;
 }
+
+/**
+ * A schema built on its first use, for schemas only some configurations need (HEALER_CLUSTERS,
+ * HEALER_ALERT_MAPPINGS, HEALER_MODEL_PRICES): zod makes every schema and check an object with
+ * its methods bound, so building one costs each cold start time even when nothing parses with it.
+ */
+export function onFirstUse<T>(build: () => T): () => T {
+  let built: T | undefined;
+  return () => (built ??= build());
+}
