@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../util/schema.js';
 import type { ActionId } from '../domain/types.js';
 
 /**
@@ -26,7 +26,7 @@ export interface ActionSpec {
   /** Marks a node unschedulable (draws on the node budget). */
   readonly cordons: boolean;
   /** Its parameters: anything else a diagnosis proposes is rejected. */
-  readonly parameters: z.ZodType<Readonly<Record<string, number>>>;
+  readonly parameters: z.ZodMiniType<Readonly<Record<string, number>>>;
   /** How long verification may take before it counts as failed. */
   readonly verifyWithinSeconds: number;
 }
@@ -74,7 +74,7 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = Object.freeze({
     changesDesiredState: true,
     scales: true,
     cordons: false,
-    parameters: z.strictObject({ replicas: z.number().int().min(1).max(10_000) }),
+    parameters: z.strictObject({ replicas: z.number().check(z.int(), z.gte(1), z.lte(10_000)) }),
     verifyWithinSeconds: 600,
   },
   'delete-job': {

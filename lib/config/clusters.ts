@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from '../util/schema.js';
+import { onFirstUse } from '../util/schema.js';
 import { ACTION_IDS } from '../domain/types.js';
 
 /**
@@ -51,49 +52,53 @@ export type ClusterEntry = Readonly<{
 export const CLUSTER_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 export const isClusterName = (s: string): boolean => CLUSTER_NAME.test(s);
 
-const trimmed = z.string().trim().min(1);
-
-const EksSchema = z.object({
-  clusterName: trimmed.max(100),
-  endpoint: trimmed.regex(/^https:\/\/[^/\s]+\/?$/, 'expected https://<host> (aws eks describe-cluster --query cluster.endpoint)'),
-  caData: trimmed.refine((v) => Buffer.from(v, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----'), 'expected the base64 of a PEM certificate'),
-  region: trimmed.max(50).optional(),
-}).strict();
-
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/** A whole number of at least `min`. */
+const count = (min: number) => z.optional(z.number().check(z.int(), z.gte(min)));
+/** A share in [0, 1]. */
+const share = () => z.optional(z.number().check(z.gte(0), z.lte(1)));
+
 /** Every override a cluster may set; anything else is refused (a typo must not be ignored). */
-const OverridesSchema = z.object({
-  dryRun: z.boolean().optional(),
-  killSwitch: z.boolean().optional(),
+const overridesSchema = () => z.strictObject({
+  dryRun: z.optional(z.boolean()),
+  killSwitch: z.optional(z.boolean()),
   /** Added to the stack's protected namespaces, never replacing them. */
-  deniedNamespaces: z.array(z.string().max(63).regex(DNS_LABEL, 'expected a namespace name')).max(100).optional(),
-  diagnoseProtected: z.boolean().optional(),
-  minConfidence: z.number().min(0).max(1).optional(),
-  maxActionsPerNamespacePerHour: z.number().int().min(0).optional(),
-  maxActionsPerClusterPerHour: z.number().int().min(0).optional(),
-  circuitBreakerCount: z.number().int().min(0).optional(),
-  maxCordonedNodeShare: z.number().min(0).max(1).optional(),
-  scaleMaxReplicas: z.number().int().min(1).optional(),
-  scaleMaxStep: z.number().int().min(1).optional(),
-  scaleMaxStepPercent: z.number().int().min(1).optional(),
+  deniedNamespaces: z.optional(z.array(z.string().check(z.maxLength(63), z.regex(DNS_LABEL, 'expected a namespace name'))).check(z.maxLength(100))),
+  diagnoseProtected: z.optional(z.boolean()),
+  minConfidence: share(),
+  maxActionsPerNamespacePerHour: count(0),
+  maxActionsPerClusterPerHour: count(0),
+  circuitBreakerCount: count(0),
+  maxCordonedNodeShare: share(),
+  scaleMaxReplicas: count(1),
+  scaleMaxStep: count(1),
+  scaleMaxStepPercent: count(1),
   /** Added to the stack's approval-needing actions. */
-  approvalActions: z.array(z.enum(ACTION_IDS)).optional(),
-}).strict();
+  approvalActions: z.optional(z.array(z.enum(ACTION_IDS))),
+});
 
-export type ClusterOverrides = z.infer<typeof OverridesSchema>;
+export type ClusterOverrides = z.infer<ReturnType<typeof overridesSchema>>;
 
-const ssmName = trimmed.max(2048).regex(/^\/[A-Za-z0-9_.\-/]+$/, 'expected an SSM parameter name starting with /');
-
-const EntrySchema = z.object({
-  name: z.string().regex(CLUSTER_NAME, 'expected 1-63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit'),
-  eks: EksSchema.optional(),
-  kubeconfigParam: ssmName.optional(),
-  scanKubeconfigParam: ssmName.optional(),
-  policy: OverridesSchema.optional(),
-}).strict();
-
-const RegistrySchema = z.array(EntrySchema).min(1, 'expected at least one cluster').max(50);
+/** Built on first use: only a stack with HEALER_CLUSTERS parses a registry. */
+const registrySchema = onFirstUse(() => {
+  const trimmed = z.string().check(z.trim(), z.minLength(1));
+  const eks = z.strictObject({
+    clusterName: trimmed.check(z.maxLength(100)),
+    endpoint: trimmed.check(z.regex(/^https:\/\/[^/\s]+\/?$/, 'expected https://<host> (aws eks describe-cluster --query cluster.endpoint)')),
+    caData: trimmed.check(z.refine((v) => Buffer.from(v, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----'), 'expected the base64 of a PEM certificate')),
+    region: z.optional(trimmed.check(z.maxLength(50))),
+  });
+  const ssmName = trimmed.check(z.maxLength(2048), z.regex(/^\/[A-Za-z0-9_.\-/]+$/, 'expected an SSM parameter name starting with /'));
+  const entry = z.strictObject({
+    name: z.string().check(z.regex(CLUSTER_NAME, 'expected 1-63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit')),
+    eks: z.optional(eks),
+    kubeconfigParam: z.optional(ssmName),
+    scanKubeconfigParam: z.optional(ssmName),
+    policy: z.optional(overridesSchema()),
+  });
+  return z.array(entry).check(z.minLength(1, 'expected at least one cluster'), z.maxLength(50));
+});
 
 /** What may differ per cluster, how: each override either equals the stack or is stricter. */
 export function narrowPolicy(stack: ClusterPolicy, o: ClusterOverrides): { policy: ClusterPolicy; problems: string[] } {
@@ -145,7 +150,7 @@ export function parseClusterRegistry(text: string, stack: ClusterPolicy, default
   } catch {
     return { ok: false, problems: ['is not valid JSON'] };
   }
-  const parsed = RegistrySchema.safeParse(json);
+  const parsed = registrySchema().safeParse(json);
   if (!parsed.success) {
     return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`) };
   }

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from '../util/schema.js';
+import { failTransform } from '../util/schema.js';
 import { parseAlertMappings, type AlertMappings } from '../intake/incidents.js';
 import { DEFAULT_DETECTOR_SETTINGS, type DetectorSettings } from '../detect/finding.js';
 import { DEFAULT_MODEL_PRICES, parseModelPrices, type ModelPrices } from '../diagnose/cost.js';
@@ -12,141 +13,139 @@ export type { ClusterEntry, ClusterPolicy, EksSettings } from './clusters.js';
  * Defaults are the safe, local ones: dry-run on, Kubernetes system namespaces denied.
  */
 const booleanFlag = (fallback: boolean) =>
-  z
-    .string()
-    .optional()
-    .transform((value, ctx) => {
+  z.pipe(
+    z.optional(z.string()),
+    z.transform((value: string | undefined, ctx) => {
       if (value === undefined || value === '') return fallback;
       const normalised = value.trim().toLowerCase();
       if (['1', 'true', 'yes', 'on'].includes(normalised)) return true;
       if (['0', 'false', 'no', 'off'].includes(normalised)) return false;
-      ctx.addIssue({ code: 'custom', message: `expected true or false, got "${value}"` });
-      return z.NEVER;
-    });
+      return failTransform(ctx, `expected true or false, got "${value}"`);
+    }),
+  );
 
-const seconds = (fallback: number, max = 7 * 24 * 3600) =>
-  z.coerce.number().int().min(0).max(max).default(fallback);
+/** A whole number in [min, max], coerced from the environment's text. */
+const int = (min: number, max: number) => z.coerce.number().check(z.int(), z.gte(min), z.lte(max));
+
+const seconds = (fallback: number, max = 7 * 24 * 3600) => z._default(int(0, max), fallback);
 
 const csv = (fallback: string[]) =>
-  z
-    .string()
-    .optional()
-    .transform((value) =>
+  z.pipe(
+    z.optional(z.string()),
+    z.transform((value: string | undefined) =>
       value === undefined ? fallback : value.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
-    );
+    ),
+  );
+
+/** Unset or blank: undefined; else the value trimmed. */
+const trimmedOrUnset = () => z.pipe(z.optional(z.string()), z.transform((v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim())));
 
 const ConfigSchema = z.object({
-  HEALER_CLUSTER_NAME: z.string().refine(isClusterName, { message: 'expected 1-63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit' }).optional(),
+  HEALER_CLUSTER_NAME: z.optional(z.string().check(z.refine(isClusterName, { message: 'expected 1-63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit' }))),
   // The cluster registry (lib/config/clusters.ts): JSON list of clusters, each with its own
   // sign-in and policy narrowing. Unset: one cluster, HEALER_CLUSTER_NAME with HEALER_EKS_* or
   // HEALER_KUBECONFIG_PARAM, as before.
-  HEALER_CLUSTERS: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v)),
+  HEALER_CLUSTERS: z.pipe(z.optional(z.string()), z.transform((v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v))),
   // Which identity's kubeconfig the function reads from a registry entry: the scan function says
   // `scan` and reads only each entry's scanKubeconfigParam (list-only), never the acting one.
-  HEALER_KUBE_IDENTITY: z.enum(['act', 'scan']).default('act'),
+  HEALER_KUBE_IDENTITY: z._default(z.enum(['act', 'scan']), 'act'),
   HEALER_DRY_RUN: booleanFlag(true),
   HEALER_KILL_SWITCH: booleanFlag(false),
   // SSM String parameter ("on"/"off") read before each decision; flippable without a deploy.
-  HEALER_KILL_SWITCH_PARAM: z
-    .string()
-    .optional()
-    .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
-  HEALER_STATE_TABLE: z.string().min(1).default('k8s-healer-state'),
-  HEALER_AUDIT_TABLE: z.string().min(1).default('k8s-healer-audit'),
-  HEALER_QUEUE_URL: z.string().optional(),
-  HEALER_TOPIC_ARN: z.string().optional(),
+  HEALER_KILL_SWITCH_PARAM: trimmedOrUnset(),
+  HEALER_STATE_TABLE: z._default(z.string().check(z.minLength(1)), 'k8s-healer-state'),
+  HEALER_AUDIT_TABLE: z._default(z.string().check(z.minLength(1)), 'k8s-healer-audit'),
+  HEALER_QUEUE_URL: z.optional(z.string()),
+  HEALER_TOPIC_ARN: z.optional(z.string()),
   // CloudWatch namespace of the EMF metrics. Validated here; lib/wiring/observability.ts reads the
   // variable itself (same default) so the dead-letter function counts without loading this config.
-  HEALER_METRICS_NAMESPACE: z.string().min(1).max(255).default('k8s-healer'),
-  HEALER_WEBHOOK_TOKEN: z.string().optional(),
+  HEALER_METRICS_NAMESPACE: z._default(z.string().check(z.minLength(1), z.maxLength(255)), 'k8s-healer'),
+  HEALER_WEBHOOK_TOKEN: z.optional(z.string()),
   // `user:password` (RFC 7617: the user has no colon); the message never echoes the value.
   HEALER_WEBHOOK_BASIC_AUTH: z
-    .string()
-    .optional()
-    .transform((v) => (v === '' ? undefined : v))
-    .refine((v) => v === undefined || /^[^:]+:.+$/s.test(v), { message: 'expected user:password with a non-empty user and password' }),
-  HEALER_ALERT_MAPPINGS: z
-    .string()
-    .optional()
-    .transform((value, ctx): AlertMappings => {
+    .pipe(z.optional(z.string()), z.transform((v: string | undefined) => (v === '' ? undefined : v)))
+    .check(z.refine((v) => v === undefined || /^[^:]+:.+$/s.test(v), { message: 'expected user:password with a non-empty user and password' })),
+  HEALER_ALERT_MAPPINGS: z.pipe(
+    z.optional(z.string()),
+    z.transform((value: string | undefined, ctx): AlertMappings => {
       if (value === undefined || value.trim() === '') return {};
       const parsed = parseAlertMappings(value);
       if (parsed.ok) return parsed.mappings;
-      ctx.addIssue({ code: 'custom', message: parsed.error });
-      return z.NEVER;
+      return failTransform(ctx, parsed.error);
     }),
-  HEALER_WEBHOOK_TOKEN_PARAM: z.string().optional(),
-  HEALER_KUBECONFIG_PARAM: z.string().optional(),
+  ),
+  HEALER_WEBHOOK_TOKEN_PARAM: z.optional(z.string()),
+  HEALER_KUBECONFIG_PARAM: z.optional(z.string()),
   // EKS sign-in in-process (lib/adapters/eks-token.ts): with a cluster name, the functions sign
   // their own tokens from their IAM role and no kubeconfig is read. Endpoint and CA as
   // `aws eks describe-cluster` prints them (cluster.endpoint, cluster.certificateAuthority.data).
-  HEALER_EKS_CLUSTER_NAME: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
-  HEALER_EKS_ENDPOINT: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
-  HEALER_EKS_CA_DATA: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
+  HEALER_EKS_CLUSTER_NAME: trimmedOrUnset(),
+  HEALER_EKS_ENDPOINT: trimmedOrUnset(),
+  HEALER_EKS_CA_DATA: trimmedOrUnset(),
   // The STS region the tokens are signed for; Lambda sets AWS_REGION.
-  HEALER_EKS_REGION: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
-  AWS_REGION: z.string().optional(),
-  HEALER_ANTHROPIC_KEY_PARAM: z.string().optional(),
-  ANTHROPIC_API_KEY: z.string().optional(),
-  ANTHROPIC_BASE_URL: z.string().url().optional(),
-  HEALER_MODEL: z.string().min(1).default('claude-sonnet-5-5'),
+  HEALER_EKS_REGION: trimmedOrUnset(),
+  AWS_REGION: z.optional(z.string()),
+  HEALER_ANTHROPIC_KEY_PARAM: z.optional(z.string()),
+  ANTHROPIC_API_KEY: z.optional(z.string()),
+  ANTHROPIC_BASE_URL: z.optional(z.string().check(z.url())),
+  HEALER_MODEL: z._default(z.string().check(z.minLength(1)), 'claude-sonnet-5-5'),
   HEALER_MODEL_TIMEOUT_SECONDS: seconds(30, 600),
-  HEALER_MODEL_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  HEALER_MODEL_MAX_RETRIES: z._default(int(0, 5), 2),
   HEALER_DEDUP_WINDOW_SECONDS: seconds(600),
   // Unset: each action's own cooldown (lib/actions/catalog.ts). Set: one cooldown for every action.
-  HEALER_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).optional(),
+  HEALER_COOLDOWN_SECONDS: z.optional(int(0, 7 * 24 * 3600)),
   HEALER_GROUP_WINDOW_SECONDS: seconds(300),
   HEALER_LOCK_SECONDS: seconds(300, 3600),
-  HEALER_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.7),
+  HEALER_MIN_CONFIDENCE: z._default(z.coerce.number().check(z.gte(0), z.lte(1)), 0.7),
   HEALER_DENIED_NAMESPACES: csv(['kube-system', 'kube-public', 'kube-node-lease']),
-  HEALER_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(6 * 1024 * 1024).default(1024 * 1024),
-  HEALER_MAX_ALERTS_PER_PAYLOAD: z.coerce.number().int().min(1).max(100_000).default(1000),
-  HEALER_LOG_TAIL_LINES: z.coerce.number().int().min(1).max(5000).default(100),
-  HEALER_LOG_LIMIT_BYTES: z.coerce.number().int().min(256).max(1024 * 1024).default(16 * 1024),
-  HEALER_EVENTS_LIMIT: z.coerce.number().int().min(1).max(500).default(20),
+  HEALER_MAX_BODY_BYTES: z._default(int(1024, 6 * 1024 * 1024), 1024 * 1024),
+  HEALER_MAX_ALERTS_PER_PAYLOAD: z._default(int(1, 100_000), 1000),
+  HEALER_LOG_TAIL_LINES: z._default(int(1, 5000), 100),
+  HEALER_LOG_LIMIT_BYTES: z._default(int(256, 1024 * 1024), 16 * 1024),
+  HEALER_EVENTS_LIMIT: z._default(int(1, 500), 20),
   // The scan thresholds sites tune; the other detectors keep their defaults (lib/detect/finding.ts).
   HEALER_SCAN_JOB_STUCK_SECONDS: seconds(DEFAULT_DETECTOR_SETTINGS.jobStuckSeconds, 30 * 24 * 3600),
   // delete-job needs proof a Job is stuck: past its activeDeadlineSeconds, or running at least this
   // long with no pod succeeding in this long (lib/actions/plan.ts unprovenStuck). Whole seconds, at least 1.
-  HEALER_JOB_STUCK_SECONDS: z.coerce.number().int().min(1).max(30 * 24 * 3600).default(3600),
+  HEALER_JOB_STUCK_SECONDS: z._default(int(1, 30 * 24 * 3600), 3600),
   HEALER_SCAN_UNSCHEDULABLE_SECONDS: seconds(DEFAULT_DETECTOR_SETTINGS.unschedulableSeconds),
   HEALER_SCAN_NODE_NOT_READY_SECONDS: seconds(DEFAULT_DETECTOR_SETTINGS.nodeNotReadySeconds),
   // Blast radius (lib/policy): 0 means "never act" there, which is allowed on purpose.
-  HEALER_MAX_ACTIONS_PER_NAMESPACE_PER_HOUR: z.coerce.number().int().min(0).max(10_000).default(3),
-  HEALER_MAX_ACTIONS_PER_CLUSTER_PER_HOUR: z.coerce.number().int().min(0).max(100_000).default(10),
-  HEALER_CIRCUIT_BREAKER_COUNT: z.coerce.number().int().min(0).max(1000).default(3),
+  HEALER_MAX_ACTIONS_PER_NAMESPACE_PER_HOUR: z._default(int(0, 10_000), 3),
+  HEALER_MAX_ACTIONS_PER_CLUSTER_PER_HOUR: z._default(int(0, 100_000), 10),
+  HEALER_CIRCUIT_BREAKER_COUNT: z._default(int(0, 1000), 3),
   // At least a minute: the counters use fixed windows of this length.
-  HEALER_CIRCUIT_BREAKER_WINDOW_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(86_400),
-  HEALER_MAX_CORDONED_NODE_SHARE: z.coerce.number().min(0).max(1).default(0.2),
+  HEALER_CIRCUIT_BREAKER_WINDOW_SECONDS: z._default(int(60, 30 * 24 * 3600), 86_400),
+  HEALER_MAX_CORDONED_NODE_SHARE: z._default(z.coerce.number().check(z.gte(0), z.lte(1)), 0.2),
   // Actions (lib/actions): scale bounds, extra approvals, verification, approval links.
-  HEALER_SCALE_MAX_REPLICAS: z.coerce.number().int().min(1).max(10_000).default(10),
-  HEALER_SCALE_MAX_STEP: z.coerce.number().int().min(1).max(1000).default(2),
-  HEALER_SCALE_MAX_STEP_PERCENT: z.coerce.number().int().min(1).max(1000).default(50),
-  HEALER_APPROVAL_ACTIONS: csv([]).refine((list) => list.every((a) => (ACTION_IDS as readonly string[]).includes(a)), { message: `expected a comma-separated list of ${ACTION_IDS.join(', ')}` }),
-  HEALER_VERIFY_DELAY_SECONDS: z.coerce.number().int().min(0).max(900).default(60),
-  HEALER_APPROVAL_URL: z.string().url().optional(),
+  HEALER_SCALE_MAX_REPLICAS: z._default(int(1, 10_000), 10),
+  HEALER_SCALE_MAX_STEP: z._default(int(1, 1000), 2),
+  HEALER_SCALE_MAX_STEP_PERCENT: z._default(int(1, 1000), 50),
+  HEALER_APPROVAL_ACTIONS: csv([]).check(z.refine((list) => list.every((a) => (ACTION_IDS as readonly string[]).includes(a)), { message: `expected a comma-separated list of ${ACTION_IDS.join(', ')}` })),
+  HEALER_VERIFY_DELAY_SECONDS: z._default(int(0, 900), 60),
+  HEALER_APPROVAL_URL: z.optional(z.string().check(z.url())),
   // Its length is checked where it is used (lib/wiring/acting.ts): a short key turns approval links
   // off with a logged error, it does not stop the worker from handling incidents.
-  HEALER_APPROVAL_KEY: z.string().optional(),
-  HEALER_APPROVAL_KEY_PARAM: z.string().optional(),
-  HEALER_APPROVAL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
+  HEALER_APPROVAL_KEY: z.optional(z.string()),
+  HEALER_APPROVAL_KEY_PARAM: z.optional(z.string()),
+  HEALER_APPROVAL_TTL_SECONDS: z._default(int(60, 7 * 24 * 3600), 3600),
   // Diagnosis by Claude: investigation bounds, prices (USD/MTok JSON over lib/diagnose/cost.ts) and the daily budget.
-  HEALER_MODEL_MAX_STEPS: z.coerce.number().int().min(1).max(8).default(4),
-  HEALER_MODEL_MAX_INPUT_TOKENS: z.coerce.number().int().min(1000).max(1_000_000).default(60_000),
-  HEALER_MODEL_PRICES: z
-    .string()
-    .optional()
-    .transform((value, ctx): ModelPrices => {
+  HEALER_MODEL_MAX_STEPS: z._default(int(1, 8), 4),
+  HEALER_MODEL_MAX_INPUT_TOKENS: z._default(int(1000, 1_000_000), 60_000),
+  HEALER_MODEL_PRICES: z.pipe(
+    z.optional(z.string()),
+    z.transform((value: string | undefined, ctx): ModelPrices => {
       if (value === undefined || value.trim() === '') return DEFAULT_MODEL_PRICES;
       const parsed = parseModelPrices(value);
       if (parsed.ok) return parsed.prices;
-      ctx.addIssue({ code: 'custom', message: parsed.error });
-      return z.NEVER;
+      return failTransform(ctx, parsed.error);
     }),
-  HEALER_MODEL_DAILY_BUDGET_USD: z.coerce.number().min(0).max(1_000_000).default(20),
-  HEALER_MODEL_DAILY_BUDGET_TOKENS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).optional()),
+  ),
+  HEALER_MODEL_DAILY_BUDGET_USD: z._default(z.coerce.number().check(z.gte(0), z.lte(1_000_000)), 20),
+  // An empty value means unset (classic zod's z.preprocess, which mini spells as this pipe).
+  HEALER_MODEL_DAILY_BUDGET_TOKENS: z.pipe(z.transform((v: unknown) => (v === '' ? undefined : v)), z.optional(z.coerce.number().check(z.int(), z.gte(1)))),
   /** Each Kubernetes API request is abandoned after this long (and never outlives the Lambda). */
-  HEALER_KUBE_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(1).max(120).default(10),
+  HEALER_KUBE_REQUEST_TIMEOUT_SECONDS: z._default(z.coerce.number().check(z.gte(1), z.lte(120)), 10),
   /** Protected and opted-out places page without evidence; true lets the model diagnose them (still never acting). */
   HEALER_DIAGNOSE_PROTECTED: booleanFlag(false),
 });

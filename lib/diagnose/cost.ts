@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from '../util/schema.js';
+import { onFirstUse } from '../util/schema.js';
 import type { Diagnosis } from '../domain/types.js';
 
 /**
@@ -79,13 +80,12 @@ export function totalTokens(usage: TokenCounts | undefined): number {
   return usage.inputTokens + usage.outputTokens + (usage.cacheReadTokens ?? 0) + (usage.cacheWriteTokens ?? 0);
 }
 
-const PriceSchema = z.strictObject({
-  input: z.number().min(0).max(10_000),
-  cacheWrite: z.number().min(0).max(10_000),
-  cacheRead: z.number().min(0).max(10_000),
-  output: z.number().min(0).max(10_000),
+/** Built on first use: only a stack with HEALER_MODEL_PRICES parses prices. */
+const pricesSchema = onFirstUse(() => {
+  const usdPerMTok = () => z.number().check(z.gte(0), z.lte(10_000));
+  const price = z.strictObject({ input: usdPerMTok(), cacheWrite: usdPerMTok(), cacheRead: usdPerMTok(), output: usdPerMTok() });
+  return z.record(z.string().check(z.minLength(1), z.maxLength(200)), price);
 });
-const PricesSchema = z.record(z.string().min(1).max(200), PriceSchema);
 
 /**
  * HEALER_MODEL_PRICES: JSON `{"<model id>": {"input":2,"cacheWrite":2.5,"cacheRead":0.2,"output":10}}`
@@ -98,7 +98,7 @@ export function parseModelPrices(json: string): { ok: true; prices: ModelPrices 
   } catch {
     return { ok: false, error: 'not valid JSON' };
   }
-  const parsed = PricesSchema.safeParse(raw);
+  const parsed = pricesSchema().safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     return { ok: false, error: `expected {"<model>": {input, cacheWrite, cacheRead, output}} in USD per million tokens: ${issues.join('; ')}` };

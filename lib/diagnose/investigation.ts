@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../util/schema.js';
 import type { Evidence, EventEvidence, ObjectRef } from '../domain/types.js';
 import { redact } from '../evidence/redact.js';
 import { truncateBytes, truncateLog } from '../evidence/budget.js';
@@ -27,18 +27,19 @@ export const INVESTIGATION_LIMITS = {
   toolTimeoutMs: 5000,
 } as const;
 
+// `.check(z.describe(...))` is classic zod's `.describe(...)`: the text the model reads in the JSON schema.
 const Ref = z.strictObject({
-  kind: z.string().min(1).max(63).describe('Kind of an object from the allowed targets, or Node for the pod\'s node'),
-  name: z.string().min(1).max(253),
-  namespace: z.string().min(1).max(63).optional(),
+  kind: z.string().check(z.minLength(1), z.maxLength(63), z.describe('Kind of an object from the allowed targets, or Node for the pod\'s node')),
+  name: z.string().check(z.minLength(1), z.maxLength(253)),
+  namespace: z.optional(z.string().check(z.minLength(1), z.maxLength(63))),
 });
 
 const SCHEMAS = {
   more_logs: z.strictObject({
-    container: z.string().min(1).max(63).describe('A container of the incident\'s pod (see pod-status)'),
-    which: z.enum(['previous', 'current']).describe('previous: the last terminated container; current: the running one'),
-    lines: z.number().int().min(1).max(INVESTIGATION_LIMITS.maxLogLines).optional()
-      .describe(`Lines from the end of the log (default ${INVESTIGATION_LIMITS.defaultLogLines})`),
+    container: z.string().check(z.minLength(1), z.maxLength(63), z.describe('A container of the incident\'s pod (see pod-status)')),
+    which: z.enum(['previous', 'current']).check(z.describe('previous: the last terminated container; current: the running one')),
+    lines: z.optional(z.number().check(z.int(), z.gte(1), z.lte(INVESTIGATION_LIMITS.maxLogLines)))
+      .check(z.describe(`Lines from the end of the log (default ${INVESTIGATION_LIMITS.defaultLogLines})`)),
   }),
   events: Ref,
   describe_owner: Ref,
@@ -63,7 +64,7 @@ export interface ToolDefinition {
   readonly input_schema: { readonly type: 'object'; readonly [key: string]: unknown };
 }
 
-const jsonSchema = (schema: z.ZodType): ToolDefinition['input_schema'] => {
+const jsonSchema = (schema: z.ZodMiniType): ToolDefinition['input_schema'] => {
   const out = { ...(z.toJSONSchema(schema) as Record<string, unknown>) };
   delete out['$schema'];
   if (out['type'] !== 'object') throw new Error('tool input schemas must be object schemas');
@@ -162,7 +163,7 @@ function eventLines(events: readonly EventEvidence[]): string {
 const json = (value: unknown): string => JSON.stringify(value, null, 1);
 
 /** Checks a call against the schema and the scope; returns what to read, or a refusal. Pure. */
-function parseInput<T>(name: string, schema: z.ZodType<T>, input: unknown): T | ToolOutcome {
+function parseInput<T>(name: string, schema: z.ZodMiniType<T>, input: unknown): T | ToolOutcome {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);

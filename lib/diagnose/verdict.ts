@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../util/schema.js';
 import { ACTION_IDS, type ActionId, type Diagnosis, type DiagnosisCategory, type Evidence, type ObjectRef, type Recommendation } from '../domain/types.js';
 import { ACTIONS } from '../actions/catalog.js';
 
@@ -40,28 +40,30 @@ export const ACTION_TARGET_KINDS: Readonly<Record<ActionId, readonly string[]>> 
   ACTION_IDS.map((id) => [id, ACTIONS[id].targetKinds]),
 ) as Record<ActionId, readonly string[]>;
 
+// Text of 1..max characters; `.check(z.describe(...))` is classic zod's `.describe(...)` (the
+// description lands in the JSON schema the model reads).
+const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+
 const TargetSchema = z.strictObject({
-  kind: z.string().min(1).max(VERDICT_LIMITS.kind).describe('Kind of an object from the allowed targets, e.g. Pod'),
-  name: z.string().min(1).max(VERDICT_LIMITS.name),
-  namespace: z.string().min(1).max(VERDICT_LIMITS.namespace).optional(),
+  kind: text(VERDICT_LIMITS.kind).check(z.describe('Kind of an object from the allowed targets, e.g. Pod')),
+  name: text(VERDICT_LIMITS.name),
+  namespace: z.optional(text(VERDICT_LIMITS.namespace)),
 });
 
 export const VerdictSchema = z.strictObject({
-  summary: z.string().min(1).max(VERDICT_LIMITS.summary).describe('One line: what is wrong.'),
-  rootCause: z.string().min(1).max(VERDICT_LIMITS.rootCause).describe('The most likely cause, grounded in the evidence.'),
+  summary: text(VERDICT_LIMITS.summary).check(z.describe('One line: what is wrong.')),
+  rootCause: text(VERDICT_LIMITS.rootCause).check(z.describe('The most likely cause, grounded in the evidence.')),
   category: z.enum(CATEGORIES),
-  confidence: z.number().min(0).max(1).describe('0..1, how sure the evidence makes you.'),
+  confidence: z.number().check(z.gte(0), z.lte(1), z.describe('0..1, how sure the evidence makes you.')),
   evidenceCited: z
-    .array(z.string().min(1).max(VERDICT_LIMITS.evidenceItem))
-    .max(VERDICT_LIMITS.evidenceItems)
-    .describe('Short quotes or facts from the evidence that support the verdict.'),
-  restartCanHelp: z.boolean().describe('Whether the proposed action (recreating pods, scaling, deleting the Job, cordoning the node) can plausibly fix it.'),
-  recommendation: z.enum(RECOMMENDATIONS).describe('An action id, or page (a human must look), or none.'),
-  target: TargetSchema.nullish().describe('Required for an action: one object from the allowed targets.'),
+    .array(text(VERDICT_LIMITS.evidenceItem))
+    .check(z.maxLength(VERDICT_LIMITS.evidenceItems), z.describe('Short quotes or facts from the evidence that support the verdict.')),
+  restartCanHelp: z.boolean().check(z.describe('Whether the proposed action (recreating pods, scaling, deleting the Job, cordoning the node) can plausibly fix it.')),
+  recommendation: z.enum(RECOMMENDATIONS).check(z.describe('An action id, or page (a human must look), or none.')),
+  target: z.nullish(TargetSchema).check(z.describe('Required for an action: one object from the allowed targets.')),
   parameters: z
-    .strictObject({ replicas: z.number().int().min(1).max(10_000).optional() })
-    .nullish()
-    .describe('Only for scale-deployment: {"replicas": the new count}. Omit for every other action.'),
+    .nullish(z.strictObject({ replicas: z.optional(z.number().check(z.int(), z.gte(1), z.lte(10_000))) }))
+    .check(z.describe('Only for scale-deployment: {"replicas": the new count}. Omit for every other action.')),
 });
 
 export type Verdict = z.infer<typeof VerdictSchema>;

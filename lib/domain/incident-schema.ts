@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../util/schema.js';
 import type { Incident, Symptom } from './types.js';
 
 /**
@@ -39,23 +39,23 @@ export const SymptomSchema = z.enum(SYMPTOMS);
 export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set(['Node', 'PersistentVolume', 'Namespace']);
 
 /** Queue messages are an entry point too: validated before the worker touches the cluster. */
-const name = z.string().min(1).max(253);
+const name = z.string().check(z.minLength(1), z.maxLength(253));
 export const IncidentSchema = z.object({
-  id: z.string().regex(/^[a-f0-9]{32}$/),
-  cluster: z.string().min(1).max(100),
+  id: z.string().check(z.regex(/^[a-f0-9]{32}$/)),
+  cluster: z.string().check(z.minLength(1), z.maxLength(100)),
   source: z.enum(['alertmanager', 'scan']),
   symptom: SymptomSchema,
   subject: z
-    .object({ kind: z.string().min(1).max(63), name, namespace: z.string().max(253), uid: z.string().max(64).optional() })
-    .refine((s) => (s.namespace === '') === CLUSTER_SCOPED_KINDS.has(s.kind), {
+    .object({ kind: z.string().check(z.minLength(1), z.maxLength(63)), name, namespace: z.string().check(z.maxLength(253)), uid: z.optional(z.string().check(z.maxLength(64))) })
+    .check(z.refine((s) => (s.namespace === '') === CLUSTER_SCOPED_KINDS.has(s.kind), {
       message: 'namespace must be empty exactly for cluster-scoped kinds (Node)',
       path: ['namespace'],
-    }),
-  alertname: z.string().max(256).optional(),
-  severity: z.string().max(64),
+    })),
+  alertname: z.optional(z.string().check(z.maxLength(256))),
+  severity: z.string().check(z.maxLength(64)),
   labels: z.record(z.string(), z.string()),
   annotations: z.record(z.string(), z.string()),
-  detectedAt: z.string().max(64),
+  detectedAt: z.string().check(z.maxLength(64)),
 });
 
 export function parseIncident(json: string): { ok: true; incident: Incident } | { ok: false; error: string } {

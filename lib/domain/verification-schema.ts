@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../util/schema.js';
 import { ACTION_IDS } from './types.js';
 
 /**
@@ -16,18 +16,18 @@ export interface VerificationRequest {
   readonly attempt: number;
 }
 
-const name = z.string().min(1).max(253);
-const ref = z.object({ kind: z.string().min(1).max(63), name, namespace: z.string().max(253).optional(), uid: z.string().max(64).optional() });
+const name = z.string().check(z.minLength(1), z.maxLength(253));
+const ref = z.object({ kind: z.string().check(z.minLength(1), z.maxLength(63)), name, namespace: z.optional(z.string().check(z.maxLength(253))), uid: z.optional(z.string().check(z.maxLength(64))) });
 
 /** A stored plan, checked again when read back (the table is the healer's, but a read is still input). */
 export const ActionPlanSchema = z.object({
   action: z.enum(ACTION_IDS),
   target: ref,
-  resourceVersion: z.string().max(64).optional(),
+  resourceVersion: z.optional(z.string().check(z.maxLength(64))),
   parameters: z.record(z.string(), z.number()),
-  fromReplicas: z.number().int().min(0).optional(),
-  watch: ref.optional(),
-  summary: z.string().max(600),
+  fromReplicas: z.optional(z.number().check(z.int(), z.gte(0))),
+  watch: z.optional(ref),
+  summary: z.string().check(z.maxLength(600)),
 });
 
 export function isVerificationMessage(value: unknown): boolean {
@@ -36,9 +36,9 @@ export function isVerificationMessage(value: unknown): boolean {
 
 const VerificationRequestSchema = z.strictObject({
   type: z.literal('verify'),
-  incidentId: z.string().min(1).max(512),
-  actionId: z.string().regex(/^[0-9a-f]{32}$/),
-  attempt: z.number().int().min(1).max(1000),
+  incidentId: z.string().check(z.minLength(1), z.maxLength(512)),
+  actionId: z.string().check(z.regex(/^[0-9a-f]{32}$/)),
+  attempt: z.number().check(z.int(), z.gte(1), z.lte(1000)),
 });
 
 /** Strict: a message with anything beyond the ids (an inline plan, say) is refused, not half-read. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../util/schema.js';
 
 /**
  * Alertmanager webhook payload, version "4" (what `webhook_configs` sends), in full:
@@ -20,30 +20,30 @@ export const LIMITS = Object.freeze({
 });
 
 const labelMap = z
-  .record(z.string().max(LIMITS.labelName), z.string().max(LIMITS.labelValue))
-  .refine((m) => Object.keys(m).length <= LIMITS.mapKeys, { message: `more than ${LIMITS.mapKeys} keys` });
+  .record(z.string().check(z.maxLength(LIMITS.labelName)), z.string().check(z.maxLength(LIMITS.labelValue)))
+  .check(z.refine((m) => Object.keys(m).length <= LIMITS.mapKeys, { message: `more than ${LIMITS.mapKeys} keys` }));
 const status = z.enum(['firing', 'resolved']);
 
 export const AlertSchema = z.object({
   status,
   labels: labelMap,
-  annotations: labelMap.default({}),
-  startsAt: z.string().max(LIMITS.timestamp),
-  endsAt: z.string().max(LIMITS.timestamp).optional(),
-  generatorURL: z.string().max(LIMITS.url).optional(),
-  fingerprint: z.string().max(LIMITS.fingerprint).optional(),
+  annotations: z._default(labelMap, {}),
+  startsAt: z.string().check(z.maxLength(LIMITS.timestamp)),
+  endsAt: z.optional(z.string().check(z.maxLength(LIMITS.timestamp))),
+  generatorURL: z.optional(z.string().check(z.maxLength(LIMITS.url))),
+  fingerprint: z.optional(z.string().check(z.maxLength(LIMITS.fingerprint))),
 });
 
 export const AlertmanagerPayloadSchema = z.object({
   version: z.literal('4'),
-  groupKey: z.string().max(LIMITS.groupKey),
-  truncatedAlerts: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  groupKey: z.string().check(z.maxLength(LIMITS.groupKey)),
+  truncatedAlerts: z.optional(z.number().check(z.int(), z.gte(0), z.lte(Number.MAX_SAFE_INTEGER))),
   status,
-  receiver: z.string().max(LIMITS.receiver),
-  groupLabels: labelMap.default({}),
-  commonLabels: labelMap.default({}),
-  commonAnnotations: labelMap.default({}),
-  externalURL: z.string().max(LIMITS.url).optional(),
+  receiver: z.string().check(z.maxLength(LIMITS.receiver)),
+  groupLabels: z._default(labelMap, {}),
+  commonLabels: z._default(labelMap, {}),
+  commonAnnotations: z._default(labelMap, {}),
+  externalURL: z.optional(z.string().check(z.maxLength(LIMITS.url))),
   alerts: z.array(AlertSchema),
 });
 

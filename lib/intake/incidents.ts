@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../util/schema.js';
+import { failTransform, onFirstUse } from '../util/schema.js';
 import type { Incident, Symptom } from '../domain/types.js';
 import { CLUSTER_SCOPED_KINDS, SymptomSchema } from '../domain/incident-schema.js';
 import type { Alert } from './alertmanager.js';
@@ -95,45 +96,47 @@ const UNKNOWN_SUBJECT_LABELS: readonly (readonly [string, SubjectKind])[] = [
 // ---------------------------------------------------------------------------------------------
 // Configured mappings (HEALER_ALERT_MAPPINGS), validated at config load.
 
-const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/, 'must be a Prometheus label name');
-const AlertRuleSchema = z
-  .object({
-    symptom: SymptomSchema,
-    kind: z.enum(SUBJECT_KINDS),
-    nameLabel: labelName,
-    namespaceLabel: labelName.optional(),
-    symptomFrom: z
-      .object({
-        label: labelName,
-        values: z
-          .record(z.string().min(1).max(256), SymptomSchema)
-          .refine((m) => Object.keys(m).length <= 64, { message: 'at most 64 values' }),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict()
-  .transform((rule, ctx): AlertRule => {
-    const clusterScoped = CLUSTER_SCOPED_KINDS.has(rule.kind);
-    if (clusterScoped && rule.namespaceLabel !== undefined) {
-      ctx.addIssue({ code: 'custom', message: `${rule.kind} is cluster-scoped: remove namespaceLabel`, path: ['namespaceLabel'] });
-      return z.NEVER;
-    }
-    const { symptom, kind, nameLabel, symptomFrom } = rule;
-    // Namespaced kinds read `namespace` unless told otherwise.
-    return {
-      symptom,
-      kind,
-      nameLabel,
-      ...(clusterScoped ? {} : { namespaceLabel: rule.namespaceLabel ?? 'namespace' }),
-      ...(symptomFrom ? { symptomFrom } : {}),
-    };
-  });
-
-/** `{"AlertName": {"symptom": "...", "kind": "...", "nameLabel": "...", "namespaceLabel": "..."}}`, merged over the defaults. */
-export const AlertMappingsSchema = z
-  .record(z.string().min(1).max(256), AlertRuleSchema)
-  .refine((m) => Object.keys(m).length <= 500, { message: 'at most 500 alert mappings' });
+/**
+ * `{"AlertName": {"symptom": "...", "kind": "...", "nameLabel": "...", "namespaceLabel": "..."}}`,
+ * merged over the defaults. Built on first use: only a stack with HEALER_ALERT_MAPPINGS parses one.
+ */
+const alertMappingsSchema = onFirstUse(() => {
+  const labelName = z.string().check(z.regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/, 'must be a Prometheus label name'));
+  const alertRule = z.pipe(
+    z.strictObject({
+      symptom: SymptomSchema,
+      kind: z.enum(SUBJECT_KINDS),
+      nameLabel: labelName,
+      namespaceLabel: z.optional(labelName),
+      symptomFrom: z.optional(
+        z.strictObject({
+          label: labelName,
+          values: z
+            .record(z.string().check(z.minLength(1), z.maxLength(256)), SymptomSchema)
+            .check(z.refine((m) => Object.keys(m).length <= 64, { message: 'at most 64 values' })),
+        }),
+      ),
+    }),
+    z.transform((rule, ctx): AlertRule => {
+      const clusterScoped = CLUSTER_SCOPED_KINDS.has(rule.kind);
+      if (clusterScoped && rule.namespaceLabel !== undefined) {
+        return failTransform(ctx, `${rule.kind} is cluster-scoped: remove namespaceLabel`, ['namespaceLabel']);
+      }
+      const { symptom, kind, nameLabel, symptomFrom } = rule;
+      // Namespaced kinds read `namespace` unless told otherwise.
+      return {
+        symptom,
+        kind,
+        nameLabel,
+        ...(clusterScoped ? {} : { namespaceLabel: rule.namespaceLabel ?? 'namespace' }),
+        ...(symptomFrom ? { symptomFrom } : {}),
+      };
+    }),
+  );
+  return z
+    .record(z.string().check(z.minLength(1), z.maxLength(256)), alertRule)
+    .check(z.refine((m) => Object.keys(m).length <= 500, { message: 'at most 500 alert mappings' }));
+});
 export type AlertMappings = Readonly<Record<string, AlertRule>>;
 
 /** Parses the HEALER_ALERT_MAPPINGS text; the error names what is wrong, never echoes secrets (there are none here). */
@@ -144,7 +147,7 @@ export function parseAlertMappings(text: string): { ok: true; mappings: AlertMap
   } catch {
     return { ok: false, error: 'is not valid JSON' };
   }
-  const parsed = AlertMappingsSchema.safeParse(json);
+  const parsed = alertMappingsSchema().safeParse(json);
   if (!parsed.success) {
     return { ok: false, error: parsed.error.issues.slice(0, 5).map((i) => `${i.path.map((p) => String(p).slice(0, 64)).join('.') || '(root)'}: ${i.message}`).join('; ') };
   }

@@ -547,6 +547,16 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     expect([...(contents.approve?.packages.keys() ?? [])]).toContain('@kubernetes/client-node');
     expect([...(contents.approve?.packages.keys() ?? [])]).not.toContain('@anthropic-ai/sdk');
     expect([...(contents.remediate?.packages.keys() ?? [])]).toContain('@anthropic-ai/sdk');
+    // zod is zod/mini, through lib/util/schema.ts: classic zod (not tree-shaken) or every locale
+    // would add ~270-440 KB to each bundle, most of the webhook's cold start over its SDKs.
+    for (const name of Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]) {
+      const zodFiles = Object.values(metafileOf(name).outputs)
+        .flatMap((output) => Object.entries(output.inputs))
+        .filter(([input, { bytesInOutput }]) => bytesInOutput > 0 && input.includes('node_modules/zod/'))
+        .map(([input]) => input.slice(input.lastIndexOf('node_modules/zod/')));
+      expect(zodFiles.filter((f) => f.includes('/v4/classic/')), name).toEqual([]);
+      expect(zodFiles.filter((f) => f.includes('/locales/') && !f.endsWith('/locales/en.js')), name).toEqual([]);
+    }
   });
 
   it('alarms on dead letters, every function\'s errors and throttles, scan failures, a spent model budget and an open breaker; all page through the topic', () => {
