@@ -194,13 +194,24 @@ describe.skipIf(!available || !kwokHere)('allowlisted actions on the control pla
     }, { what: `node ${nodeName} Ready` });
     const plan = (rv: string | undefined): ActionPlan => ({ action: 'cordon-node', target: { kind: 'Node', name: nodeName, uid: node.metadata?.uid }, resourceVersion: rv, parameters: {}, summary: 'cordon' });
 
-    // Act
-    const dry = await actor.execute(plan(node.metadata?.resourceVersion), { dryRun: true });
-    const unschedulableAfterDry = (await adminCore.readNode({ name: nodeName })).spec?.unschedulable;
-    const fresh = await adminCore.readNode({ name: nodeName });
-    const real = await actor.execute(plan(fresh.metadata?.resourceVersion), { dryRun: false });
+    // kwok keeps writing the node's status, so a write pinned to the version just read can meet a
+    // newer one (409, refused by the pin, as it should be): read again and retry, as the worker's
+    // next attempt would. At most a few times: a pin that always fails is a failure.
+    const onFresh = async (dryRun: boolean) => {
+      let result = await actor.execute(plan(node.metadata?.resourceVersion), { dryRun });
+      for (let attempt = 0; attempt < 5 && !result.ok && /precondition failed/.test(result.detail); attempt++) {
+        const fresh = await adminCore.readNode({ name: nodeName });
+        result = await actor.execute(plan(fresh.metadata?.resourceVersion), { dryRun });
+      }
+      return result;
+    };
 
-    // Assess (a node that changed between read and write would be a 409: say so if it happens)
+    // Act
+    const dry = await onFresh(true);
+    const unschedulableAfterDry = (await adminCore.readNode({ name: nodeName })).spec?.unschedulable;
+    const real = await onFresh(false);
+
+    // Assess
     expect(dry.ok, dry.detail).toBe(true);
     expect(unschedulableAfterDry).not.toBe(true);
     expect(real.ok, real.detail).toBe(true);
