@@ -29,5 +29,6 @@ describe('percentiles (nearest rank)', () => {
     expect([percentile(values, 50), percentile(values, 99), percentile(values, 0), median([2, 1])]).toEqual([3, 5, 1, 1]);
     expect(values).toEqual([5, 1, 4, 2, 3]);
     expect(percentile([], 50)).toBeNaN();
+    expect(percentile(Array.from({ length: 20 }, (_, i) => i + 1), 95)).toBe(19);
   });
 });
