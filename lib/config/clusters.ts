@@ -10,7 +10,16 @@ import { ACTION_IDS } from '../domain/types.js';
  */
 
 /** Where the functions sign in to an EKS cluster with their own IAM role. */
-export type EksSettings = Readonly<{ clusterName: string; endpoint: string; caData: string; region: string }>;
+/** EKS sign-in: endpoint and CA as configured, or both left out and asked of EKS (DescribeCluster) on first use. */
+export type EksSettings = Readonly<{ clusterName: string; endpoint?: string; caData?: string; region: string }>;
+
+/** An EKS API endpoint as `aws eks describe-cluster --query cluster.endpoint` prints it. */
+export const EKS_ENDPOINT = /^https:\/\/[^/\s]+\/?$/;
+
+/** A CA as EKS hands it out: the base64 of a PEM certificate. */
+export function isPemCertificateBase64(value: string): boolean {
+  return Buffer.from(value, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----');
+}
 
 /**
  * The policy a stack sets for every cluster. A cluster's overrides may only narrow it (see
@@ -85,8 +94,8 @@ const registrySchema = onFirstUse(() => {
   const trimmed = z.string().check(z.trim(), z.minLength(1));
   const eks = z.strictObject({
     clusterName: trimmed.check(z.maxLength(100)),
-    endpoint: trimmed.check(z.regex(/^https:\/\/[^/\s]+\/?$/, 'expected https://<host> (aws eks describe-cluster --query cluster.endpoint)')),
-    caData: trimmed.check(z.refine((v) => Buffer.from(v, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----'), 'expected the base64 of a PEM certificate')),
+    endpoint: z.optional(trimmed.check(z.regex(EKS_ENDPOINT, 'expected https://<host> (aws eks describe-cluster --query cluster.endpoint)'))),
+    caData: z.optional(trimmed.check(z.refine(isPemCertificateBase64, 'expected the base64 of a PEM certificate'))),
     region: z.optional(trimmed.check(z.maxLength(50))),
   });
   const ssmName = trimmed.check(z.maxLength(2048), z.regex(/^\/[A-Za-z0-9_.\-/]+$/, 'expected an SSM parameter name starting with /'));
@@ -137,7 +146,7 @@ export function narrowPolicy(stack: ClusterPolicy, o: ClusterOverrides): { polic
 export type RegistryResult = { ok: true; clusters: readonly ClusterEntry[] } | { ok: false; problems: string[] };
 
 /**
- * HEALER_CLUSTERS: a JSON list of `{name, eks?: {clusterName, endpoint, caData, region?},
+ * HEALER_CLUSTERS: a JSON list of `{name, eks?: {clusterName, endpoint?, caData?, region?},
  * kubeconfigParam?, scanKubeconfigParam?, policy?: {...}}`. Names are unique ignoring case (two
  * entries that differ only in case would be one cluster to a human reading a page). An entry
  * with neither eks nor kubeconfigParam uses the default kubeconfig: allowed only when it is the
@@ -168,17 +177,26 @@ export function parseClusterRegistry(text: string, stack: ClusterPolicy, default
     if (entry.scanKubeconfigParam && !entry.kubeconfigParam) at('scanKubeconfigParam needs kubeconfigParam (with eks the scan signs in with its own role)');
     const region = entry.eks?.region ?? defaultRegion;
     if (entry.eks && region === undefined) at('eks.region is required when AWS_REGION is not set');
+    if (entry.eks && (entry.eks.endpoint === undefined) !== (entry.eks.caData === undefined)) {
+      at('eks: set endpoint and caData together, or leave both out to have them asked of EKS (DescribeCluster)');
+    }
     const narrowed = narrowPolicy(stack, entry.policy ?? {});
     for (const p of narrowed.problems) at(p);
     clusters.push(Object.freeze({
       name: entry.name,
-      eks: entry.eks && region !== undefined ? Object.freeze({ clusterName: entry.eks.clusterName, endpoint: entry.eks.endpoint, caData: entry.eks.caData, region }) : undefined,
+      eks: entry.eks && region !== undefined ? eksSettingsOf(entry.eks, region) : undefined,
       kubeconfigParam: entry.kubeconfigParam,
       scanKubeconfigParam: entry.scanKubeconfigParam,
       policy: narrowed.policy,
     }));
   });
   return problems.length > 0 ? { ok: false, problems } : { ok: true, clusters: Object.freeze(clusters) };
+}
+
+/** Endpoint and CA only when both are given (the registry check refuses one without the other). */
+export function eksSettingsOf(eks: { clusterName: string; endpoint?: string | undefined; caData?: string | undefined }, region: string): EksSettings {
+  const { clusterName, endpoint, caData } = eks;
+  return Object.freeze(endpoint !== undefined && caData !== undefined ? { clusterName, endpoint, caData, region } : { clusterName, region });
 }
 
 /** The registry entry of a name an alert or a queue message carries; undefined for any other. */

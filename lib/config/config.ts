@@ -4,7 +4,7 @@ import { parseAlertMappings, type AlertMappings } from '../intake/incidents.js';
 import { DEFAULT_DETECTOR_SETTINGS, type DetectorSettings } from '../detect/finding.js';
 import { DEFAULT_MODEL_PRICES, parseModelPrices, type ModelPrices } from '../diagnose/cost.js';
 import { ACTION_IDS } from '../domain/types.js';
-import { isClusterName, parseClusterRegistry, type ClusterEntry, type ClusterPolicy, type EksSettings } from './clusters.js';
+import { EKS_ENDPOINT, eksSettingsOf, isClusterName, isPemCertificateBase64, parseClusterRegistry, type ClusterEntry, type ClusterPolicy, type EksSettings } from './clusters.js';
 
 export type { ClusterEntry, ClusterPolicy, EksSettings } from './clusters.js';
 
@@ -178,7 +178,10 @@ export const POLICY_SETTINGS = [
   'HEALER_VERIFY_DELAY_SECONDS',
 ] as const satisfies readonly (keyof z.input<typeof ConfigSchema>)[];
 
-/** The EKS settings, all or none: a partial set names what is missing. */
+/**
+ * The EKS settings: the cluster's name (and region), with its endpoint and CA both given or both
+ * left out (then asked of EKS on first use); a partial set names what is missing.
+ */
 function eksSettings(e: z.output<typeof ConfigSchema>, problems: string[]): EksSettings | undefined {
   const { HEALER_EKS_CLUSTER_NAME: clusterName, HEALER_EKS_ENDPOINT: endpoint, HEALER_EKS_CA_DATA: caData } = e;
   const region = e.HEALER_EKS_REGION ?? e.AWS_REGION;
@@ -186,13 +189,13 @@ function eksSettings(e: z.output<typeof ConfigSchema>, problems: string[]): EksS
     if (endpoint !== undefined || caData !== undefined) problems.push('HEALER_EKS_CLUSTER_NAME: required when HEALER_EKS_ENDPOINT or HEALER_EKS_CA_DATA is set');
     return undefined;
   }
-  if (endpoint === undefined) problems.push('HEALER_EKS_ENDPOINT: required with HEALER_EKS_CLUSTER_NAME (aws eks describe-cluster --query cluster.endpoint)');
-  else if (!/^https:\/\/[^/\s]+\/?$/.test(endpoint)) problems.push(`HEALER_EKS_ENDPOINT: expected https://<host>, got "${endpoint}"`);
-  if (caData === undefined) problems.push('HEALER_EKS_CA_DATA: required with HEALER_EKS_CLUSTER_NAME (aws eks describe-cluster --query cluster.certificateAuthority.data)');
-  else if (!Buffer.from(caData, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----')) problems.push('HEALER_EKS_CA_DATA: expected the base64 of a PEM certificate');
+  if (endpoint !== undefined && caData === undefined) problems.push('HEALER_EKS_CA_DATA: required with HEALER_EKS_ENDPOINT (aws eks describe-cluster --query cluster.certificateAuthority.data), or leave both out to have them asked of EKS');
+  if (caData !== undefined && endpoint === undefined) problems.push('HEALER_EKS_ENDPOINT: required with HEALER_EKS_CA_DATA (aws eks describe-cluster --query cluster.endpoint), or leave both out to have them asked of EKS');
+  if (endpoint !== undefined && !EKS_ENDPOINT.test(endpoint)) problems.push(`HEALER_EKS_ENDPOINT: expected https://<host>, got "${endpoint}"`);
+  if (caData !== undefined && !isPemCertificateBase64(caData)) problems.push('HEALER_EKS_CA_DATA: expected the base64 of a PEM certificate');
   if (region === undefined) problems.push('HEALER_EKS_REGION: required with HEALER_EKS_CLUSTER_NAME when AWS_REGION is not set');
-  if (endpoint === undefined || caData === undefined || region === undefined) return undefined;
-  return Object.freeze({ clusterName, endpoint, caData, region });
+  if (region === undefined || (endpoint === undefined) !== (caData === undefined)) return undefined;
+  return eksSettingsOf({ clusterName, endpoint, caData }, region);
 }
 
 /**

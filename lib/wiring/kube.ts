@@ -1,6 +1,8 @@
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { HealerConfig } from '../config/config.js';
 import { EksTokenSource } from '../adapters/eks-token.js';
+import { describeEksEndpoint, type EksEndpoint } from '../adapters/eks-cluster.js';
+import type { EksSettings } from '../config/clusters.js';
 import { loadKubeConfig, type BoundedKubeConfig } from '../adapters/kubernetes.js';
 import { systemClock } from '../ports/index.js';
 import { secretFrom } from './common.js';
@@ -23,6 +25,24 @@ export function eksTokenSource(eks: { clusterName: string; region: string }): Ek
 }
 
 /**
+ * Endpoint and CA of each EKS cluster whose entry leaves them out, asked of EKS once per container.
+ * A failed lookup is forgotten, so the next invocation asks again instead of failing for good.
+ */
+const endpoints = new Map<string, Promise<EksEndpoint>>();
+
+export function eksEndpointOf(eks: EksSettings): Promise<EksEndpoint> {
+  if (eks.endpoint !== undefined && eks.caData !== undefined) return Promise.resolve({ endpoint: eks.endpoint, caData: eks.caData });
+  const key = `${eks.region}\u0000${eks.clusterName}`;
+  let lookup = endpoints.get(key);
+  if (!lookup) {
+    lookup = describeEksEndpoint(eks);
+    endpoints.set(key, lookup);
+    lookup.catch(() => endpoints.delete(key));
+  }
+  return lookup;
+}
+
+/**
  * The KubeConfig of a function for its one cluster: on EKS (HEALER_EKS_*) it signs in with the function's own IAM role,
  * a fresh token per request, and reads no kubeconfig; else the kubeconfig from SSM
  * (HEALER_KUBECONFIG_PARAM), which must hold a static identity, or, on a developer's machine with
@@ -35,7 +55,8 @@ export async function kubeConfigFor(config: HealerConfig, requestTimeoutMs = con
     throw new Error(`${config.clusters.length} clusters are configured: pick one (clusterConfig) before reaching a cluster`);
   }
   if (config.eks) {
-    const { clusterName, endpoint, caData } = config.eks;
+    const { clusterName } = config.eks;
+    const { endpoint, caData } = await eksEndpointOf(config.eks);
     const tokens = eksTokenSource(config.eks);
     return loadKubeConfig({ requestTimeoutMs, eks: { clusterName, endpoint, caData, tokens } });
   }

@@ -445,12 +445,20 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     expect(allowedOn('deadLetter', 'IncidentsDeadLetterQueue')).toEqual(['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage']);
     expect(allowedOn('deadLetter', 'StateTable')).toEqual([]);
     expect(allowedOn('deadLetter', 'IncidentsQueue')).toEqual([]);
-    // SSM: exactly the parameters named in the function's own environment.
+    // SSM: exactly the parameters named in the function's own environment, and for the functions
+    // that reach a cluster, the registry's per-cluster kubeconfigs of their own identity only.
+    const clusterKubeconfigs: Partial<Record<keyof typeof FUNCTIONS, string>> = {
+      scan: `/k8s-healer/${STAGE}/clusters/*/scan-kubeconfig`,
+      remediate: `/k8s-healer/${STAGE}/clusters/*/kubeconfig`,
+      approve: `/k8s-healer/${STAGE}/clusters/*/kubeconfig`,
+    };
     for (const name of names) {
       const variables = fn(name).Environment.Variables;
+      const perCluster = clusterKubeconfigs[name];
       const expected = Object.entries(variables)
         .filter(([key]) => key.endsWith('_PARAM'))
         .map(([, value]) => ssmParameterArn(String(value)))
+        .concat(perCluster ? [ssmParameterArn(perCluster)] : [])
         .sort();
       const granted = statementsOf(name)
         .filter((s) => actions(s).includes('ssm:GetParameter'))
@@ -458,10 +466,17 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
         .sort();
       expect(granted, name).toEqual(expected);
     }
+    // EKS metadata (endpoint and CA of registry entries that leave them out): only where a cluster is reached.
+    for (const name of names) {
+      const describes = statementsOf(name).filter((s) => s.Effect === 'Allow' && actions(s).includes('eks:DescribeCluster'));
+      expect(describes.length > 0, name).toBe(name in clusterKubeconfigs);
+      for (const statement of describes) expect(actions(statement), name).toEqual(['eks:DescribeCluster']);
+    }
     // The scan's role names the read-only kubeconfig only: no grant, not even a decrypt, reaches the healer's.
     const scanGrants = JSON.stringify(statementsOf('scan'));
     expect(scanGrants).toContain(`parameter/k8s-healer/${STAGE}/scan-kubeconfig`);
     expect(scanGrants).not.toMatch(/parameter\/k8s-healer\/[^/"]+\/kubeconfig/);
+    expect(scanGrants).not.toMatch(/parameter\/k8s-healer\/[^"]*[^-]kubeconfig"/);
   });
 
   it('admits only the healer\'s own roles as senders to the incidents queue', () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, clusterConfig, loadConfig } from '../../lib/config/config.js';
 import { isClusterName, narrowPolicy, parseClusterRegistry, type ClusterOverrides, type ClusterPolicy } from '../../lib/config/clusters.js';
 import { kubeConfigFor } from '../../lib/wiring/kube.js';
+import { eksEndpointFrom, EksLookupFailed } from '../../lib/adapters/eks-cluster.js';
 import { UnknownClusterError, perCluster } from '../../lib/wiring/clusters.js';
 import type { HealerConfig } from '../../lib/config/config.js';
 import { binomialFloor } from '../support/property-seed.js';
@@ -31,6 +32,33 @@ describe('the cluster registry', () => {
     expect(us?.deniedNamespaces).toEqual(['kube-system', 'kube-public', 'kube-node-lease', 'payments']);
     expect(us?.clusters.map((c) => c.name)).toEqual(['prod-us']);
     expect(clusterConfig(config, 'prod-eu')).toMatchObject({ clusterName: 'prod-eu', dryRun: false, deniedNamespaces: STACK.deniedNamespaces });
+  });
+
+  it('takes an EKS entry of only a name and region, its endpoint and CA to be asked of EKS', () => {
+    // Prepare: what fits in Lambda's 4 KB environment for dozens of clusters
+    const entries = Array.from({ length: 40 }, (_, i) => ({ name: `prod-${i}`, eks: { clusterName: `prod-${i}`, region: 'eu-west-1' } }));
+    const value = JSON.stringify(entries);
+
+    // Act
+    const config = loadConfig({ AWS_REGION: 'eu-west-1', HEALER_CLUSTERS: value });
+
+    // Assess
+    expect(value.length).toBeLessThan(3_000);
+    expect(config.clusters[39]?.eks).toEqual({ clusterName: 'prod-39', region: 'eu-west-1' });
+  });
+
+  it('trusts an EKS answer only for a serving cluster with an https endpoint and a PEM CA', () => {
+    // Prepare
+    const cluster = { clusterName: 'prod-eu', region: 'eu-west-1' };
+    const served = { status: 'ACTIVE', endpoint: 'https://ABC.gr7.eu-west-1.eks.amazonaws.com', certificateAuthority: { data: CA } };
+
+    // Act / Assess
+    expect(eksEndpointFrom(cluster, served)).toEqual({ endpoint: served.endpoint, caData: CA });
+    expect(eksEndpointFrom(cluster, { ...served, status: 'UPDATING' })).toEqual({ endpoint: served.endpoint, caData: CA });
+    expect(() => eksEndpointFrom(cluster, { ...served, status: 'CREATING' })).toThrow('EKS cluster "prod-eu" in eu-west-1 is CREATING, not ACTIVE');
+    expect(() => eksEndpointFrom(cluster, { ...served, endpoint: 'http://ABC.example' })).toThrow(/gave no https endpoint/);
+    expect(() => eksEndpointFrom(cluster, { ...served, certificateAuthority: { data: 'bm90IGEgY2VydA==' } })).toThrow(/gave no PEM certificate authority/);
+    expect(() => eksEndpointFrom(cluster, undefined)).toThrow(EksLookupFailed);
   });
 
   it('names no cluster for an unknown, differently cased or non-string name', () => {
@@ -69,6 +97,7 @@ describe('the cluster registry', () => {
     ['two clusters, one reached by the default kubeconfig', JSON.stringify([{ name: 'a', kubeconfigParam: '/a' }, { name: 'b' }]), /1 \(b\): needs eks or kubeconfigParam/],
     ['an unknown key (a typo is not ignored)', JSON.stringify([{ name: 'a', kubeconfigParam: '/a', polcy: { dryRun: true } }]), /Unrecognized key/],
     ['an unknown override', JSON.stringify([{ name: 'a', kubeconfigParam: '/a', policy: { allowKubeSystem: true } }]), /Unrecognized key/],
+    ['an EKS endpoint without its CA', JSON.stringify([{ name: 'a', eks: { clusterName: 'a', endpoint: eks('a').endpoint } }]), /0 \(a\): eks: set endpoint and caData together/],
     ['an http EKS endpoint', JSON.stringify([{ name: 'a', eks: { ...eks('a'), endpoint: 'http://a.example' } }]), /0\.eks\.endpoint: expected https/],
     ['dry run turned off where the stack has it on', JSON.stringify([{ name: 'a', policy: { dryRun: false } }]), /policy\.dryRun: false would turn off the stack's dry run/],
   ])('refuses %s with a ConfigError naming HEALER_CLUSTERS', (_what, value, message) => {

@@ -161,8 +161,14 @@ describe('the EKS settings', () => {
     expect(loadConfig({ ...ALL, HEALER_EKS_REGION: 'eu-central-1' }).eks?.region).toBe('eu-central-1');
   });
 
+  it('may leave the endpoint and CA out together, to have them asked of EKS on first use', () => {
+    expect(loadConfig({ HEALER_EKS_CLUSTER_NAME: 'prod-eu', AWS_REGION: 'eu-west-1' }).eks).toEqual({ clusterName: 'prod-eu', region: 'eu-west-1' });
+  });
+
   it('name every missing or malformed one', () => {
-    expect(() => loadConfig({ HEALER_EKS_CLUSTER_NAME: 'prod-eu' })).toThrow(/HEALER_EKS_ENDPOINT: required.*HEALER_EKS_CA_DATA: required.*HEALER_EKS_REGION: required/);
+    expect(() => loadConfig({ HEALER_EKS_CLUSTER_NAME: 'prod-eu' })).toThrow(/HEALER_EKS_REGION: required/);
+    expect(() => loadConfig({ ...ALL, HEALER_EKS_CA_DATA: undefined })).toThrow(/HEALER_EKS_CA_DATA: required with HEALER_EKS_ENDPOINT/);
+    expect(() => loadConfig({ ...ALL, HEALER_EKS_ENDPOINT: undefined })).toThrow(/HEALER_EKS_ENDPOINT: required with HEALER_EKS_CA_DATA/);
     expect(() => loadConfig({ ...ALL, HEALER_EKS_ENDPOINT: 'http://plain.example' })).toThrow(/HEALER_EKS_ENDPOINT: expected https/);
     expect(() => loadConfig({ ...ALL, HEALER_EKS_CA_DATA: 'bm90IGEgY2VydA==' })).toThrow(/HEALER_EKS_CA_DATA: expected the base64 of a PEM/);
     expect(() => loadConfig({ HEALER_EKS_ENDPOINT: ALL.HEALER_EKS_ENDPOINT })).toThrow(/HEALER_EKS_CLUSTER_NAME: required/);
