@@ -15,6 +15,8 @@
  *   8. with --latency (or BENCH_LATENCY=1): alert to action, Alertmanager delivery to the eviction
  *      the apiserver accepted, one at a time and 20 in flight (bench/alert-to-action.ts, several
  *      minutes; also `npm run bench:latency` on its own)
+ *   9. with --storm (or BENCH_STORM=1): the alert storm through the model, 200 pods over 4 owners,
+ *      against one diagnosis per alert (bench/storm.ts; also `npm run bench:storm` on its own)
  * --no-write prints without touching BENCHMARKS.md.
  */
 import { performance } from 'node:perf_hooks';
@@ -32,6 +34,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import { benchScan } from './scan.js';
 import { benchHolmes } from './holmes.js';
 import { benchAlertToAction } from './alert-to-action.js';
+import { benchStorm } from './storm.js';
 import { percentile } from './stats.js';
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
@@ -204,4 +207,5 @@ await benchWebhook();
 if (process.argv.includes('--scan') || process.env.BENCH_SCAN === '1') section.push('', '### Scan of a large cluster', '', ...(await benchScan()));
 if (process.argv.includes('--holmes') || process.env.BENCH_HOLMES === '1') section.push('', '### HolmesGPT side by side (diagnosis only; Holmes only reads)', '', ...(await benchHolmes()));
 if (process.argv.includes('--latency') || process.env.BENCH_LATENCY === '1') section.push('', '### Alert to action', '', ...(await benchAlertToAction()));
+if (process.argv.includes('--storm') || process.env.BENCH_STORM === '1') section.push('', '### The alert storm through the model', '', ...(await benchStorm()));
 if (write) console.log(`written: ${writeSection(about, section)}`);
