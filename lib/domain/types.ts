@@ -3,30 +3,35 @@
  * speaks in these terms, and the audit trail stores them as they are.
  */
 
-/** What went wrong, in the healer's own words (alert names and detectors map onto these). */
-export type Symptom =
-  | 'CrashLoopBackOff'
-  | 'OOMKilled'
-  | 'ImagePullBackOff'
-  | 'CreateContainerConfigError'
-  | 'PodNotReady'
-  | 'DeploymentUnavailable'
-  | 'DeploymentRolloutStuck'
-  | 'JobStuck'
-  | 'JobFailed'
-  | 'PodTerminating'
-  | 'PodUnschedulable'
-  | 'NodeNotReady'
-  | 'NodePressure'
-  | 'PodEvicted'
-  | 'ContainerWaiting'
-  | 'StatefulSetUnavailable'
-  | 'DaemonSetRolloutStuck'
-  | 'HpaMaxedOut'
-  | 'PersistentVolumeFillingUp'
+/**
+ * What went wrong, in the healer's own words (alert names and detectors map onto these). One
+ * list: the type and the queue message's schema (incident-schema.ts) both come from it.
+ */
+export const SYMPTOMS = [
+  'CrashLoopBackOff',
+  'OOMKilled',
+  'ImagePullBackOff',
+  'CreateContainerConfigError',
+  'PodNotReady',
+  'DeploymentUnavailable',
+  'DeploymentRolloutStuck',
+  'JobStuck',
+  'JobFailed',
+  'PodTerminating',
+  'PodUnschedulable',
+  'NodeNotReady',
+  'NodePressure',
+  'PodEvicted',
+  'ContainerWaiting',
+  'StatefulSetUnavailable',
+  'DaemonSetRolloutStuck',
+  'HpaMaxedOut',
+  'PersistentVolumeFillingUp',
   /** A site alert (mapped by configuration) says a workload is saturated: latency, queue depth. */
-  | 'WorkloadSaturated'
-  | 'Unknown';
+  'WorkloadSaturated',
+  'Unknown',
+] as const;
+export type Symptom = (typeof SYMPTOMS)[number];
 
 /** A Kubernetes object reference; namespace is absent for cluster-scoped kinds (Node). */
 export interface ObjectRef {
