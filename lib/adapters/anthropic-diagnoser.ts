@@ -37,6 +37,7 @@ export interface AnthropicDiagnoserOptions {
   readonly toolChoice?: 'forced' | 'auto';
   /** output_config.effort; default from defaultEffort(model), null to never send it. */
   readonly effort?: Effort | null;
+  // From here on: the loop's options, passed on to lib/diagnose/model-loop.ts (clock is shared).
   /** Read-only look-ups the model may make before its verdict; without one the diagnosis is a single request. */
   readonly investigator?: Investigator | undefined;
   /** Answered requests one diagnosis may take, the verdict's included (HEALER_MODEL_MAX_STEPS). */
