@@ -13,7 +13,7 @@ describe('action registry', () => {
       expect(ACTIONS[id]).toBe(actionOf(id).spec);
     }
     expect(isActionId('toString')).toBe(false);
-    expect(isActionId('delete-pod')).toBe(false);
+    expect(isActionId('drain-node')).toBe(false);
   });
 
   it('undoes only what its record declares reversible, and today that is only a scale', () => {
