@@ -1,7 +1,7 @@
 import type { ActionResult, AuditEntry, Notification, Outcome } from '../domain/types.js';
 import type { VerificationRequest } from '../domain/verification-schema.js';
 import type { ActedRecord, ActionRecords, AuditLog, ClusterObserver, Clock, Notifier, StateStore, VerificationScheduler } from '../ports/index.js';
-import { ACTIONS } from '../actions/catalog.js';
+import { actionOf } from '../actions/registry.js';
 import { judge, type Judgement } from '../actions/verify.js';
 import { redact } from '../evidence/redact.js';
 import { truncateBytes } from '../evidence/budget.js';
@@ -83,9 +83,10 @@ async function checkOnce(record: ActedRecord, request: VerificationRequest, deps
     return judgement;
   }
   let revert: ActionResult | undefined;
-  // Undo only what is reversible and safe to undo: a scale-up whose new pods never became
-  // available adds nothing but pending pods. A cordon stays: the node was not Ready.
-  if (judgement.status === 'failed' && ACTIONS[plan.action].reversible && plan.action === 'scale-deployment') {
+  // Undo only what the action's record undoes (a scale-up whose new pods never became available
+  // adds nothing but pending pods); the rest, a cordon included, stays for a human.
+  const action = actionOf(plan.action);
+  if (judgement.status === 'failed' && action.spec.reversible && action.revert !== undefined) {
     revert = (await deps.gate.write({ kind: 'revert', incident, plan })).result;
   }
   const outcome: Outcome = judgement.status === 'done' ? 'acted' : 'action-failed';

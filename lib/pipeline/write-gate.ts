@@ -1,6 +1,6 @@
 import type { ActionResult, AuditEntry, Incident } from '../domain/types.js';
 import type { ActionPlan } from '../actions/plan.js';
-import { ACTIONS, isActionId } from '../actions/catalog.js';
+import { actionOf, isActionId } from '../actions/registry.js';
 import type { AuditLog, ClusterReader, ClusterWriter, Clock, KillSwitch, Placement } from '../ports/index.js';
 import type { Metrics } from '../ports/metrics.js';
 import { actionWritten } from '../metrics/healer-metrics.js';
@@ -60,7 +60,7 @@ export const GATE_RULES: readonly (readonly [string, GateRule])[] = [
   ['same-cluster', (r, _f, s) => (r.incident.cluster === s.cluster ? null : `incident is for cluster ${r.incident.cluster}, this healer serves ${s.cluster}`)],
   ['allowlisted', (r) => {
     if (!isActionId(r.plan.action)) return `action "${String(r.plan.action)}" is not allowlisted`;
-    const spec = ACTIONS[r.plan.action];
+    const spec = actionOf(r.plan.action).spec;
     return spec.targetKinds.includes(r.plan.target.kind) ? null : `${r.plan.action} cannot write a ${r.plan.target.kind}`;
   }],
   ['protected-namespace', (r, _f, s) => {
@@ -82,17 +82,17 @@ export const GATE_RULES: readonly (readonly [string, GateRule])[] = [
     if (!uid) return 'the plan is not pinned to a uid';
     const live = facts.placement?.chain[0];
     if (live && (!sameRef(live, r.plan.target) || live.uid !== uid)) return `the target is now a different object (uid ${live.uid ?? 'unknown'}, plan ${uid})`;
-    const needsVersion = r.plan.action === 'rollout-restart' || r.plan.action === 'scale-deployment' || r.plan.action === 'cordon-node';
+    // The action's record says whether its write carries the version; an unknown action needs one.
+    const needsVersion = !isActionId(r.plan.action) || actionOf(r.plan.action).pinnedToVersion;
     return needsVersion && !r.plan.resourceVersion ? 'the plan is not pinned to a resourceVersion' : null;
   }],
   ['revert-bounds', (r) => {
     if (r.kind !== 'revert') return null;
-    // Only a scale is undone, and only back to what stood before, below the healer's own count.
-    if (r.plan.action !== 'scale-deployment' || !ACTIONS[r.plan.action].reversible) return `${r.plan.action} is not reverted by the healer`;
-    const before = r.plan.fromReplicas;
-    const ours = r.plan.parameters['replicas'];
-    if (before === undefined || ours === undefined || !Number.isInteger(before) || !Number.isInteger(ours)) return 'the counts before and after the healer\'s change are unknown';
-    return before >= 1 && before < ours ? null : `a revert from ${ours} to ${before} is outside what the healer changed`;
+    // Only an action whose record undoes it, and only within what the healer itself changed
+    // (a scale: back to what stood before, below the healer's own count).
+    const action = isActionId(r.plan.action) ? actionOf(r.plan.action) : undefined;
+    if (!action?.revert || !action.spec.reversible) return `${String(r.plan.action)} is not reverted by the healer`;
+    return action.revert.outOfBounds(r.plan);
   }],
 ];
 

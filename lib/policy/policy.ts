@@ -1,7 +1,7 @@
 import { ACTION_IDS, type Decision, type Diagnosis, type Evidence, type Incident } from '../domain/types.js';
 import { SYMPTOMS } from '../domain/incident-schema.js';
 import { isCount, isShare, traitsOf } from './budget.js';
-import { isActionId, needsApproval } from '../actions/catalog.js';
+import { isActionId, needsApproval, specOf } from '../actions/catalog.js';
 import { planAction, stillNeeded, type JobLimits, type ScaleBounds } from '../actions/plan.js';
 
 /**
@@ -75,6 +75,10 @@ const KNOWN_SYMPTOMS: ReadonlySet<string> = new Set<string>(SYMPTOMS.filter((s) 
 const proposesAction = (c: PolicyContext): boolean =>
   c.diagnosis.recommendation !== 'page' && c.diagnosis.recommendation !== 'none';
 
+/** Whether the proposed action's record declares this about itself (no unknown name does). */
+const declares = (c: PolicyContext, what: 'removesPod' | 'needsJobStuckSeconds'): boolean =>
+  isActionId(c.diagnosis.recommendation) && specOf(c.diagnosis.recommendation)[what];
+
 /**
  * The inputs the rules need for this action that are absent or malformed. Each rule checks its
  * own inputs too (so reordering cannot open a hole); this names them all in one verdict.
@@ -93,7 +97,7 @@ export function missingInputs(c: PolicyContext): string[] {
   ];
   if (traits.changesDesiredState || traits.scales) checks.push(['evidence.governance', c.evidence.governance !== undefined]);
   if (traits.scales) checks.push(['settings.scaleBounds', scaleBoundsValid(c.settings.scaleBounds)]);
-  if (c.diagnosis.recommendation === 'delete-job') checks.push(['settings.jobStuckSeconds', isCount(s.jobStuckSeconds) && s.jobStuckSeconds > 0]);
+  if (declares(c, 'needsJobStuckSeconds')) checks.push(['settings.jobStuckSeconds', isCount(s.jobStuckSeconds) && s.jobStuckSeconds > 0]);
   if (traits.cordons) {
     checks.push(['settings.maxCordonedNodeShare', isShare(s.maxCordonedNodeShare)], ['nodes', nodeCountsValid(c.nodes)]);
   }
@@ -171,7 +175,7 @@ export const RULES: readonly (readonly [string, Rule])[] = [
   }],
   ['evict-needs-controller', (c) => {
     // Evicting a bare pod deletes it for good; only pods some controller recreates may be evicted.
-    if (c.diagnosis.recommendation !== 'evict-pod') return null;
+    if (!declares(c, 'removesPod')) return null;
     return c.evidence.ownerChain.length > 1 ? null : 'the pod has no controller that would replace it';
   }],
   ['hpa-owns-replicas', (c) => {
