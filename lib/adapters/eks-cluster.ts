@@ -5,6 +5,9 @@
  * The answer is checked like configured values are: a cluster still being created, or an answer
  * without an https endpoint or a PEM CA, is an error that names the cluster, never a guess.
  */
+import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '@smithy/core/checksum';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { EKS_ENDPOINT, isPemCertificateBase64 } from '../config/clusters.js';
 
 export interface EksEndpoint {
@@ -38,29 +41,73 @@ export function eksEndpointFrom(cluster: { clusterName: string; region: string }
   return Object.freeze({ endpoint, caData });
 }
 
+/** The EKS API host of a region, or the endpoint AWS_ENDPOINT_URL_EKS / AWS_ENDPOINT_URL names (the SDK's convention). */
+export function eksApiEndpoint(region: string, env: Readonly<Record<string, string | undefined>> = process.env): URL {
+  const configured = env['AWS_ENDPOINT_URL_EKS'] ?? env['AWS_ENDPOINT_URL'];
+  if (configured) return new URL(configured);
+  return new URL(region.startsWith('cn-') ? `https://eks.${region}.amazonaws.com.cn` : `https://eks.${region}.amazonaws.com`);
+}
+
+const ATTEMPTS = 3;
+const ATTEMPT_TIMEOUT_MS = 3_000;
+
 /**
- * Asks EKS (eks:DescribeCluster) for the cluster's endpoint and CA. The client is loaded on first
- * use: a stack whose entries carry their endpoint and CA never loads it. Endpoints follow the SDK's
- * resolution (AWS_ENDPOINT_URL_EKS for local runs; the EKS interface endpoint in a private VPC).
+ * Asks EKS (eks:DescribeCluster: `GET /clusters/{name}`, SigV4-signed with the function's own
+ * credentials) for the cluster's endpoint and CA. Signed with the signer the EKS token already
+ * uses rather than through @aws-sdk/client-eks, which would add about 300 KB to three bundles
+ * for one GET. Throttling, 5xx and network errors are tried again, 3 attempts of 3 s at most.
  */
 export async function describeEksEndpoint(
   cluster: { clusterName: string; region: string },
-  options: { endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = {},
+  options: { endpoint?: string; credentials: AwsCredentialIdentityProvider | AwsCredentialIdentity },
 ): Promise<EksEndpoint> {
-  const { EKSClient, DescribeClusterCommand, ResourceNotFoundException } = await import('@aws-sdk/client-eks');
-  const { LAMBDA_CLIENT_DEFAULTS } = await import('./aws-clients.js');
-  const client = new EKSClient({ ...LAMBDA_CLIENT_DEFAULTS, requestHandler: { ...LAMBDA_CLIENT_DEFAULTS.requestHandler }, region: cluster.region, ...options });
-  try {
-    const answer = await client.send(new DescribeClusterCommand({ name: cluster.clusterName }));
-    return eksEndpointFrom(cluster, answer.cluster);
-  } catch (error) {
-    if (error instanceof EksLookupFailed) throw error;
-    if (error instanceof ResourceNotFoundException) {
-      throw new EksLookupFailed(`EKS cluster "${cluster.clusterName}" not found in ${cluster.region}: check the cluster's name and region in the registry`);
+  const which = `EKS cluster "${cluster.clusterName}" in ${cluster.region}`;
+  const base = options.endpoint ? new URL(options.endpoint) : eksApiEndpoint(cluster.region);
+  const path = `${base.pathname.replace(/\/$/, '')}/clusters/${encodeURIComponent(cluster.clusterName)}`;
+  let last = '';
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    const credentials = typeof options.credentials === 'function' ? await options.credentials() : options.credentials;
+    const signer = new SignatureV4({ service: 'eks', region: cluster.region, credentials, sha256: Sha256, uriEscapePath: true });
+    const signed = await signer.sign({
+      method: 'GET', protocol: base.protocol, hostname: base.hostname, ...(base.port ? { port: Number(base.port) } : {}), path,
+      headers: { host: base.host, accept: 'application/json' },
+    });
+    let status: number;
+    let body: string;
+    try {
+      const response = await fetch(`${base.protocol}//${base.host}${path}`, { headers: signed.headers, signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS) });
+      status = response.status;
+      body = await response.text();
+    } catch (error) {
+      last = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      continue;
     }
-    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    throw new EksLookupFailed(`EKS cluster "${cluster.clusterName}" in ${cluster.region}: DescribeCluster failed (${reason}); the function's role needs eks:DescribeCluster`);
-  } finally {
-    client.destroy();
+    if (status === 200) {
+      let parsed: { cluster?: DescribedCluster } | undefined;
+      try {
+        parsed = JSON.parse(body) as { cluster?: DescribedCluster };
+      } catch {
+        throw new EksLookupFailed(`${which}: DescribeCluster answered with something that is not JSON`);
+      }
+      return eksEndpointFrom(cluster, parsed.cluster);
+    }
+    const type = errorTypeOf(body);
+    if (status === 404) throw new EksLookupFailed(`EKS cluster "${cluster.clusterName}" not found in ${cluster.region}: check the cluster's name and region in the registry`);
+    if (status === 401 || status === 403) throw new EksLookupFailed(`${which}: DescribeCluster refused (HTTP ${status}${type ? ` ${type}` : ''}): the function's role needs eks:DescribeCluster`);
+    last = `HTTP ${status}${type ? ` ${type}` : ''}`;
+    // Throttling and server errors may pass; anything else will not.
+    if (status !== 429 && status < 500) break;
+  }
+  throw new EksLookupFailed(`${which}: DescribeCluster failed (${last}); the function needs a route to the EKS API and eks:DescribeCluster`);
+}
+
+/** The error type of an AWS REST-JSON error body or header-less answer, when it says one. */
+function errorTypeOf(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { __type?: unknown; code?: unknown };
+    const type = typeof parsed.__type === 'string' ? parsed.__type : typeof parsed.code === 'string' ? parsed.code : undefined;
+    return type?.split('#').pop()?.slice(0, 100);
+  } catch {
+    return undefined;
   }
 }

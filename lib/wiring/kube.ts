@@ -35,7 +35,7 @@ export function eksEndpointOf(eks: EksSettings): Promise<EksEndpoint> {
   const key = `${eks.region}\u0000${eks.clusterName}`;
   let lookup = endpoints.get(key);
   if (!lookup) {
-    lookup = describeEksEndpoint(eks);
+    lookup = describeEksEndpoint(eks, { credentials: defaultProvider() });
     endpoints.set(key, lookup);
     lookup.catch(() => endpoints.delete(key));
   }

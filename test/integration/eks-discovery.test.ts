@@ -1,6 +1,7 @@
 /**
  * EKS clusters named only by name and region (issue 10, many clusters): the endpoint and CA are
- * asked of EKS (DescribeCluster) with the function's own role, against moto's real EKS API. moto
+ * asked of EKS (DescribeCluster, a SigV4-signed GET) with the function's own role, against moto's
+ * real EKS API (the cluster is created there with the AWS SDK's own EKS client). moto
  * makes up a CA that is not a certificate, so what it proves is the request, the lookup by name
  * and region, and that an answer the healer cannot trust is refused with the cluster named; the
  * accepted answer is the pure eksEndpointFrom's (test/unit/clusters.test.ts).
@@ -50,12 +51,12 @@ describe.skipIf(motoUnavailable() !== undefined && !mustRun())('EKS endpoint dis
     await expect(elsewhere).rejects.toThrow('EKS cluster "prod-eu" not found in us-east-1: check the cluster\'s name and region in the registry');
   });
 
-  it('names the missing permission when EKS cannot be asked', async () => {
+  it('names the route and the permission when EKS cannot be reached, after trying again', async () => {
     // Act: nothing listens there
     const unreachable = describeEksEndpoint({ clusterName: 'prod-eu', region: 'eu-west-1' }, { endpoint: 'http://127.0.0.1:9', credentials });
 
     // Assess
-    await expect(unreachable).rejects.toThrow(/DescribeCluster failed .*the function's role needs eks:DescribeCluster/);
+    await expect(unreachable).rejects.toThrow(/DescribeCluster failed \(TypeError: fetch failed\); the function needs a route to the EKS API and eks:DescribeCluster/);
   });
 
   it('is where the worker gets a registry entry\'s endpoint: a failed lookup stops it before any cluster request', async () => {

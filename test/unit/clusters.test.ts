@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, clusterConfig, loadConfig } from '../../lib/config/config.js';
 import { isClusterName, narrowPolicy, parseClusterRegistry, type ClusterOverrides, type ClusterPolicy } from '../../lib/config/clusters.js';
 import { kubeConfigFor } from '../../lib/wiring/kube.js';
-import { eksEndpointFrom, EksLookupFailed } from '../../lib/adapters/eks-cluster.js';
+import { eksApiEndpoint, eksEndpointFrom, EksLookupFailed } from '../../lib/adapters/eks-cluster.js';
 import { UnknownClusterError, perCluster } from '../../lib/wiring/clusters.js';
 import type { HealerConfig } from '../../lib/config/config.js';
 import { binomialFloor } from '../support/property-seed.js';
@@ -59,6 +59,12 @@ describe('the cluster registry', () => {
     expect(() => eksEndpointFrom(cluster, { ...served, endpoint: 'http://ABC.example' })).toThrow(/gave no https endpoint/);
     expect(() => eksEndpointFrom(cluster, { ...served, certificateAuthority: { data: 'bm90IGEgY2VydA==' } })).toThrow(/gave no PEM certificate authority/);
     expect(() => eksEndpointFrom(cluster, undefined)).toThrow(EksLookupFailed);
+  });
+
+  it('asks the region\'s EKS API, or the endpoint the SDK\'s variables name', () => {
+    expect(eksApiEndpoint('eu-west-1', {}).href).toBe('https://eks.eu-west-1.amazonaws.com/');
+    expect(eksApiEndpoint('cn-north-1', {}).href).toBe('https://eks.cn-north-1.amazonaws.com.cn/');
+    expect(eksApiEndpoint('eu-west-1', { AWS_ENDPOINT_URL: 'http://127.0.0.1:5000', AWS_ENDPOINT_URL_EKS: 'http://127.0.0.1:5001' }).href).toBe('http://127.0.0.1:5001/');
   });
 
   it('names no cluster for an unknown, differently cased or non-string name', () => {
