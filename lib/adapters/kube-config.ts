@@ -11,6 +11,8 @@ export class BoundedKubeConfig extends KubeConfig {
   private deadlineMs: number | undefined;
   /** Requests authenticated through this config so far (every request passes here): the scan reports it. */
   requestCount = 0;
+  /** Told of every request (method and URL) before it is sent: the tests and benches count reads with it. */
+  onRequest: ((method: string, url: string) => void) | undefined;
 
   constructor(private readonly timeoutMs: number) {
     super();
@@ -40,6 +42,7 @@ export class BoundedKubeConfig extends KubeConfig {
       else this.dispatchers.set(key, made);
     }
     this.requestCount++;
+    this.onRequest?.(context.getHttpMethod(), context.getUrl());
     const left = this.deadlineMs === undefined ? this.timeoutMs : Math.min(this.timeoutMs, this.deadlineMs - Date.now());
     context.setSignal(AbortSignal.timeout(Math.max(1, left)));
   }

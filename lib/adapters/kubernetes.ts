@@ -22,7 +22,7 @@ import { absentEvidence, deploymentEvidence, jobEvidence, nodeEvidence, placemen
 import { truncateLog } from '../evidence/budget.js';
 import { optedOut, workloadOptedOut } from '../evidence/opt-out.js';
 import { CHAIN_GAP, READABLE_OWNER_KINDS, podWorkloads, walkOwners, type OwnerWalk } from '../evidence/owner-walk.js';
-import { containerEvidence, finishedMs, hasPreviousRun, newerPod, worstPod } from '../evidence/pods.js';
+import { containerEvidence, containersKeepingText, finishedMs, hasPreviousRun, newerPod, worstPod } from '../evidence/pods.js';
 import { redact } from '../evidence/redact.js';
 import { governanceOf, nodeCountsOf, nodeEvidenceOf } from '../evidence/status.js';
 import { selectorMatches, summariseRollout } from '../evidence/workload.js';
@@ -60,6 +60,12 @@ interface PlacementRead {
   readonly gaps: readonly string[];
 }
 
+/** What the caller already holds about the incident (ClusterReader.gatherEvidence). */
+type GatherKnown = { readonly placement?: Placement | undefined; readonly earlier?: Evidence | undefined };
+
+const sameSubject = (evidence: Evidence, incident: Incident) =>
+  evidence.subject.kind === incident.subject.kind && evidence.subject.name === incident.subject.name && evidence.subject.namespace === incident.subject.namespace;
+
 const subjectKey = (incident: Incident) => JSON.stringify([incident.cluster, incident.subject.kind, incident.subject.namespace, incident.subject.name]);
 
 /**
@@ -84,10 +90,13 @@ export class KubernetesCluster implements ClusterReader {
    * The subject's evidence. `known.placement`, when it is a placement this reader just returned
    * for the same subject, saves reading the subject, its owners and its namespace again (once:
    * a later call reads afresh). Callers pass it only right after reading the placement, never
-   * for a re-read that must be live.
+   * for a re-read that must be live. `known.earlier`, evidence read earlier for the same subject,
+   * makes this a live re-read of the facts: every object, list and status is read again, while
+   * the cluster text (events and log tails, which no rule or plan reads) is the earlier read's.
    */
-  async gatherEvidence(incident: Incident, known?: { readonly placement?: Placement | undefined }): Promise<Evidence> {
+  async gatherEvidence(incident: Incident, known?: GatherKnown): Promise<Evidence> {
     const gatheredAt = new Date(this.clock.now()).toISOString();
+    const earlier = known?.earlier && sameSubject(known.earlier, incident) ? known.earlier : undefined;
     const handed = known?.placement ? this.placementReads.get(known.placement) : undefined;
     if (known?.placement) this.placementReads.delete(known.placement);
     const read = handed?.key === subjectKey(incident) ? { placement: known?.placement, read: handed } : await this.readPlacement(incident);
@@ -95,23 +104,25 @@ export class KubernetesCluster implements ClusterReader {
     if (!read.read) return placementEvidence(incident, read.placement, gatheredAt);
     const gaps = [...read.read.gaps];
     switch (incident.subject.kind) {
-      case 'Pod': return this.podEvidence(incident, read.read, gatheredAt, gaps);
-      case 'Deployment': return this.deploymentEvidence(incident, read.read, gatheredAt, gaps);
-      case 'Job': return this.jobEvidence(incident, read.read, gatheredAt, gaps);
-      case 'Node': return this.nodeEvidence(incident, read.read, gatheredAt, gaps);
+      case 'Pod': return this.podEvidence(incident, read.read, gatheredAt, gaps, earlier);
+      case 'Deployment': return this.deploymentEvidence(incident, read.read, gatheredAt, gaps, earlier);
+      case 'Job': return this.jobEvidence(incident, read.read, gatheredAt, gaps, earlier);
+      case 'Node': return this.nodeEvidence(incident, read.read, gatheredAt, gaps, earlier);
       default: return placementEvidence(incident, read.placement, gatheredAt);
     }
   }
 
-  private async podEvidence(incident: Incident, placed: PlacementRead, gatheredAt: string, gaps: string[]): Promise<Evidence> {
+  private async podEvidence(incident: Incident, placed: PlacementRead, gatheredAt: string, gaps: string[], earlier: Evidence | undefined): Promise<Evidence> {
     const { namespace, name } = incident.subject;
     const pod = placed.subject as V1Pod;
     const owners = podWorkloads(placed.walk);
     const deployment = owners.deployment as V1Deployment | undefined;
+    // The earlier read's log tails belong to this pod only if it is the same pod (uid).
+    const samePod = earlier !== undefined && earlier.ownerChain[0]?.uid === pod.metadata?.uid;
     const [events, ownerEvents, containers, rollout, node, governance] = await Promise.all([
-      this.events({ kind: 'Pod', name, namespace }, gaps),
-      Promise.all(placed.walk.refs.map((o) => this.events(o, gaps))),
-      this.containersWithLogs(pod, gaps),
+      earlier ? earlier.events : this.events({ kind: 'Pod', name, namespace }, gaps),
+      earlier ? [] : Promise.all(placed.walk.refs.map((o) => this.events(o, gaps))),
+      earlier ? containersKeepingText(pod.status?.containerStatuses ?? [], samePod ? earlier.containers : undefined) : this.containersWithLogs(pod, gaps),
       this.rollout(namespace, deployment, owners.replicaSet?.metadata?.name, gaps),
       this.node(pod.spec?.nodeName, gaps),
       this.governance(pod, deployment, gaps),
@@ -126,7 +137,7 @@ export class KubernetesCluster implements ClusterReader {
    * A Deployment subject: its replica status, a sample of its pods (states counted, the worst
    * one's containers and previous logs), its rollout history, events and governance.
    */
-  private async deploymentEvidence(incident: Incident, placed: PlacementRead, gatheredAt: string, gaps: string[]): Promise<Evidence> {
+  private async deploymentEvidence(incident: Incident, placed: PlacementRead, gatheredAt: string, gaps: string[], earlier: Evidence | undefined): Promise<Evidence> {
     const { namespace, name } = incident.subject;
     const deployment = placed.subject as V1Deployment;
     const labelSelector = labelSelectorOf(deployment.spec?.selector);
@@ -138,8 +149,9 @@ export class KubernetesCluster implements ClusterReader {
       : [];
     const worst = worstPod(pods);
     const [events, containers, rollout, governance] = await Promise.all([
-      this.events({ kind: 'Deployment', name, namespace }, gaps),
-      worst ? this.containersWithLogs(worst, gaps) : Promise.resolve([]),
+      earlier ? earlier.events : this.events({ kind: 'Deployment', name, namespace }, gaps),
+      // The worst pod may be another one now: its states are read again, its log not.
+      earlier ? containersKeepingText(worst?.status?.containerStatuses ?? [], undefined) : worst ? this.containersWithLogs(worst, gaps) : Promise.resolve([]),
       this.rollout(namespace, deployment, controllerOf(worst?.metadata)?.name, gaps),
       this.governance(worst ?? { metadata: { namespace, labels: deployment.spec?.template.metadata?.labels ?? {} } }, deployment, gaps),
     ]);
@@ -147,7 +159,7 @@ export class KubernetesCluster implements ClusterReader {
   }
 
   /** A Job subject: its progress, its CronJob, events, and the newest pod's state and log tail. */
-  private async jobEvidence(incident: Incident, placed: PlacementRead, gatheredAt: string, gaps: string[]): Promise<Evidence> {
+  private async jobEvidence(incident: Incident, placed: PlacementRead, gatheredAt: string, gaps: string[], earlier: Evidence | undefined): Promise<Evidence> {
     const { namespace, name } = incident.subject;
     const job = placed.subject as V1Job;
     const uid = job.metadata?.uid;
@@ -166,16 +178,16 @@ export class KubernetesCluster implements ClusterReader {
       : { items: [] };
     if (listed.gap) gaps.push(listed.gap);
     const [events, containers] = await Promise.all([
-      this.events({ kind: 'Job', name, namespace }, gaps),
-      newest ? this.containersWithLogs(newest, gaps, { current: true }) : Promise.resolve([]),
+      earlier ? earlier.events : this.events({ kind: 'Job', name, namespace }, gaps),
+      earlier ? containersKeepingText(newest?.status?.containerStatuses ?? [], undefined) : newest ? this.containersWithLogs(newest, gaps, { current: true }) : Promise.resolve([]),
     ]);
     return jobEvidence({ incident, job, pods: listed.items, above: placed.walk, events, namespaceOptOut: placed.namespaceOptOut, containers, nowMs: this.clock.now(), gatheredAt, gaps });
   }
 
   /** A Node subject: its conditions, how many nodes there are and how many are schedulable, events. */
-  private async nodeEvidence(incident: Incident, placed: PlacementRead, gatheredAt: string, gaps: string[]): Promise<Evidence> {
+  private async nodeEvidence(incident: Incident, placed: PlacementRead, gatheredAt: string, gaps: string[], earlier: Evidence | undefined): Promise<Evidence> {
     const { name } = incident.subject;
-    const [events, nodeCounts] = await Promise.all([this.events({ kind: 'Node', name }, gaps), this.nodeCounts(name, gaps)]);
+    const [events, nodeCounts] = await Promise.all([earlier ? earlier.events : this.events({ kind: 'Node', name }, gaps), this.nodeCounts(name, gaps)]);
     return nodeEvidence({ incident, node: placed.subject, above: placed.walk, events, nodeCounts, gatheredAt, gaps });
   }
 

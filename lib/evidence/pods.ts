@@ -37,6 +37,19 @@ export function containerEvidence(status: V1ContainerStatus): ContainerEvidence 
   };
 }
 
+/**
+ * Container states read now, with the log tails of an earlier read of the same pod (matched by
+ * container name): the live re-read refreshes what decides and keeps the text the diagnosis saw.
+ */
+export function containersKeepingText(statuses: readonly V1ContainerStatus[], earlier: readonly ContainerEvidence[] | undefined): ContainerEvidence[] {
+  const before = new Map((earlier ?? []).map((c) => [c.name, c]));
+  return statuses.map((status) => {
+    const kept = before.get(status.name);
+    const text = kept ? { previousLogTail: kept.previousLogTail, currentLogTail: kept.currentLogTail, logError: kept.logError } : {};
+    return { ...containerEvidence(status), ...Object.fromEntries(Object.entries(text).filter(([, v]) => v !== undefined)) };
+  });
+}
+
 /** A container whose previous run's log is worth reading: it restarted, or its last run terminated. */
 export const hasPreviousRun = (status: V1ContainerStatus): boolean => status.restartCount !== 0 || status.lastState?.terminated !== undefined;
 

@@ -4,14 +4,14 @@ import { controllerOf, eventCount, eventTimes, isConditionTrue, isReady, labelSe
 import { OPT_OUT_KEY, optedOut, workloadOptedOut } from '../../lib/evidence/opt-out.js';
 import { CHAIN_GAP, MAX_OWNER_DEPTH, podWorkloads, walkOwners, type OwnerObject } from '../../lib/evidence/owner-walk.js';
 import { eventEvidenceOf, newestFirst } from '../../lib/evidence/events.js';
-import { containersReady, finishedMs, newerPod, podStates, worstPod } from '../../lib/evidence/pods.js';
+import { containersKeepingText, containersReady, finishedMs, newerPod, podStates, worstPod } from '../../lib/evidence/pods.js';
 import { absentEvidence, deploymentEvidence, nodeEvidence, placementEvidence, podEvidence } from '../../lib/evidence/assemble.js';
 import { nodeCountsOf } from '../../lib/evidence/status.js';
 import { anIncident } from '../fixtures/builders.js';
 
 /** The read layer's pure parts: what the reads mean, from plain objects, without a cluster. */
 
-const owner = (kind: string, name: string, uid = `${name}-uid`) => ({ kind, name, uid, controller: true });
+const owner = (kind: string, name: string, uid = `${name}-uid`) => ({ apiVersion: 'apps/v1', kind, name, uid, controller: true });
 
 const pod = (name: string, opts: { ready?: boolean[]; restarts?: number; phase?: string; created?: string; finished?: string } = {}): V1Pod => ({
   metadata: { name, namespace: 'shop', uid: `${name}-uid`, ...(opts.created ? { creationTimestamp: new Date(opts.created) } : {}), ownerReferences: [owner('ReplicaSet', 'web-1')] },
@@ -127,12 +127,12 @@ describe('events as evidence', () => {
   it('redacts reason and message at the one redaction step, and keeps the newest first', () => {
     const secret = 'ghp_' + 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8';
     const event = { metadata: {}, involvedObject: {}, type: 'Warning', reason: 'Failed', message: `pull failed with token ${secret}`, count: 2, lastTimestamp: new Date('2026-01-01T00:00:02Z') } as CoreV1Event;
-    const older = eventEvidenceOf({ ...event, message: 'older', lastTimestamp: new Date('2026-01-01T00:00:01Z') } as CoreV1Event, 'Pod/p');
+    const older = eventEvidenceOf({ ...event, message: 'older', lastTimestamp: new Date('2026-01-01T00:00:01Z') }, 'Pod/p');
     const evidence = eventEvidenceOf(event, 'Pod/p');
     expect(evidence.message).not.toContain(secret);
     expect(evidence).toMatchObject({ object: 'Pod/p', type: 'Warning', reason: 'Failed', count: 2, lastSeen: '2026-01-01T00:00:02.000Z' });
     expect(newestFirst([older, evidence]).map((e) => e.message)).toEqual([evidence.message, 'older']);
-    expect(eventEvidenceOf({ metadata: {}, involvedObject: {} } as CoreV1Event, 'Node/n')).toEqual({ object: 'Node/n', type: 'Normal', reason: '', message: '', count: 1 });
+    expect(eventEvidenceOf({ metadata: {}, involvedObject: {} }, 'Node/n')).toEqual({ object: 'Node/n', type: 'Normal', reason: '', message: '', count: 1 });
   });
 });
 
@@ -144,6 +144,13 @@ describe('pods as evidence', () => {
     expect(containersReady(pods[0] as V1Pod)).toBe(true);
     expect(podStates(pods)).toEqual({ ready: 1, 'waiting:CrashLoopBackOff': 2, 'terminated:Error': 2 });
     expect(podStates([{ status: { phase: 'Pending' } }])).toEqual({ 'phase:Pending': 1 });
+  });
+
+  it('keeps an earlier read\'s log tails with the container states read now, by container name', () => {
+    const now = pod('p', { ready: [false, true], restarts: 4 }).status?.containerStatuses ?? [];
+    const kept = containersKeepingText(now, [{ name: 'c0', ready: false, restartCount: 3, previousLogTail: 'refused' }, { name: 'gone', ready: false, restartCount: 1, previousLogTail: 'x' }]);
+    expect(kept.map((c) => [c.name, c.restartCount, c.previousLogTail])).toEqual([['c0', 4, 'refused'], ['c1', 4, undefined]]);
+    expect(containersKeepingText(now, undefined).every((c) => c.previousLogTail === undefined && c.logError === undefined)).toBe(true);
   });
 
   it('knows the newer pod and when a pod finished', () => {
