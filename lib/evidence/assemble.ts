@@ -1,4 +1,4 @@
-import type { V1Deployment, V1Job, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment, V1Job, V1Node, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import type { ContainerEvidence, EventEvidence, Evidence, GovernanceEvidence, Incident, NodeCountsEvidence, RolloutEvidence, NodeEvidence } from '../domain/types.js';
 import type { Placement } from '../ports/index.js';
 import { isReady } from '../domain/kube-objects.js';
@@ -46,6 +46,22 @@ interface Common {
   readonly gaps: string[];
 }
 
+/** What every kind's evidence says the same way: the subject as read, its owner chain, when, what was missing. */
+function subjectPart(r: Common, object: { readonly metadata?: V1ObjectMeta }, owners: OwnerWalk, namespaceOptOut: boolean) {
+  const { kind, name, namespace } = r.incident.subject;
+  return {
+    subject: r.incident.subject,
+    exists: true,
+    resourceVersion: object.metadata?.resourceVersion,
+    deleting: object.metadata?.deletionTimestamp !== undefined,
+    ownerChain: [{ kind, name, ...(namespace ? { namespace } : {}), uid: object.metadata?.uid }, ...owners.refs],
+    ownerChainComplete: owners.complete,
+    namespaceOptOut,
+    gatheredAt: r.gatheredAt,
+    gaps: r.gaps,
+  };
+}
+
 export interface PodRead extends Common {
   readonly pod: V1Pod;
   readonly owners: OwnerWalk;
@@ -61,18 +77,12 @@ export interface PodRead extends Common {
 }
 
 export function podEvidence(r: PodRead): Evidence {
-  const { pod, owners, incident } = r;
-  const { name, namespace } = incident.subject;
+  const { pod, owners } = r;
   return {
-    subject: incident.subject,
-    exists: true,
-    resourceVersion: pod.metadata?.resourceVersion,
+    ...subjectPart(r, pod, owners, r.namespaceOptOut),
     phase: pod.status?.phase,
     podReady: isReady(pod),
-    deleting: pod.metadata?.deletionTimestamp !== undefined,
     nodeName: pod.spec?.nodeName,
-    ownerChain: [{ kind: 'Pod', name, namespace, uid: pod.metadata?.uid }, ...owners.refs],
-    ownerChainComplete: owners.complete,
     containers: r.containers,
     events: newestFirst(r.events).slice(0, r.eventsLimit),
     resources: resourcesOf(pod),
@@ -81,9 +91,6 @@ export function podEvidence(r: PodRead): Evidence {
     governance: r.governance,
     ...(r.deployment ? { workload: workloadStatus(r.deployment, {}) } : {}),
     optOut: optedOut(pod.metadata) || owners.optOut,
-    namespaceOptOut: r.namespaceOptOut,
-    gatheredAt: r.gatheredAt,
-    gaps: r.gaps,
   };
 }
 
@@ -102,15 +109,9 @@ export interface DeploymentRead extends Common {
 
 /** A Deployment subject: its replica status, its pods' states counted, the worst pod's containers, its rollout. */
 export function deploymentEvidence(r: DeploymentRead): Evidence {
-  const { deployment, incident } = r;
-  const { name, namespace } = incident.subject;
+  const { deployment } = r;
   return {
-    subject: incident.subject,
-    exists: true,
-    resourceVersion: deployment.metadata?.resourceVersion,
-    deleting: deployment.metadata?.deletionTimestamp !== undefined,
-    ownerChain: [{ kind: 'Deployment', name, namespace, uid: deployment.metadata?.uid }, ...r.above.refs],
-    ownerChainComplete: r.above.complete,
+    ...subjectPart(r, deployment, r.above, r.namespaceOptOut),
     containers: r.containers,
     events: r.events,
     resources: r.worst ? resourcesOf(r.worst) : undefined,
@@ -118,9 +119,6 @@ export function deploymentEvidence(r: DeploymentRead): Evidence {
     governance: r.governance,
     workload: workloadStatus(deployment, podStates(r.pods)),
     optOut: workloadOptedOut('Deployment', deployment) || r.above.optOut,
-    namespaceOptOut: r.namespaceOptOut,
-    gatheredAt: r.gatheredAt,
-    gaps: r.gaps,
   };
 }
 
@@ -137,23 +135,14 @@ export interface JobRead extends Common {
 
 /** A Job subject: its progress and last success, its CronJob, the newest pod's containers. */
 export function jobEvidence(r: JobRead): Evidence {
-  const { job, incident } = r;
-  const { name, namespace } = incident.subject;
+  const { job } = r;
   return {
-    subject: incident.subject,
-    exists: true,
-    resourceVersion: job.metadata?.resourceVersion,
-    deleting: job.metadata?.deletionTimestamp !== undefined,
-    ownerChain: [{ kind: 'Job', name, namespace, uid: job.metadata?.uid }, ...r.above.refs],
-    ownerChainComplete: r.above.complete,
+    ...subjectPart(r, job, r.above, r.namespaceOptOut),
     containers: r.containers,
     events: r.events,
     governance: { gitops: gitopsOwner(job.metadata) },
     job: { ...jobStatus(job, r.nowMs), ...lastSuccess(r.pods, job.status?.succeeded ?? 0, r.nowMs) },
     optOut: workloadOptedOut('Job', job) || r.above.optOut,
-    namespaceOptOut: r.namespaceOptOut,
-    gatheredAt: r.gatheredAt,
-    gaps: r.gaps,
   };
 }
 
@@ -166,21 +155,13 @@ export interface NodeRead extends Common {
 
 /** A Node subject: its conditions, how many nodes there are and how many are schedulable, events. */
 export function nodeEvidence(r: NodeRead): Evidence {
-  const { node, incident } = r;
+  const { node } = r;
   return {
-    subject: incident.subject,
-    exists: true,
-    resourceVersion: node.metadata?.resourceVersion,
-    deleting: node.metadata?.deletionTimestamp !== undefined,
-    ownerChain: [{ kind: 'Node', name: incident.subject.name, uid: node.metadata?.uid }, ...r.above.refs],
-    ownerChainComplete: r.above.complete,
+    ...subjectPart(r, node, r.above, false),
     containers: [],
     events: r.events,
     node: nodeEvidenceOf(node),
     ...(r.nodeCounts ? { nodeCounts: r.nodeCounts } : {}),
     optOut: optedOut(node.metadata) || r.above.optOut,
-    namespaceOptOut: false,
-    gatheredAt: r.gatheredAt,
-    gaps: r.gaps,
   };
 }

@@ -5,12 +5,13 @@ import { gitopsOwner } from './workload.js';
 
 /** The status parts of evidence, from already-read objects: pure (client-node types, type-only import). */
 
+/** The object as the plan pins it. */
+const pinOf = (meta: { name?: string; uid?: string; resourceVersion?: string } | undefined) => ({ name: meta?.name ?? '', uid: meta?.uid, resourceVersion: meta?.resourceVersion });
+
 export function workloadStatus(d: V1Deployment, states: Readonly<Record<string, number>>): WorkloadStatusEvidence {
   return {
     kind: 'Deployment',
-    name: d.metadata?.name ?? '',
-    uid: d.metadata?.uid,
-    resourceVersion: d.metadata?.resourceVersion,
+    ...pinOf(d.metadata),
     desiredReplicas: d.spec?.replicas ?? 1,
     readyReplicas: d.status?.readyReplicas ?? 0,
     availableReplicas: d.status?.availableReplicas ?? 0,
@@ -27,9 +28,7 @@ export function jobStatus(job: V1Job, nowMs: number): JobStatusEvidence {
   const start = job.status?.startTime;
   const startMs = start instanceof Date ? start.getTime() : undefined;
   return {
-    name: job.metadata?.name ?? '',
-    uid: job.metadata?.uid,
-    resourceVersion: job.metadata?.resourceVersion,
+    ...pinOf(job.metadata),
     active: job.status?.active ?? 0,
     succeeded: job.status?.succeeded ?? 0,
     failed: job.status?.failed ?? 0,
@@ -63,9 +62,7 @@ export function lastSuccess(
 
 export function nodeEvidenceOf(node: V1Node): NodeEvidence {
   return {
-    name: node.metadata?.name ?? '',
-    uid: node.metadata?.uid,
-    resourceVersion: node.metadata?.resourceVersion,
+    ...pinOf(node.metadata),
     unschedulable: node.spec?.unschedulable === true,
     conditions: (node.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason })),
   };
