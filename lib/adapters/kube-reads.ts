@@ -97,35 +97,44 @@ export class KubeReads {
     return newestFirst(list.items.map((e) => eventEvidenceOf(e, `${object.kind}/${object.name}`))).slice(0, limit);
   }
 
-  /**
-   * Every page of one list, each mapped as it arrives so its raw objects can be dropped. A
-   * failure makes the list a gap (no items), never a partial list that would read as "these are
-   * all". An expired continue token (410: etcd compacted past the list's snapshot) restarts the
-   * list once.
-   */
-  async listAll<T, U>(what: string, list: (page: { limit: number; _continue: string | undefined }) => Promise<ListPage<T>>, map: (item: T) => U | undefined): Promise<Listed<U>> {
-    const out: U[] = [];
-    let continueToken: string | undefined;
-    let restarted = false;
-    for (;;) {
-      let page: ListPage<T>;
-      try {
-        page = await list({ limit: this.pageSize, _continue: continueToken });
-      } catch (error) {
-        if (isStatus(error, 410) && continueToken !== undefined && !restarted) {
-          restarted = true;
-          out.length = 0;
-          continueToken = undefined;
-          continue;
-        }
-        return { gap: `${what} not listed: ${describeKubeError(error)}` };
+  /** Every page of one list, whole or a gap (listAllPages), in pages of this reader's size. */
+  listAll<T, U>(what: string, list: (page: { limit: number; _continue: string | undefined }) => Promise<ListPage<T>>, map: (item: T) => U | undefined): Promise<Listed<U>> {
+    return listAllPages(what, this.pageSize, list, map);
+  }
+}
+
+/**
+ * Every page of one list, each mapped as it arrives so its raw objects can be dropped. A failure
+ * makes the list a gap (no items), never a partial list that would read as "these are all". An
+ * expired continue token (410: etcd compacted past the list's snapshot) restarts the list once.
+ */
+export async function listAllPages<T, U>(
+  what: string,
+  pageSize: number,
+  list: (page: { limit: number; _continue: string | undefined }) => Promise<ListPage<T>>,
+  map: (item: T) => U | undefined,
+): Promise<Listed<U>> {
+  const out: U[] = [];
+  let continueToken: string | undefined;
+  let restarted = false;
+  for (;;) {
+    let page: ListPage<T>;
+    try {
+      page = await list({ limit: pageSize, _continue: continueToken });
+    } catch (error) {
+      if (isStatus(error, 410) && continueToken !== undefined && !restarted) {
+        restarted = true;
+        out.length = 0;
+        continueToken = undefined;
+        continue;
       }
-      for (const item of page.items) {
-        const mapped = map(item);
-        if (mapped !== undefined) out.push(mapped);
-      }
-      continueToken = page.metadata?._continue || undefined;
-      if (!continueToken) return { items: out };
+      return { gap: `${what} not listed: ${describeKubeError(error)}` };
     }
+    for (const item of page.items) {
+      const mapped = map(item);
+      if (mapped !== undefined) out.push(mapped);
+    }
+    continueToken = page.metadata?._continue || undefined;
+    if (!continueToken) return { items: out };
   }
 }
