@@ -1,17 +1,5 @@
-import type {
-  KubeConfig,
-  V1CronJob,
-  V1DaemonSet,
-  V1Deployment,
-  V1Job,
-  V1Node,
-  V1ObjectMeta,
-  V1Pod,
-  V1PodDisruptionBudget,
-  V1ReplicaSet,
-  V1StatefulSet,
-  V2HorizontalPodAutoscaler,
-} from '@kubernetes/client-node';
+// The objects read here, as client-node types (no runtime import: KubeReads holds the clients).
+import type { KubeConfig, V1CronJob, V1DaemonSet, V1Deployment, V1Job, V1Node, V1ObjectMeta, V1Pod, V1PodDisruptionBudget, V1ReplicaSet, V1StatefulSet, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { ContainerEvidence, EventEvidence, Evidence, GovernanceEvidence, Incident, NodeCountsEvidence, NodeEvidence, ObjectRef, RolloutEvidence } from '../domain/types.js';
 import type { ClusterReader, Clock, Placement, SnapshotRead } from '../ports/index.js';
 import { CLUSTER_SCOPED_KINDS } from '../domain/incident-schema.js';
