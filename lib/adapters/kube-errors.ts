@@ -37,6 +37,16 @@ export function describeKubeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** "the API server answered 404: ..." (bounded): how the model's look-ups say why a read failed. */
+export function answeredText(error: unknown): string {
+  if (error instanceof ApiException) {
+    const body = error.body as { message?: unknown } | string | undefined;
+    const detail = typeof body === 'string' ? body : typeof body?.message === 'string' ? body.message : '';
+    return `the API server answered ${error.code}${detail ? `: ${detail.slice(0, 300)}` : ''}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
 /**
  * A 429 from the Eviction API because a PodDisruptionBudget allows no disruption (cause reason
  * DisruptionBudget), as opposed to API Priority and Fairness throttling, which is also a 429 but

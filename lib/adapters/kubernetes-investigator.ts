@@ -1,20 +1,11 @@
-import {
-  ApiException,
-  AppsV1Api,
-  BatchV1Api,
-  CoreV1Api,
-  type CoreV1Event,
-  type KubeConfig,
-  type V1Container,
-  type V1ContainerState,
-  type V1ContainerStatus,
-  type V1Node,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import type { KubeConfig, V1Container, V1ContainerState, V1ContainerStatus, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { EventEvidence, ObjectRef, RolloutEvidence } from '../domain/types.js';
+import { isoTime, labelSelectorOf } from '../domain/kube-objects.js';
 import { redact, redactDeep } from '../evidence/redact.js';
 import { summariseRollout } from '../evidence/workload.js';
 import type { Investigator, NamespacedRef, ObjectSummary, PodLogRequest } from '../ports/investigator.js';
+import { answeredText } from './kube-errors.js';
+import { KubeReads } from './kube-reads.js';
 
 /**
  * The model's look-ups on the real cluster, through @kubernetes/client-node with the healer's own
@@ -28,18 +19,6 @@ import type { Investigator, NamespacedRef, ObjectSummary, PodLogRequest } from '
  * secret, so every answer, and every failure's text, passes through the redaction step in one
  * place (redacted, below) before it leaves this adapter, whatever its caller does next.
  */
-
-/** A page of events is listed, then the newest kept: the API server returns them in name order. */
-const EVENT_PAGE = 200;
-
-function errorText(error: unknown): string {
-  if (error instanceof ApiException) {
-    const body = error.body as { message?: unknown } | string | undefined;
-    const detail = typeof body === 'string' ? body : typeof body?.message === 'string' ? body.message : '';
-    return `the API server answered ${error.code}${detail ? `: ${detail.slice(0, 300)}` : ''}`;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * The one exit of every look-up: the answer redacted (strings anywhere in it, a container's command
@@ -61,12 +40,11 @@ async function reading<T>(what: string, read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (error) {
-    throw new Error(`reading ${what} failed: ${errorText(error)}`, { cause: error });
+    throw new Error(`reading ${what} failed: ${answeredText(error)}`, { cause: error });
   }
 }
 
-const when = (t: Date | string | undefined | null): string | undefined =>
-  t instanceof Date ? (Number.isNaN(t.getTime()) ? undefined : t.toISOString()) : typeof t === 'string' && t !== '' ? t : undefined;
+const when = isoTime;
 
 /** Drops undefined, null and empty arrays/objects so summaries stay small. */
 function compact<T extends Record<string, unknown>>(o: T): Partial<T> {
@@ -160,26 +138,23 @@ export function nodeSummary(node: V1Node): ObjectSummary {
 const images = (containers: readonly V1Container[] | undefined) => (containers ?? []).map((c) => c.image ?? '?');
 const REVISION = 'deployment.kubernetes.io/revision';
 
-function eventEvidence(kind: string, name: string, e: CoreV1Event): EventEvidence {
-  return compact({
-    object: `${kind}/${name}`,
-    type: e.type ?? 'Normal',
-    reason: e.reason ?? '',
-    message: (e.message ?? '').slice(0, 1024),
-    count: e.count ?? e.series?.count ?? 1,
-    lastSeen: when(e.lastTimestamp) ?? when(e.eventTime as Date | string | undefined) ?? when(e.firstTimestamp),
-  }) as EventEvidence;
-}
-
 export class KubernetesInvestigator implements Investigator {
-  private readonly core: CoreV1Api;
-  private readonly apps: AppsV1Api;
-  private readonly batch: BatchV1Api;
+  private readonly reads: KubeReads;
 
   constructor(kubeConfig: KubeConfig) {
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
-    this.apps = kubeConfig.makeApiClient(AppsV1Api);
-    this.batch = kubeConfig.makeApiClient(BatchV1Api);
+    this.reads = new KubeReads(kubeConfig);
+  }
+
+  private get core() {
+    return this.reads.core;
+  }
+
+  private get apps() {
+    return this.reads.apps;
+  }
+
+  private get batch() {
+    return this.reads.batch;
   }
 
   podLog(pod: NamespacedRef, request: PodLogRequest): Promise<string> {
@@ -215,18 +190,8 @@ export class KubernetesInvestigator implements Investigator {
     );
   }
 
-  private async readEvents(object: ObjectRef, limit: number): Promise<readonly EventEvidence[]> {
-    const fieldSelector = `involvedObject.kind=${object.kind},involvedObject.name=${object.name}`;
-    const list = await reading(`events of ${object.kind}/${object.name}`, () =>
-      object.namespace
-        ? this.core.listNamespacedEvent({ namespace: object.namespace, fieldSelector, limit: EVENT_PAGE })
-        // Node events live in whichever namespace the kubelet used (usually "default").
-        : this.core.listEventForAllNamespaces({ fieldSelector, limit: EVENT_PAGE }),
-    );
-    return list.items
-      .map((e) => eventEvidence(object.kind, object.name, e))
-      .sort((a, b) => (b.lastSeen ?? '').localeCompare(a.lastSeen ?? ''))
-      .slice(0, limit);
+  private readEvents(object: ObjectRef, limit: number): Promise<readonly EventEvidence[]> {
+    return reading(`events of ${object.kind}/${object.name}`, () => this.reads.eventsOf(object, limit));
   }
 
   private async readObject(object: ObjectRef): Promise<ObjectSummary> {
@@ -341,7 +306,7 @@ export class KubernetesInvestigator implements Investigator {
   private async readRollout(deployment: NamespacedRef, podReplicaSet: string): Promise<RolloutEvidence> {
     const { name, namespace } = deployment;
     const d = await reading(`Deployment ${namespace}/${name}`, () => this.apps.readNamespacedDeployment({ name, namespace }));
-    const selector = Object.entries(d.spec?.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    const selector = labelSelectorOf(d.spec?.selector);
     const replicaSets = await reading(`the ReplicaSets of ${namespace}/${name}`, () =>
       this.apps.listNamespacedReplicaSet({ namespace, ...(selector ? { labelSelector: selector } : {}), limit: 100 }),
     );

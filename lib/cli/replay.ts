@@ -60,7 +60,7 @@ export async function replay(file: string, o: { cluster: boolean; output: Output
       rows.push({ ...base, would: 'page', why: `protected place, nothing read: ${sheltered}` });
       continue;
     }
-    const evidence = await deps.reader.gatherEvidence(incident);
+    const evidence = await deps.reader.gatherEvidence(incident, { placement });
     const diagnosis = await runbookDiagnoser.diagnose(incident, evidence);
     const { decision, plan } = await decideOnce({ incident, evidence, diagnosis, injectionMarkers: injectionMarkersOf(incident, evidence) }, deps, noAudit);
     rows.push({

@@ -4,6 +4,7 @@
  * controllers write (container waiting reasons, Job/Deployment/Node condition types and reasons).
  */
 import type { ObjectRef, Symptom } from '../domain/types.js';
+import { isConditionTrue } from '../domain/kube-objects.js';
 import type { Detector, DetectorSettings, FactValue, Finding } from './finding.js';
 import { topOwner } from './owners.js';
 import { condition, facts, isObject, items, k8sName, k8sUid, names, num, secondsSince, str, text, timeMs } from './read.js';
@@ -335,7 +336,7 @@ export const podEvicted: Detector = (snapshot, settings, nowMs) => {
 // ---------------------------------------------------------------------------------------------
 // Nodes
 
-const isReady = (node: NodeInfo) => condition(node.conditions, 'Ready')?.status === 'True';
+const isReady = (node: NodeInfo) => isConditionTrue(items(node.conditions), 'Ready');
 
 /** Ready=False (kubelet reports a problem) or Unknown (the kubelet stopped posting status) for longer than the threshold. */
 export const nodeNotReady: Detector = (snapshot, settings, nowMs) => {

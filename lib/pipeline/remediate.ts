@@ -273,7 +273,9 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
     }
   }
 
-  const evidence = await deps.reader.gatherEvidence(incident);
+  // The placement was read a moment ago, before the owner claim: its reads (subject, owners,
+  // namespace) serve the evidence too. The live re-read below and the write gate read afresh.
+  const evidence = await deps.reader.gatherEvidence(incident, { placement });
   const injectionMarkers = injectionMarkersOf(incident, evidence);
   await audit('evidence', { ...evidenceSummary(evidence), injectionMarkers });
 
@@ -281,9 +283,9 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
   await audit('diagnosis', { ...diagnosis });
 
   // The live state right before deciding: a diagnosis can take seconds (a model, an investigation),
-  // and the plan pins the very object version it acts on. Injection markers stay those of the text
-  // the diagnosis saw.
-  const live = isActionId(diagnosis.recommendation) ? await deps.reader.gatherEvidence(incident) : evidence;
+  // and the plan pins the very object version it acts on. Every fact is read again; the cluster
+  // text (events, log tails) stays what the diagnosis saw, as do the injection markers.
+  const live = isActionId(diagnosis.recommendation) ? await deps.reader.gatherEvidence(incident, { earlier: evidence }) : evidence;
   const { decision, plan, action, outcome, approvalLink } = await decideAndAct({ incident, evidence: live, diagnosis, injectionMarkers }, deps, audit);
 
   const notification: Notification = buildNotification({ incident, evidence, diagnosis, decision, action, outcome, approvalLink });

@@ -35,8 +35,15 @@ export interface Placement {
 }
 
 export interface ClusterReader {
-  /** Reads pod, owners, events and logs of an incident's subject, bounded; never throws for absence. */
-  gatherEvidence(incident: Incident): Promise<Evidence>;
+  /**
+   * Reads pod, owners, events and logs of an incident's subject, bounded; never throws for absence.
+   * `known.placement`, a placement this reader has just returned for the same subject, may spare
+   * reading the subject, its owners and namespace again (once). Pass it only when that placement
+   * is as fresh as the evidence must be: never for a re-read that must be live. `known.earlier`
+   * makes it a live re-read of the facts (objects, lists, statuses all read again) that keeps the
+   * earlier evidence's cluster text (events, log tails), which no rule or plan reads.
+   */
+  gatherEvidence(incident: Incident, known?: { readonly placement?: Placement | undefined; readonly earlier?: Evidence | undefined }): Promise<Evidence>;
   /** A Pod subject's controller chain (the pod first), cheaply; undefined for other subjects and when the pod is gone. */
   ownerChainOf(incident: Incident): Promise<readonly ObjectRef[] | undefined>;
   /**

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { ACTIONS, needsApproval } from '../../lib/actions/catalog.js';
 import { planAction, scaleCeiling, stillNeeded, unprovenStuck, type ActionPlan, type JobLimits, type ScaleBounds } from '../../lib/actions/plan.js';
 import { judge } from '../../lib/actions/verify.js';
-import { lastSuccess } from '../../lib/adapters/kubernetes.js';
+import { lastSuccess } from '../../lib/evidence/status.js';
 import { loadConfig } from '../../lib/config/config.js';
 import { approvalDigest, checkApprovalToken, parseApprovalToken, signApproval } from '../../lib/approval/token.js';
 import { ACTION_IDS, type Diagnosis, type Evidence, type JobStatusEvidence } from '../../lib/domain/types.js';
