@@ -41,11 +41,21 @@ export function eksEndpointFrom(cluster: { clusterName: string; region: string }
   return Object.freeze({ endpoint, caData });
 }
 
-/** The EKS API host of a region, or the endpoint AWS_ENDPOINT_URL_EKS / AWS_ENDPOINT_URL names (the SDK's convention). */
+/**
+ * The EKS API host of a region, or the endpoint AWS_ENDPOINT_URL_EKS / AWS_ENDPOINT_URL names (the
+ * SDK's convention). The answer names the cluster's endpoint and the CA the healer then trusts, and
+ * the healer's token follows it: plain http is refused except to this machine (a local stack).
+ */
 export function eksApiEndpoint(region: string, env: Readonly<Record<string, string | undefined>> = process.env): URL {
   const configured = env['AWS_ENDPOINT_URL_EKS'] ?? env['AWS_ENDPOINT_URL'];
-  if (configured) return new URL(configured);
-  return new URL(region.startsWith('cn-') ? `https://eks.${region}.amazonaws.com.cn` : `https://eks.${region}.amazonaws.com`);
+  const url = new URL(configured ?? (region.startsWith('cn-') ? `https://eks.${region}.amazonaws.com.cn` : `https://eks.${region}.amazonaws.com`));
+  return trustedEksApi(url);
+}
+
+function trustedEksApi(url: URL): URL {
+  const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) return url;
+  throw new EksLookupFailed(`the EKS API endpoint ${url.origin} is not https: the cluster's CA and endpoint would arrive unauthenticated`);
 }
 
 const ATTEMPTS = 3;
@@ -62,7 +72,7 @@ export async function describeEksEndpoint(
   options: { endpoint?: string; credentials: AwsCredentialIdentityProvider | AwsCredentialIdentity },
 ): Promise<EksEndpoint> {
   const which = `EKS cluster "${cluster.clusterName}" in ${cluster.region}`;
-  const base = options.endpoint ? new URL(options.endpoint) : eksApiEndpoint(cluster.region);
+  const base = options.endpoint ? trustedEksApi(new URL(options.endpoint)) : eksApiEndpoint(cluster.region);
   const path = `${base.pathname.replace(/\/$/, '')}/clusters/${encodeURIComponent(cluster.clusterName)}`;
   let last = '';
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {

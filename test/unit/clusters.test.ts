@@ -65,6 +65,7 @@ describe('the cluster registry', () => {
     expect(eksApiEndpoint('eu-west-1', {}).href).toBe('https://eks.eu-west-1.amazonaws.com/');
     expect(eksApiEndpoint('cn-north-1', {}).href).toBe('https://eks.cn-north-1.amazonaws.com.cn/');
     expect(eksApiEndpoint('eu-west-1', { AWS_ENDPOINT_URL: 'http://127.0.0.1:5000', AWS_ENDPOINT_URL_EKS: 'http://127.0.0.1:5001' }).href).toBe('http://127.0.0.1:5001/');
+    expect(() => eksApiEndpoint('eu-west-1', { AWS_ENDPOINT_URL_EKS: 'http://eks.example.com' })).toThrow(/is not https/);
   });
 
   it('names no cluster for an unknown, differently cased or non-string name', () => {
