@@ -23,6 +23,10 @@ export function planAction(diagnosis: Diagnosis, evidence: Evidence, bounds: Sca
     (o) => o.kind === proposed.kind && o.name === proposed.name && (o.namespace ?? '') === (proposed.namespace ?? o.namespace ?? ''),
   );
   if (!inChain) return refuse(`target ${where(proposed)} is not in the incident's owner chain`);
+  // The diagnosis was about one object; a same-named replacement created since is another.
+  if (proposed.uid !== undefined && inChain.uid !== proposed.uid) {
+    return refuse(`target ${where(proposed)} was replaced since the diagnosis (uid ${proposed.uid}, now ${inChain.uid ?? 'unknown'})`);
+  }
   if (!record.spec.targetKinds.includes(inChain.kind)) return refuse(`${action} cannot target a ${inChain.kind}`);
   const parsed = record.spec.parameters.safeParse(diagnosis.parameters ?? {});
   if (!parsed.success) {

@@ -26,6 +26,18 @@ function pageOnly(
 }
 
 export function diagnoseByRunbook(incident: Incident, evidence: Evidence): Diagnosis {
+  return pinnedToChain(runbookRules(incident, evidence), evidence);
+}
+
+/** The target as the evidence's owner chain has it, uid included: the plan refuses an object replaced since the diagnosis. */
+function pinnedToChain(diagnosis: Diagnosis, evidence: Evidence): Diagnosis {
+  const t = diagnosis.target;
+  if (!t) return diagnosis;
+  const found = evidence.ownerChain.find((o) => o.kind === t.kind && o.name === t.name && (o.namespace ?? '') === (t.namespace ?? o.namespace ?? ''));
+  return found?.uid ? { ...diagnosis, target: { ...t, uid: found.uid } } : diagnosis;
+}
+
+function runbookRules(incident: Incident, evidence: Evidence): Diagnosis {
   const where = evidence.subject.namespace ? `${evidence.subject.namespace}/${evidence.subject.name}` : evidence.subject.name;
   // An alert no rule maps: the runbook has no knowledge of what it means, so it never proposes an
   // action (policy's known-symptom rule denies one anyway). Paged with what was seen, even when

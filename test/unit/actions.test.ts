@@ -48,6 +48,17 @@ describe('planAction', () => {
     expect(planned).toMatchObject({ ok: true, plan: { action: 'evict-pod', target: { kind: 'Pod', uid: 'pod-uid' }, watch: { kind: 'ReplicaSet' } } });
   });
 
+  it('refuses a target replaced since the diagnosis: the same name with another uid', () => {
+    // Prepare: diagnosed on pod-uid; by the live read the pod was recreated under the same name
+    const diagnosis = anEvictDiagnosis(incident);
+    const diagnosed = { ...diagnosis, target: { ...diagnosis.target!, uid: 'pod-uid' } };
+    const replaced = { ...evidence, ownerChain: evidence.ownerChain.map((o, i) => (i === 0 ? { ...o, uid: 'new-pod-uid' } : o)) };
+
+    // Act / Assess
+    expect(planAction(diagnosed, evidence, BOUNDS, JOBS)).toMatchObject({ ok: true });
+    expect(planAction(diagnosed, replaced, BOUNDS, JOBS)).toEqual({ ok: false, reason: expect.stringMatching(/was replaced since the diagnosis \(uid pod-uid, now new-pod-uid\)/) as unknown });
+  });
+
   it('plans a scale within bounds with the resourceVersion it was made on', () => {
     expect(planAction(scaleTo(4), evidence, BOUNDS, JOBS)).toMatchObject({ ok: true, plan: { resourceVersion: '42', fromReplicas: 3, parameters: { replicas: 4 } } });
   });

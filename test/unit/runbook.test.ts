@@ -6,9 +6,12 @@ describe('runbook diagnoser', () => {
   const incident = anIncident();
 
   it('recommends evicting a pod whose previous container lost a dependency connection (scenario 1)', () => {
-    const diagnosis = diagnoseByRunbook(incident, evidenceFor(incident));
+    const evidence = evidenceFor(incident);
+    const diagnosis = diagnoseByRunbook(incident, evidence);
     expect(diagnosis).toMatchObject({ recommendation: 'evict-pod', restartCanHelp: true, category: 'transient-crash' });
-    expect(diagnosis.target).toEqual({ kind: 'Pod', name: incident.subject.name, namespace: 'shop' });
+    // Pinned to the pod it saw: a same-named replacement is another pod (planAction refuses it).
+    expect(diagnosis.target).toEqual({ kind: 'Pod', name: incident.subject.name, namespace: 'shop', uid: evidence.ownerChain[0]?.uid });
+    expect(diagnosis.target?.uid).toBeTruthy();
   });
 
   it.each([
