@@ -92,6 +92,8 @@ export const GATE_RULES: readonly (readonly [string, GateRule])[] = [
     // (a scale: back to what stood before, below the healer's own count).
     const action = isActionId(r.plan.action) ? actionOf(r.plan.action) : undefined;
     if (!action?.revert || !action.spec.reversible) return `${String(r.plan.action)} is not reverted by the healer`;
+    // A revert passes neither policy nor approval: an action a human had to approve is undone by a human too.
+    if (action.spec.needsApproval) return `${String(r.plan.action)} needs approval, so only a human undoes it`;
     return action.revert.outOfBounds(r.plan);
   }],
 ];

@@ -19,6 +19,8 @@ describe('action registry', () => {
   it('undoes only what its record declares reversible, and today that is only a scale', () => {
     for (const id of ACTION_IDS) {
       if (actionOf(id).revert) expect(ACTIONS[id].reversible).toBe(true);
+      // A revert passes neither policy nor approval (the gate refuses it for these too).
+      if (actionOf(id).revert) expect(ACTIONS[id].needsApproval).toBe(false);
     }
     expect(ACTION_IDS.filter((id) => actionOf(id).revert !== undefined)).toEqual(['scale-deployment']);
   });
