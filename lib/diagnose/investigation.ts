@@ -1,4 +1,5 @@
 import { redact } from '../evidence/redact.js';
+import { findInjectionMarkers } from '../evidence/injection.js';
 import { truncateBytes } from '../evidence/budget.js';
 import type { Investigator } from '../ports/investigator.js';
 import { toolResultText } from './prompt.js';
@@ -28,6 +29,8 @@ export interface ToolOutcome {
   readonly isError: boolean;
   /** Whether the investigator was asked (false for every refusal). */
   readonly read: boolean;
+  /** Instruction-like passages in what was read (cluster text, redacted), for policy. */
+  readonly injectionMarkers?: readonly string[];
 }
 
 /** A refusal: our words only, no read happened. */
@@ -76,13 +79,19 @@ export async function runToolCall(
   const planned = planToolCall(call, scope, investigator, resultBytes);
   if (isOutcome(planned)) return planned;
   try {
-    const body = await withTimeout(planned.fetch(), Math.max(1, options.timeoutMs));
-    return { text: toolResultText(call.name, planned.header, truncateBytes(redact(body), resultBytes)), isError: false, read: true };
+    const body = truncateBytes(redact(await withTimeout(planned.fetch(), Math.max(1, options.timeoutMs))), resultBytes);
+    return { text: toolResultText(call.name, planned.header, body), isError: false, read: true, ...markersIn(body) };
   } catch (error) {
     // API errors quote object names and server text: treat them as cluster text too.
-    const message = error instanceof Error ? error.message : String(error);
-    return { text: toolResultText(call.name, `Could not read (${call.name}):`, truncateBytes(redact(message), 600)), isError: true, read: true };
+    const message = truncateBytes(redact(error instanceof Error ? error.message : String(error)), 600);
+    return { text: toolResultText(call.name, `Could not read (${call.name}):`, message), isError: true, read: true, ...markersIn(message) };
   }
+}
+
+/** Only the cluster text is scanned: the wrapper around it is ours. */
+function markersIn(clusterText: string): { injectionMarkers?: readonly string[] } {
+  const found = findInjectionMarkers([clusterText]);
+  return found.length > 0 ? { injectionMarkers: found } : {};
 }
 
 /** The answer to a look-up that is not made (budget, deadline, per-step cap): our words, no read. */

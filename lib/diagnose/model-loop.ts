@@ -140,6 +140,8 @@ export function createModelDiagnoser(client: ModelClient, options: ModelLoopOpti
     // A block, not a string, while investigating: the moving cache breakpoint needs somewhere to sit.
     const messages: ModelTurn[] = [{ role: 'user', content: investigating ? [{ type: 'text', text: prompt.user }] : prompt.user }];
     const scope = scopeOf(evidence);
+    // Instruction-like text the look-ups brought back: the evidence's own is the pipeline's to find.
+    const markers: string[] = [];
     let final = !investigating;
     for (;;) {
       const stepStart = clock.now();
@@ -151,7 +153,7 @@ export function createModelDiagnoser(client: ModelClient, options: ModelLoopOpti
       // Select by type: thinking blocks may come first on models with adaptive thinking.
       const toolUses = message.content.filter((b): b is Extract<ModelBlock, { type: 'tool_use' }> => b.type === 'tool_use');
       if (final || toolUses.length === 0 || toolUses.some((t) => t.name === VERDICT_TOOL_NAME)) {
-        return interpret(message, evidence, details());
+        return withMarkers(interpret(message, evidence, details()), markers);
       }
       if (!investigator) throw new Error('unreachable: a step without an investigator is always final');
 
@@ -171,6 +173,7 @@ export function createModelDiagnoser(client: ModelClient, options: ModelLoopOpti
         // Look-ups leave time for the request after them (as long as the last one took, at least minAttemptMs).
         : await runCalls(calls, scope, investigator, Math.min(bounds.toolTimeoutMs, deadline - clock.now() - Math.max(minAttemptMs, stepMs) - TOOL_MARGIN_MS), bounds.resultBytes);
       addLookups(spend, calls, outcomes);
+      for (const marker of outcomes.flatMap((o) => o.injectionMarkers ?? [])) if (!markers.includes(marker)) markers.push(marker);
       final = plan.kind !== 'investigate';
       messages.push({ role: 'assistant', content: message.content });
       messages.push({
@@ -201,3 +204,10 @@ export function createModelDiagnoser(client: ModelClient, options: ModelLoopOpti
 
   return { diagnose };
 }
+
+function withMarkers(diagnosis: Diagnosis, markers: readonly string[]): Diagnosis {
+  return markers.length > 0 ? { ...diagnosis, injectionMarkers: markers.slice(0, MAX_LOOKUP_MARKERS) } : diagnosis;
+}
+
+/** As many as the evidence's own scan keeps (lib/evidence/injection.ts): enough to show a human. */
+const MAX_LOOKUP_MARKERS = 5;

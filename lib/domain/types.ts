@@ -256,6 +256,11 @@ export interface Diagnosis {
   readonly evidenceCited: readonly string[];
   /** Why a model diagnosis was replaced, when it was (off-schema, failure, no key). */
   readonly fallbackReason?: string;
+  /**
+   * Instruction-like passages in the cluster text the model read through its look-ups (the
+   * evidence's own are found by the pipeline): policy refuses every action on either.
+   */
+  readonly injectionMarkers?: readonly string[];
   /** What the model diagnosis spent, summed over every step of its investigation. */
   readonly usage?: {
     readonly inputTokens: number;

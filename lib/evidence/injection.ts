@@ -3,7 +3,7 @@
  * us, but a model may obey it; when it is present, policy refuses every action and the page shows
  * what was found, so a human decides. Patterns are linear (literal-led, bounded gaps).
  */
-import type { Evidence, Incident } from '../domain/types.js';
+import type { Diagnosis, Evidence, Incident } from '../domain/types.js';
 
 const MARKERS: readonly RegExp[] = [
   /\b(?:ignore|disregard|forget|override)\b.{0,40}?\b(?:previous|prior|above|earlier|all|any|your|system)\b.{0,20}?\b(?:instructions?|prompts?|rules|guidelines|directives)\b/i,
@@ -45,4 +45,11 @@ export function injectionMarkersOf(incident: Incident, evidence: Evidence): stri
     ...Object.values(incident.annotations),
     ...Object.values(incident.labels),
   ]);
+}
+
+/** The evidence's markers and those of the text the model read through its look-ups, once each. */
+export function withLookupMarkers(evidenceMarkers: readonly string[], diagnosis: Pick<Diagnosis, 'injectionMarkers'>): string[] {
+  const all = [...evidenceMarkers];
+  for (const marker of diagnosis.injectionMarkers ?? []) if (!all.includes(marker)) all.push(marker);
+  return all;
 }

@@ -3,7 +3,7 @@ import type { AuditEntry, Diagnosis, Incident, Outcome } from '../domain/types.j
 import type { ActionPlan } from '../actions/plan.js';
 import type { ApprovalRecord, ApprovalStore } from '../ports/index.js';
 import { approvalDigest, checkApprovalToken, parseApprovalToken, signApproval } from '../approval/token.js';
-import { injectionMarkersOf } from '../evidence/injection.js';
+import { injectionMarkersOf, withLookupMarkers } from '../evidence/injection.js';
 import { buildNotification } from './notification.js';
 import { decideAndAct, type RemediateDeps } from './remediate.js';
 
@@ -155,7 +155,8 @@ async function approveOn(record: ApprovalRecord, who: Record<string, string>, de
 
   // Live state and the whole policy again: the approval covers this plan on this object version only.
   const evidence = await deps.reader.gatherEvidence(record.incident);
-  const injectionMarkers = injectionMarkersOf(record.incident, evidence);
+  // The approved diagnosis's look-ups read cluster text the fresh evidence may not hold.
+  const injectionMarkers = withLookupMarkers(injectionMarkersOf(record.incident, evidence), record.diagnosis);
   const result = await decideAndAct(
     { incident: record.incident, evidence, diagnosis: record.diagnosis, injectionMarkers, approvedBy: JSON.stringify(who), approvedPlan: record.plan },
     deps,

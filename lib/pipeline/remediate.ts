@@ -17,7 +17,7 @@ import { judge } from '../actions/verify.js';
 import type { ApprovalRequester } from './approval.js';
 import { cooldownKey, decide } from '../policy/policy.js';
 import { actionBudget, actionScopes } from '../policy/budget.js';
-import { injectionMarkersOf } from '../evidence/injection.js';
+import { injectionMarkersOf, withLookupMarkers } from '../evidence/injection.js';
 import { buildNotification, buildShelteredPage } from './notification.js';
 import type { Metrics } from '../ports/metrics.js';
 import { decisionMade, verificationJudged } from '../metrics/healer-metrics.js';
@@ -276,11 +276,13 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
   // The placement was read a moment ago, before the owner claim: its reads (subject, owners,
   // namespace) serve the evidence too. The live re-read below and the write gate read afresh.
   const evidence = await deps.reader.gatherEvidence(incident, { placement });
-  const injectionMarkers = injectionMarkersOf(incident, evidence);
-  await audit('evidence', { ...evidenceSummary(evidence), injectionMarkers });
+  const evidenceMarkers = injectionMarkersOf(incident, evidence);
+  await audit('evidence', { ...evidenceSummary(evidence), injectionMarkers: evidenceMarkers });
 
   const diagnosis = await deps.diagnoser.diagnose(incident, evidence, diagnoseDeadline === undefined ? {} : { deadline: diagnoseDeadline });
   await audit('diagnosis', { ...diagnosis });
+  // What the model read through its look-ups is cluster text too: its markers count the same.
+  const injectionMarkers = withLookupMarkers(evidenceMarkers, diagnosis);
 
   // The live state right before deciding: a diagnosis can take seconds (a model, an investigation),
   // and the plan pins the very object version it acts on. Every fact is read again; the cluster
