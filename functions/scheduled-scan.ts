@@ -38,8 +38,8 @@ export const handler = middy<ScheduledEvent, ClusterScan[]>().use(observed(metri
         queue,
         clock: systemClock,
         cluster: own.clusterName,
-        dedupWindowSeconds: own.dedupWindowSeconds,
-        settings: own.scanSettings,
+        dedupWindowSeconds: own.settings.intake.dedupWindowSeconds,
+        settings: own.settings.intake.scan,
       });
     } finally {
       metrics.record({ ...scanRequests(kubeConfig.requestCount), properties: { cluster: name } });

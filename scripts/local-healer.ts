@@ -84,7 +84,7 @@ async function confirmActingIdentity(kubeconfig: string): Promise<void> {
   const identity = await actingIdentity(kc);
   say(describeIdentity(identity));
   const confirmed = process.argv.includes(CONFIRM_FLAG) || /^(1|true|yes)$/i.test(process.env[CONFIRM_ENV] ?? '');
-  const refusal = liveRunRefusal({ dryRun: loadConfig().dryRun, identity, confirmed });
+  const refusal = liveRunRefusal({ dryRun: loadConfig().settings.policy.dryRun, identity, confirmed });
   if (refusal) throw new Error(refusal);
 }
 
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
   const scanSeconds = Number(process.env.HEALER_LOCAL_SCAN_SECONDS ?? 60);
   const scan = async () => {
     try {
-      const report = await scanCluster({ reader: deps.reader, state, queue, clock: systemClock, cluster: config.clusterName, dedupWindowSeconds: config.dedupWindowSeconds, settings: config.scanSettings });
+      const report = await scanCluster({ reader: deps.reader, state, queue, clock: systemClock, cluster: config.clusterName, dedupWindowSeconds: config.settings.intake.dedupWindowSeconds, settings: config.settings.intake.scan });
       if (report.enqueued > 0 || report.duplicates > 0) say(`scan: ${report.enqueued} new incident(s), ${report.duplicates} already known`);
       if (report.gaps.length > 0) say(`scan could not read: ${report.gaps.join('; ')}`);
     } catch (error) {
@@ -244,12 +244,12 @@ async function main(): Promise<void> {
   say('');
   say(`webhook URL:   ${server.url}/alerts`);
   say(`webhook token: ${token}${config.webhookBasicAuth ? ` (or basic auth as ${config.webhookBasicAuth.split(':')[0] ?? ''}, HEALER_WEBHOOK_BASIC_AUTH)` : ''}`);
-  const mapped = Object.keys(config.alertMappings);
+  const mapped = Object.keys(config.settings.intake.alertMappings);
   if (mapped.length > 0) say(`alert mappings: ${mapped.join(', ')} (HEALER_ALERT_MAPPINGS, over the defaults)`);
-  say(`mode:          ${config.dryRun ? 'DRY RUN (set HEALER_DRY_RUN=false to act)' : 'LIVE: allowed fixes are applied'}`);
-  say(`diagnosis:     ${config.anthropicApiKey ? `Claude (${config.model}) with runbook fallback` : 'runbook rules (set ANTHROPIC_API_KEY for Claude)'}`);
+  say(`mode:          ${config.settings.policy.dryRun ? 'DRY RUN (set HEALER_DRY_RUN=false to act)' : 'LIVE: allowed fixes are applied'}`);
+  say(`diagnosis:     ${config.anthropicApiKey ? `Claude (${config.settings.model.name}) with runbook fallback` : 'runbook rules (set ANTHROPIC_API_KEY for Claude)'}`);
   say(`notifications: ${config.topicArn ? `SNS ${config.topicArn}` : 'this console'}`);
-  say(`approvals:     links to ${config.approvalUrl ?? '(none)'} (cordon-node${config.approvalActions.length > 0 ? `, ${config.approvalActions.join(', ')}` : ''}); verification re-checks every ${config.verifyDelaySeconds} s`);
+  say(`approvals:     links to ${config.approvalUrl ?? '(none)'} (cordon-node${config.settings.approval.actions.length > 0 ? `, ${config.settings.approval.actions.join(', ')}` : ''}); verification re-checks every ${config.settings.budgets.verifyDelaySeconds} s`);
   say(`queue:         ${server.url}/queue (the worker's queue: POST a message body as SQS would deliver it, same token)`);
   say(`incidents:     ${server.url}/incidents   (the incident view: list, filters, each timeline)`);
   say(`pause:         npx k8s-healer pause   (the kill switch${fileKillSwitch ? `: ${killSwitchFile}` : `: SSM ${config.killSwitchParam ?? ''}`}; resume with npx k8s-healer resume)`);

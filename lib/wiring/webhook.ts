@@ -10,13 +10,13 @@ export function webhookDeps(config: HealerConfig, io: { expectedToken: string | 
   return {
     expectedToken: io.expectedToken,
     basicAuth: config.webhookBasicAuth,
-    alertMappings: config.alertMappings,
+    alertMappings: config.settings.intake.alertMappings,
     state: io.state,
     queue: io.queue,
     clusters: config.clusters.map((c) => c.name),
-    dedupWindowSeconds: config.dedupWindowSeconds,
-    maxBodyBytes: config.maxBodyBytes,
-    maxAlerts: config.maxAlertsPerPayload,
+    dedupWindowSeconds: config.settings.intake.dedupWindowSeconds,
+    maxBodyBytes: config.settings.intake.maxBodyBytes,
+    maxAlerts: config.settings.intake.maxAlertsPerPayload,
   };
 }
 
