@@ -51,7 +51,7 @@ import {
   serveNamespaceLogs,
   startControlPlane,
   type ClusterInfo,
-} from '../test/support/control-plane.js';
+} from '../lib/local/control-plane.js';
 import { crashLoopIncident, waitForCrashLoopingPods } from '../test/support/crashloop-incidents.js';
 import { startMessagesApiServer, type MessagesApiServer, type RecordedRequest, type ScriptedStep } from '../test/support/messages-api-server.js';
 import { median } from './stats.js';
