@@ -14,7 +14,7 @@ import type { ActingDeps } from './acting.js';
 import { perCluster } from './clusters.js';
 import { log as jsonLog } from './middleware.js';
 import { notifierFrom } from './notifier.js';
-import { depsOnDemand, workerDeps } from './worker.js';
+import { workerDeps } from './worker.js';
 
 /** Time kept back from the model for acting, auditing and notifying before Lambda's timeout. */
 const RESERVED_MS = 20_000;
@@ -68,12 +68,16 @@ export function workerEntry(
   };
   // Each cluster's deps from its own configuration only: an incident of A gets a client of A.
   const depsFor = perCluster(config, (own) => workerDeps(own, overrides));
-  const parts = depsOnDemand(() => Promise.resolve({
-    degraded: [] as string[],
-    audit: new DynamoAuditLog({ tableName: config.auditTable }),
-    actionRecords: new DynamoActionRecords({ tableName: config.stateTable }),
-    notifier: make.metrics ? countingNotifier(make.notifier ?? notifierFrom(config), make.metrics) : (make.notifier ?? notifierFrom(config)),
-  }));
+  // What routing needs before any cluster is chosen; built at the first message, inside its handling.
+  let routing: { audit: DynamoAuditLog; actionRecords: DynamoActionRecords; notifier: Notifier } | undefined;
+  const parts = () => {
+    const notifier = make.notifier ?? notifierFrom(config);
+    return (routing ??= {
+      audit: new DynamoAuditLog({ tableName: config.auditTable }),
+      actionRecords: new DynamoActionRecords({ tableName: config.stateTable }),
+      notifier: make.metrics ? countingNotifier(notifier, make.metrics) : notifier,
+    });
+  };
   const served = config.clusters.map((c) => c.name);
   const isServed = (cluster: string) => served.includes(cluster);
 
@@ -85,7 +89,7 @@ export function workerEntry(
     }
     let resolved: ActingDeps | undefined;
     try {
-      const { audit, actionRecords, notifier } = await parts();
+      const { audit, actionRecords, notifier } = parts();
       // The message names its cluster (the incident's, or the acted record's): untrusted, so it must
       // be in the registry, and only that cluster's client is built. Unknown: refused, nothing read.
       if (message.kind === 'verify') {

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { cooldownKey, decide, missingInputs, RULES, type PolicyContext, type Rule } from '../../lib/policy/policy.js';
 import { actionBudget, actionScopes, RATE_WINDOW_SECONDS, traitsOf } from '../../lib/policy/budget.js';
-import type { Recommendation } from '../../lib/domain/types.js';
+import { ACTION_IDS, type Recommendation } from '../../lib/domain/types.js';
+import { ACTIONS } from '../../lib/actions/catalog.js';
+import { cooldownFor } from '../../lib/policy/cooldown.js';
 import { loadConfig, type Settings } from '../../lib/config/config.js';
 import { anEvictDiagnosis, anIncident, evidenceFor } from '../fixtures/builders.js';
 
@@ -645,5 +647,18 @@ describe('policy', () => {
     expect(a).toBe(b);
     expect(c).toBe(a);
     expect(a).toBe('local/shop/Deployment/web');
+  });
+});
+
+describe('cooldownFor', () => {
+  it('takes HEALER_COOLDOWN_SECONDS for every action when set, else each action\'s own', () => {
+    // Prepare
+    const own = loadConfig({}).settings;
+    const site = loadConfig({ HEALER_COOLDOWN_SECONDS: '120' }).settings;
+    // Act + Assess
+    for (const action of ACTION_IDS) {
+      expect(cooldownFor(action, own)).toBe(ACTIONS[action].cooldownSeconds);
+      expect(cooldownFor(action, site)).toBe(120);
+    }
   });
 });
