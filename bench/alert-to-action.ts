@@ -59,7 +59,7 @@ import {
   startControlPlane,
   waitFor,
   type ControlPlane,
-} from '../test/support/control-plane.js';
+} from '../lib/local/control-plane.js';
 import { startHealerEnv, type HealerEnv } from '../test/support/healer-env.js';
 import { startAlertmanager, type Alertmanager } from '../test/support/alertmanager.js';
 import { CONNECTION_REFUSED_LOG, isCrashLooping } from '../test/support/crashloop-incidents.js';

@@ -51,7 +51,7 @@ import {
   serveNamespaceLogs,
   startControlPlane,
   type ClusterInfo,
-} from '../test/support/control-plane.js';
+} from '../lib/local/control-plane.js';
 import { crashLoopIncident, waitForCrashLoopingPods } from '../test/support/crashloop-incidents.js';
 import { startMessagesApiServer, type MessagesApiServer, type RecordedRequest, type ScriptedStep } from '../test/support/messages-api-server.js';
 import { median } from './stats.js';
@@ -398,7 +398,7 @@ async function diagnoseWithHealer(s: Sides, p: Planted, side: 'healer' | 'healer
   const kubeConfig = loadKubeConfig(s.cluster.healerKubeconfigPath);
   const reader = new KubernetesCluster(kubeConfig, config, systemClock);
   // As lib/wiring/model-diagnoser.ts wires it (without the runbook fallback and the daily budget).
-  const diagnoser = anthropicDiagnoserFromConfig(config, config.modelMaxSteps > 1 ? { investigator: new KubernetesInvestigator(kubeConfig) } : {});
+  const diagnoser = anthropicDiagnoserFromConfig(config, config.settings.model.maxSteps > 1 ? { investigator: new KubernetesInvestigator(kubeConfig) } : {});
   if (!diagnoser) throw new Error('no diagnoser from the configuration');
   const start = performance.now();
   const evidence = await reader.gatherEvidence(p.incident);

@@ -26,6 +26,7 @@ import { benchColdStart, coldStartTable } from './cold-start.js';
 import { machine, writeSection } from './report.js';
 import { redact } from '../lib/evidence/redact.js';
 import { decide, RULES, type PolicyContext } from '../lib/policy/policy.js';
+import { loadConfig } from '../lib/config/config.js';
 import { anEvictDiagnosis, anIncident, evidenceFor } from '../test/fixtures/builders.js';
 import { startHealerEnv } from '../test/support/healer-env.js';
 import { localContext } from '../lib/local/http-api.js';
@@ -110,10 +111,8 @@ function benchPolicy(): void {
     incident,
     evidence: evidenceFor(incident),
     diagnosis: anEvictDiagnosis(incident),
-    settings: {
-      killSwitch: false, dryRun: false, deniedNamespaces: ['kube-system'], minConfidence: 0.7, cluster: 'local',
-      maxActionsPerNamespacePerHour: 3, maxActionsPerClusterPerHour: 10, circuitBreakerCount: 3, maxCordonedNodeShare: 0.2,
-    },
+    settings: loadConfig({ HEALER_DRY_RUN: 'false', HEALER_DENIED_NAMESPACES: 'kube-system' }).settings,
+    killSwitchEngaged: false,
     cooldownUntilMs: undefined,
     actionCounts: { namespace: 0, cluster: 0, workload: 0 },
     injectionMarkers: [],

@@ -36,7 +36,7 @@ import {
   waitFor,
   type ClusterInfo,
   type ControlPlane,
-} from '../test/support/control-plane.js';
+} from '../lib/local/control-plane.js';
 import { KubernetesCluster } from '../lib/adapters/kubernetes.js';
 import { groupByOwner, runDetectors } from '../lib/detect/index.js';
 import { systemClock } from '../lib/ports/index.js';

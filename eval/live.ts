@@ -50,7 +50,7 @@ export async function evaluateLive(options: LiveOptions): Promise<LiveReport> {
   let maxSteps = 0;
   for (const model of options.models) {
     const config = loadConfig({ ...env, HEALER_MODEL: model });
-    maxSteps = config.modelMaxSteps;
+    maxSteps = config.settings.model.maxSteps;
     const runs: LiveRun[] = [];
     // Runs outermost: a rate limit or an outage late in the run costs every scenario a run, not one scenario all of them.
     for (let run = 1; run <= options.runs; run++) {
@@ -81,7 +81,7 @@ export async function evaluateLive(options: LiveOptions): Promise<LiveReport> {
         options.onRun?.(model, measured);
       }
     }
-    models.push({ model, price: priceOf(model, config.modelPrices), runs });
+    models.push({ model, price: priceOf(model, config.settings.model.prices), runs });
   }
   return {
     endpoint: env['ANTHROPIC_BASE_URL'] ? `the Messages API at ANTHROPIC_BASE_URL=${env['ANTHROPIC_BASE_URL']}` : 'the Claude API (api.anthropic.com)',

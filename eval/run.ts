@@ -119,7 +119,7 @@ async function replayRunner(model: string | undefined): Promise<ModelRunner> {
   }
   return {
     mode: 'replay',
-    model: config.model,
+    model: config.settings.model.name,
     run: (s, step) => play([step], () => healer.diagnose(s.incident, s.evidence)),
     async investigate(s, script) {
       const investigator = new FixtureInvestigator(clusterFromEvidence(s.evidence));
@@ -379,7 +379,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   }
   const key = env['ANTHROPIC_API_KEY'];
   if (args.live && key) {
-    const defaultModel = loadConfig({ HEALER_MODEL: env['HEALER_MODEL'] }).model;
+    const defaultModel = loadConfig({ HEALER_MODEL: env['HEALER_MODEL'] }).settings.model.name;
     const report = await evaluateLive({
       env,
       models: args.models.length > 0 ? args.models : [defaultModel],

@@ -1,30 +1,22 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { loadConfig } from '../lib/config/config.js';
-import { handleWebhook } from '../lib/intake/webhook.js';
-import { incidentQueue, secretFrom, stateStore } from '../lib/wiring/common.js';
+import { incidentQueue, stateStore } from '../lib/wiring/common.js';
 import { httpErrors, log } from '../lib/wiring/middleware.js';
-import { skipLines, webhookDeps } from '../lib/wiring/webhook.js';
+import { skipLines, webhookEntry } from '../lib/wiring/webhook.js';
 import { functionMetrics, observed } from '../lib/wiring/observability.js';
 
 // Parsed once per container; a bad configuration fails the cold start loudly.
 const config = loadConfig();
-const state = stateStore(config);
-const queue = incidentQueue(config);
 const metrics = functionMetrics();
+const intake = webhookEntry(config, { state: stateStore(config), queue: incidentQueue(config), metrics });
 
 /** POST /alerts: Alertmanager webhook → deduplicated incidents on the queue. No cluster, no model. */
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(observed(metrics))
   .use(httpErrors())
   .handler(async (event) => {
-    // Bearer, basic, or both; with neither configured, secretFrom fails loudly.
-    const bearerConfigured = Boolean(config.webhookToken || config.webhookTokenParam) || !config.webhookBasicAuth;
-    const expectedToken = bearerConfigured ? await secretFrom(config.webhookToken, config.webhookTokenParam, 'the webhook token') : undefined;
-    const result = await handleWebhook(
-      { headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
-      { ...webhookDeps(config, { expectedToken, state, queue }), metrics, nowMs: Date.now() },
-    );
+    const result = await intake({ headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded }, Date.now());
     // Every skipped alert is named with its reason: a dropped alert must be findable in the logs.
     if (result.report) for (const reason of skipLines(result.report)) log('info', 'alert skipped', { reason });
     const report = result.report;

@@ -1,19 +1,12 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { loadConfig } from '../lib/config/config.js';
-import { actingDeps } from '../lib/wiring/acting.js';
-import { perCluster } from '../lib/wiring/clusters.js';
-import { runbookDiagnoser } from '../lib/diagnose/runbook.js';
+import { approvalEntry } from '../lib/wiring/approve.js';
 import { httpErrors, log } from '../lib/wiring/middleware.js';
-import { handleApprovalRequest } from '../lib/approval/http.js';
 import { functionMetrics, observed } from '../lib/wiring/observability.js';
 
-const config = loadConfig();
-// The approved diagnosis is replayed, never redone: no model client in this bundle.
 const metrics = functionMetrics();
-// Each approval acts on its own cluster's deps (its name is signed with the plan); the default
-// cluster's serve only what is no cluster's: the preview, refusals, rejections and their pages.
-const forCluster = perCluster(config, (own) => actingDeps(own, { diagnoser: () => runbookDiagnoser, metrics }));
+const approveRequest = approvalEntry(loadConfig(), { metrics });
 
 /**
  * GET /approve?token=… shows what would be done (reads only: link scanners and chat previews open
@@ -24,21 +17,17 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
   .use(observed(metrics))
   .use(httpErrors())
   .handler(async (event) => {
-    const resolved = await forCluster(config.clusterName);
-    const response = await handleApprovalRequest(
-      {
-        method: event.requestContext.http.method,
-        query: event.queryStringParameters ?? {},
-        headers: event.headers ?? {},
-        body: event.body,
-        isBase64Encoded: event.isBase64Encoded,
-        sourceIp: event.requestContext.http.sourceIp,
-        userAgent: event.requestContext.http.userAgent,
-        // An authorizer in front (JWT/IAM) names the person; the link alone is then not enough.
-        principal: principalOf(event),
-      },
-      { ...resolved, forCluster },
-    );
+    const response = await approveRequest({
+      method: event.requestContext.http.method,
+      query: event.queryStringParameters ?? {},
+      headers: event.headers ?? {},
+      body: event.body,
+      isBase64Encoded: event.isBase64Encoded,
+      sourceIp: event.requestContext.http.sourceIp,
+      userAgent: event.requestContext.http.userAgent,
+      // An authorizer in front (JWT/IAM) names the person; the link alone is then not enough.
+      principal: principalOf(event),
+    });
     log(response.statusCode < 400 ? 'info' : 'warn', 'approval request', { statusCode: response.statusCode, method: event.requestContext.http.method });
     return response;
   });

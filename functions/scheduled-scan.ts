@@ -1,50 +1,24 @@
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
-import { clusterConfig, loadConfig } from '../lib/config/config.js';
-import { KubernetesCluster } from '../lib/adapters/kubernetes.js';
-import { scanCluster, scanEveryCluster, type ClusterScan } from '../lib/pipeline/scan.js';
-import { systemClock } from '../lib/ports/index.js';
+import { loadConfig } from '../lib/config/config.js';
+import type { ClusterScan } from '../lib/pipeline/scan.js';
 import { incidentQueue, stateStore } from '../lib/wiring/common.js';
-import { kubeConfigFor } from '../lib/wiring/kube.js';
 import { log } from '../lib/wiring/middleware.js';
 import { functionMetrics, observed } from '../lib/wiring/observability.js';
-import { scanRequests } from '../lib/metrics/healer-metrics.js';
 import { notifierFrom } from '../lib/wiring/notifier.js';
 import { countingNotifier } from '../lib/metrics/counting-notifier.js';
+import { scanEntry } from '../lib/wiring/scan.js';
 
 const config = loadConfig();
-const state = stateStore(config);
-const queue = incidentQueue(config);
 const metrics = functionMetrics();
-
-const notifier = countingNotifier(notifierFrom(config), metrics);
+const scanAll = scanEntry(config, { state: stateStore(config), queue: incidentQueue(config), notifier: countingNotifier(notifierFrom(config), metrics), metrics });
 
 /**
  * EventBridge schedule → for every cluster of the registry: one snapshot, every detector, one
- * incident per owner → the same dedup and queue as the webhook. Each cluster is scanned with its
- * own client; one that fails is paged and reported, and does not stop the others.
+ * incident per owner → the same dedup and queue as the webhook (lib/wiring/scan.ts).
  */
 export const handler = middy<ScheduledEvent, ClusterScan[]>().use(observed(metrics)).handler(async () => {
-  const results = await scanEveryCluster(config.clusters.map((c) => c.name), async (name) => {
-    const own = clusterConfig(config, name);
-    if (!own) throw new Error(`cluster ${name} is not in the registry`);
-    const kubeConfig = await kubeConfigFor(own);
-    const reader = new KubernetesCluster(kubeConfig, own, systemClock);
-    try {
-      return await scanCluster({
-        metrics,
-        reader,
-        state,
-        queue,
-        clock: systemClock,
-        cluster: own.clusterName,
-        dedupWindowSeconds: own.dedupWindowSeconds,
-        settings: own.scanSettings,
-      });
-    } finally {
-      metrics.record({ ...scanRequests(kubeConfig.requestCount), properties: { cluster: name } });
-    }
-  }, { notifier });
+  const results = await scanAll();
   for (const result of results) {
     if (result.ok) log(result.report.gaps.length > 0 || result.report.detectorErrors.length > 0 ? 'warn' : 'info', 'scan finished', { cluster: result.cluster, ...result.report });
     else log('error', 'scan failed', { cluster: result.cluster, error: result.error });

@@ -4,8 +4,8 @@
  * moment shortly after start, like a dependency that came back. Evicting the crash-looping pod
  * gives a replacement that runs, so the healer's whole loop shows within a minute.
  */
-import { createCrashLoopingDeployment, listPods, waitFor, type ClusterInfo } from '../test/support/control-plane.js';
-import { crashLooping } from '../test/support/scenario-workloads.js';
+import { createCrashLoopingDeployment, listPods, waitFor, type ClusterInfo } from '../lib/local/control-plane.js';
+import { crashLooping } from '../lib/local/scenario-workloads.js';
 
 export const DEMO_NAMESPACE = 'healer-demo';
 export const DEMO_DEPLOYMENT = 'orders-api';

@@ -1,6 +1,6 @@
 // `npm run cluster`: a local Kubernetes control plane (etcd, kube-apiserver, controller-manager,
 // scheduler, kwok fake nodes) that stays up until Ctrl-C. Builds the binaries on first use.
-import { ensureBinaries, startControlPlane, type ControlPlane } from '../test/support/control-plane.js';
+import { ensureBinaries, startControlPlane, type ControlPlane } from '../lib/local/control-plane.js';
 
 const log = (line: string) => process.stderr.write(`[cluster] ${line}\n`);
 

@@ -17,20 +17,18 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../lib/config/config.js';
-import { handleWebhook } from '../lib/intake/webhook.js';
-import { skipLines, webhookDeps } from '../lib/wiring/webhook.js';
-import { remediate } from '../lib/pipeline/remediate.js';
-import { scanCluster } from '../lib/pipeline/scan.js';
-import { workerDeps } from '../lib/wiring/worker.js';
+import { skipLines, webhookEntry } from '../lib/wiring/webhook.js';
+import { workerEntry } from '../lib/wiring/worker-entry.js';
+import { scanEntry } from '../lib/wiring/scan.js';
+import { approvalEntry } from '../lib/wiring/approve.js';
+import { notifierFrom } from '../lib/wiring/notifier.js';
 import { stateStore } from '../lib/wiring/common.js';
 import { InProcessQueue } from '../lib/local/in-process-queue.js';
 import { serveHttpApi, type HttpApiHandler } from '../lib/local/http-api.js';
 import { localQueueRoute } from '../lib/local/queue-route.js';
-import { systemClock, type VerificationScheduler } from '../lib/ports/index.js';
-import { verifyAction } from '../lib/pipeline/verify.js';
-import { handleApprovalRequest } from '../lib/approval/http.js';
-import { createTables, localAws, startDynamoDbLocal } from '../test/support/dynamodb-local.js';
-import { ensureBinaries, findBinaries, startControlPlane, type ControlPlane } from '../test/support/control-plane.js';
+import type { VerificationScheduler } from '../lib/ports/index.js';
+import { createTables, localAws, startDynamoDbLocal } from '../lib/local/dynamodb-local.js';
+import { ensureBinaries, findBinaries, startControlPlane, type ControlPlane } from '../lib/local/control-plane.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { machineFacts, missingPrerequisites, prerequisiteReport, type StartPlan } from '../lib/local/prerequisites.js';
 import { actingIdentity, CONFIRM_ENV, CONFIRM_FLAG, describeIdentity, liveRunRefusal } from '../lib/local/acting-identity.js';
@@ -47,6 +45,10 @@ const SESSION_FILE = join(LOCAL_DIR, 'session.json');
 const TRY_IT_FILE = join(LOCAL_DIR, 'try-it.json');
 const say = (line: string) => process.stderr.write(`[healer] ${line}\n`);
 const stops: (() => Promise<void>)[] = [];
+/** The worker's log lines, on this console: what went wrong, in words; routine lines stay quiet (the story says it). */
+const localLog = (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}) => {
+  if (level !== 'info') say(`${message}${typeof fields['error'] === 'string' ? `: ${fields['error']}` : ''}`);
+};
 
 /** KUBECONFIG, else ~/.kube/config; an empty KUBECONFIG= means "no cluster: start our own". */
 function givenKubeconfig(): string | undefined {
@@ -84,7 +86,7 @@ async function confirmActingIdentity(kubeconfig: string): Promise<void> {
   const identity = await actingIdentity(kc);
   say(describeIdentity(identity));
   const confirmed = process.argv.includes(CONFIRM_FLAG) || /^(1|true|yes)$/i.test(process.env[CONFIRM_ENV] ?? '');
-  const refusal = liveRunRefusal({ dryRun: loadConfig().dryRun, identity, confirmed });
+  const refusal = liveRunRefusal({ dryRun: loadConfig().settings.policy.dryRun, identity, confirmed });
   if (refusal) throw new Error(refusal);
 }
 
@@ -141,8 +143,8 @@ async function main(): Promise<void> {
     scheduleVerification(request, delaySeconds) {
       const timer = setTimeout(() => {
         timers.delete(timer);
-        verifyAction(request, { ...deps, verifications })
-          .then((result) => say(`verified   incident ${request.incidentId} (check ${request.attempt}): ${typeof result === 'string' ? result : `${result.status}, ${result.detail}`}`))
+        worker.handleMessage({ kind: 'verify', request }, delivery())
+          .then(({ verification: result }) => say(`verified   incident ${request.incidentId} (check ${request.attempt}): ${result === undefined ? 'failed (see above)' : typeof result === 'string' ? result : `${result.status}, ${result.detail}`}`))
           .catch((error: unknown) => say(`verification of incident ${request.incidentId} failed: ${String(error)}`));
       }, delaySeconds * 1000);
       timers.add(timer);
@@ -156,18 +158,27 @@ async function main(): Promise<void> {
   await fileKillSwitch?.set(false);
   // The local run serves one cluster (the default kubeconfig's); a registry of several is the stack's job.
   if (config.clusters.length > 1) throw new Error(`the local run serves one cluster; HEALER_CLUSTERS lists ${config.clusters.length}`);
-  const deps = await workerDeps(config, { verifications, ...(fileKillSwitch ? { killSwitch: fileKillSwitch } : {}) });
+  // The same wiring as the Lambda functions (lib/wiring/*-entry, scan, approve, webhook), with the
+  // local stand-ins: verification timers, the file kill switch, the in-process queue.
+  const local = { verifications, ...(fileKillSwitch ? { killSwitch: fileKillSwitch } : {}) };
+  const worker = workerEntry(config, { ...local, log: localLog });
+  // Built now, not at the first message: a cluster or key that cannot be set up stops the start.
+  await worker.depsFor(config.clusterName);
+  const delivery = () => ({ messageId: randomBytes(8).toString('hex'), receives: 1, lastReceive: Number.POSITIVE_INFINITY });
   const queue = new InProcessQueue(
     async (incident) => {
-      const report = await remediate(incident, deps);
-      for (const line of incidentStory(incident, report)) say(line);
+      const handled = await worker.handleMessage({ kind: 'incident', incident }, delivery());
+      if (!handled.ok || !handled.report) throw new Error('not handled (see above); retrying');
+      for (const line of incidentStory(incident, handled.report)) say(line);
     },
     { onError: (incident, error, attempt) => say(`incident ${incident.id} failed (attempt ${attempt}): ${String(error)}`) },
   );
   const state = stateStore(config);
+  const approveRequest = approvalEntry(config, local);
+  const intake = webhookEntry(config, { state, queue });
 
   const approve: HttpApiHandler = async (event) => {
-    const response = await handleApprovalRequest({
+    const response = await approveRequest({
       method: event.requestContext.http.method,
       query: event.queryStringParameters ?? {},
       headers: event.headers,
@@ -175,7 +186,7 @@ async function main(): Promise<void> {
       isBase64Encoded: event.isBase64Encoded,
       sourceIp: event.requestContext.http.sourceIp,
       userAgent: event.requestContext.http.userAgent,
-    }, deps);
+    });
     say(`approval ${event.requestContext.http.method}: ${response.statusCode}`);
     return response;
   };
@@ -183,7 +194,7 @@ async function main(): Promise<void> {
   routes['POST /queue'] = localQueueRoute({
     token,
     enqueue: (incident) => queue.enqueue([incident]),
-    verify: (request) => verifyAction(request, { ...deps, verifications }),
+    verify: async (request) => (await worker.handleMessage({ kind: 'verify', request }, delivery())).verification ?? 'failed',
     say,
   });
   routes['GET /approve'] = approve;
@@ -191,10 +202,7 @@ async function main(): Promise<void> {
   routes['POST /approve'] = approve;
   Object.assign(routes, {
     'POST /alerts': (async (event) => {
-      const result = await handleWebhook(
-        { headers: event.headers, body: event.body, isBase64Encoded: event.isBase64Encoded },
-        { ...webhookDeps(config, { expectedToken: token, state, queue }), nowMs: Date.now() },
-      );
+      const result = await intake({ headers: event.headers, body: event.body, isBase64Encoded: event.isBase64Encoded }, Date.now());
       if (result.report) {
         say(`webhook: ${result.report.enqueued} enqueued, ${result.report.duplicates} duplicate(s), ${result.report.skipped.length} skipped`);
         for (const reason of skipLines(result.report)) say(`  skipped: ${reason}`);
@@ -206,11 +214,18 @@ async function main(): Promise<void> {
   });
 
   const scanSeconds = Number(process.env.HEALER_LOCAL_SCAN_SECONDS ?? 60);
+  const scanAll = scanEntry(config, { state, queue, notifier: notifierFrom(config) });
   const scan = async () => {
     try {
-      const report = await scanCluster({ reader: deps.reader, state, queue, clock: systemClock, cluster: config.clusterName, dedupWindowSeconds: config.dedupWindowSeconds, settings: config.scanSettings });
-      if (report.enqueued > 0 || report.duplicates > 0) say(`scan: ${report.enqueued} new incident(s), ${report.duplicates} already known`);
-      if (report.gaps.length > 0) say(`scan could not read: ${report.gaps.join('; ')}`);
+      for (const result of await scanAll()) {
+        if (!result.ok) {
+          say(`scan failed: ${result.error}`);
+          continue;
+        }
+        const { report } = result;
+        if (report.enqueued > 0 || report.duplicates > 0) say(`scan: ${report.enqueued} new incident(s), ${report.duplicates} already known`);
+        if (report.gaps.length > 0) say(`scan could not read: ${report.gaps.join('; ')}`);
+      }
     } catch (error) {
       say(`scan failed: ${String(error)}`);
     }
@@ -244,12 +259,12 @@ async function main(): Promise<void> {
   say('');
   say(`webhook URL:   ${server.url}/alerts`);
   say(`webhook token: ${token}${config.webhookBasicAuth ? ` (or basic auth as ${config.webhookBasicAuth.split(':')[0] ?? ''}, HEALER_WEBHOOK_BASIC_AUTH)` : ''}`);
-  const mapped = Object.keys(config.alertMappings);
+  const mapped = Object.keys(config.settings.intake.alertMappings);
   if (mapped.length > 0) say(`alert mappings: ${mapped.join(', ')} (HEALER_ALERT_MAPPINGS, over the defaults)`);
-  say(`mode:          ${config.dryRun ? 'DRY RUN (set HEALER_DRY_RUN=false to act)' : 'LIVE: allowed fixes are applied'}`);
-  say(`diagnosis:     ${config.anthropicApiKey ? `Claude (${config.model}) with runbook fallback` : 'runbook rules (set ANTHROPIC_API_KEY for Claude)'}`);
+  say(`mode:          ${config.settings.policy.dryRun ? 'DRY RUN (set HEALER_DRY_RUN=false to act)' : 'LIVE: allowed fixes are applied'}`);
+  say(`diagnosis:     ${config.anthropicApiKey ? `Claude (${config.settings.model.name}) with runbook fallback` : 'runbook rules (set ANTHROPIC_API_KEY for Claude)'}`);
   say(`notifications: ${config.topicArn ? `SNS ${config.topicArn}` : 'this console'}`);
-  say(`approvals:     links to ${config.approvalUrl ?? '(none)'} (cordon-node${config.approvalActions.length > 0 ? `, ${config.approvalActions.join(', ')}` : ''}); verification re-checks every ${config.verifyDelaySeconds} s`);
+  say(`approvals:     links to ${config.approvalUrl ?? '(none)'} (cordon-node${config.settings.approval.actions.length > 0 ? `, ${config.settings.approval.actions.join(', ')}` : ''}); verification re-checks every ${config.settings.budgets.verifyDelaySeconds} s`);
   say(`queue:         ${server.url}/queue (the worker's queue: POST a message body as SQS would deliver it, same token)`);
   say(`incidents:     ${server.url}/incidents   (the incident view: list, filters, each timeline)`);
   say(`pause:         npx k8s-healer pause   (the kill switch${fileKillSwitch ? `: ${killSwitchFile}` : `: SSM ${config.killSwitchParam ?? ''}`}; resume with npx k8s-healer resume)`);

@@ -372,12 +372,12 @@ export function anthropicDiagnoserFromConfig(
   if (!apiKey) return undefined;
   return createAnthropicDiagnoser({
     baseURL: config.anthropicBaseUrl,
-    model: config.model,
-    timeoutMs: config.modelTimeoutSeconds * 1000,
-    maxRetries: config.modelMaxRetries,
-    maxSteps: config.modelMaxSteps,
-    maxInputTokens: config.modelMaxInputTokens,
-    prices: config.modelPrices,
+    model: config.settings.model.name,
+    timeoutMs: config.settings.model.timeoutSeconds * 1000,
+    maxRetries: config.settings.model.maxRetries,
+    maxSteps: config.settings.model.maxSteps,
+    maxInputTokens: config.settings.model.maxInputTokens,
+    prices: config.settings.model.prices,
     ...overrides,
     apiKey,
   });

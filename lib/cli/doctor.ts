@@ -28,7 +28,7 @@ export async function doctor(target: Target | Error, o: { output: OutputFormat; 
   const checks: Check[] = [];
   try {
     const config = loadConfig();
-    checks.push({ name: 'configuration', ok: true, detail: `cluster "${config.clusterName}", ${config.dryRun ? 'dry run' : 'live'}, diagnosis by ${config.anthropicApiKey || config.anthropicKeyParam ? 'Claude with runbook fallback' : 'runbook rules'}` });
+    checks.push({ name: 'configuration', ok: true, detail: `cluster "${config.clusterName}", ${config.settings.policy.dryRun ? 'dry run' : 'live'}, diagnosis by ${config.anthropicApiKey || config.anthropicKeyParam ? 'Claude with runbook fallback' : 'runbook rules'}` });
   } catch (error) {
     checks.push({ name: 'configuration', ok: false, detail: message(error), fix: error instanceof ConfigError ? 'correct the HEALER_* variable named above (docs/operations.md lists them)' : 'see the error above' });
   }

@@ -134,7 +134,7 @@ export function buildProgram(): Command {
         target = error instanceof Error ? error : new Error(String(error));
       }
       if (o.stage === undefined) useLocalSession();
-      const { findBinaries } = await import('../../test/support/control-plane.js');
+      const { findBinaries } = await import('../local/control-plane.js');
       const checks = await doctor(target, { output: o.output, local: o.stage === undefined, binaries: findBinaries });
       if (checks.some((c) => !c.ok)) throw new CommandFailed('');
     });

@@ -26,10 +26,10 @@ export interface ReplayRow {
 }
 
 /** The intake's answer per alert: an incident, or the skip reason. Pure over the file's text. */
-export function replayIntake(text: string, config: Pick<HealerConfig, 'clusters' | 'alertMappings' | 'maxBodyBytes' | 'maxAlertsPerPayload'>, nowIso: string): { incidents: Incident[]; rows: ReplayRow[] } {
-  const parsed = parseAlertmanagerBody(text, { maxBytes: config.maxBodyBytes, maxAlerts: config.maxAlertsPerPayload });
+export function replayIntake(text: string, config: Pick<HealerConfig, 'clusters' | 'settings'>, nowIso: string): { incidents: Incident[]; rows: ReplayRow[] } {
+  const parsed = parseAlertmanagerBody(text, { maxBytes: config.settings.intake.maxBodyBytes, maxAlerts: config.settings.intake.maxAlertsPerPayload });
   if (!parsed.ok) throw new UsageError(`not an Alertmanager webhook payload: ${parsed.error}`);
-  const mapped = alertsToIncidents(parsed.payload.alerts, { clusters: config.clusters.map((c) => c.name), nowIso, mappings: config.alertMappings });
+  const mapped = alertsToIncidents(parsed.payload.alerts, { clusters: config.clusters.map((c) => c.name), nowIso, mappings: config.settings.intake.alertMappings });
   const rows: ReplayRow[] = mapped.skipped.map((why) => ({ alert: why.split(':')[0] ?? '', would: 'skip', why }));
   return { incidents: [...mapped.incidents], rows };
 }
@@ -55,8 +55,8 @@ export async function replay(file: string, o: { cluster: boolean; output: Output
     }
     const deps = await depsFor(incident.cluster);
     const placement = await deps.reader.placementOf(incident);
-    const sheltered = shelteredBy(incident, placement, deps.settings.deniedNamespaces);
-    if (sheltered && !deps.settings.diagnoseProtected) {
+    const sheltered = shelteredBy(incident, placement, deps.settings.policy.deniedNamespaces);
+    if (sheltered && !deps.settings.policy.diagnoseProtected) {
       rows.push({ ...base, would: 'page', why: `protected place, nothing read: ${sheltered}` });
       continue;
     }

@@ -1,6 +1,7 @@
 import * as z from '../util/schema.js';
 import { onFirstUse } from '../util/schema.js';
 import { ACTION_IDS } from '../domain/types.js';
+import type { Settings } from './config.js';
 
 /**
  * The cluster registry: which Kubernetes clusters this stack serves, how to reach each, and how
@@ -21,26 +22,6 @@ export function isPemCertificateBase64(value: string): boolean {
   return Buffer.from(value, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----');
 }
 
-/**
- * The policy a stack sets for every cluster. A cluster's overrides may only narrow it (see
- * narrowPolicy): a registry entry must never be a way around the stack's protected namespaces,
- * kill switch or dry run, because whoever edits one entry should not loosen what review of the
- * stack's settings promised.
- */
-export type ClusterPolicy = Readonly<{
-  dryRun: boolean;
-  killSwitch: boolean;
-  deniedNamespaces: readonly string[];
-  diagnoseProtected: boolean;
-  minConfidence: number;
-  maxActionsPerNamespacePerHour: number;
-  maxActionsPerClusterPerHour: number;
-  circuitBreakerCount: number;
-  maxCordonedNodeShare: number;
-  scaleBounds: Readonly<{ maxReplicas: number; maxStep: number; maxStepPercent: number }>;
-  approvalActions: readonly string[];
-}>;
-
 export type ClusterEntry = Readonly<{
   /** The name alerts carry in their `cluster` label, and every key, audit entry and page. */
   name: string;
@@ -50,8 +31,13 @@ export type ClusterEntry = Readonly<{
   kubeconfigParam: string | undefined;
   /** SSM SecureString with the scan's list-only kubeconfig (the scan never reads kubeconfigParam). */
   scanKubeconfigParam: string | undefined;
-  /** The stack's policy narrowed by this entry's overrides. */
-  policy: ClusterPolicy;
+  /**
+   * The stack's settings narrowed by this entry's overrides. Overrides may only narrow (see
+   * narrowSettings): a registry entry must never be a way around the stack's protected namespaces,
+   * kill switch or dry run, because whoever edits one entry should not loosen what review of the
+   * stack's settings promised.
+   */
+  settings: Settings;
 }>;
 
 /**
@@ -110,37 +96,45 @@ const registrySchema = onFirstUse(() => {
 });
 
 /** What may differ per cluster, how: each override either equals the stack or is stricter. */
-export function narrowPolicy(stack: ClusterPolicy, o: ClusterOverrides): { policy: ClusterPolicy; problems: string[] } {
+export function narrowSettings(stack: Settings, o: ClusterOverrides): { settings: Settings; problems: string[] } {
   const problems: string[] = [];
   const looser = (key: string, why: string) => problems.push(`policy.${key}: ${why}; a cluster may only narrow the stack's policy`);
-  if (o.dryRun === false && stack.dryRun) looser('dryRun', 'false would turn off the stack\'s dry run');
-  if (o.killSwitch === false && stack.killSwitch) looser('killSwitch', 'false would turn off the stack\'s kill switch');
-  if (o.diagnoseProtected === true && !stack.diagnoseProtected) looser('diagnoseProtected', 'true would send protected places to the model');
+  const { policy, budgets, scale, approval } = stack;
+  if (o.dryRun === false && policy.dryRun) looser('dryRun', 'false would turn off the stack\'s dry run');
+  if (o.killSwitch === false && policy.killSwitch) looser('killSwitch', 'false would turn off the stack\'s kill switch');
+  if (o.diagnoseProtected === true && !policy.diagnoseProtected) looser('diagnoseProtected', 'true would send protected places to the model');
   const atMost = (key: keyof ClusterOverrides, value: number | undefined, limit: number): number => {
     if (value === undefined) return limit;
     if (value > limit) looser(key, `${value} is above the stack's ${limit}`);
     return Math.min(value, limit);
   };
-  const minConfidence = o.minConfidence ?? stack.minConfidence;
-  if (minConfidence < stack.minConfidence) looser('minConfidence', `${minConfidence} is below the stack's ${stack.minConfidence}`);
-  const policy: ClusterPolicy = Object.freeze({
-    dryRun: stack.dryRun || o.dryRun === true,
-    killSwitch: stack.killSwitch || o.killSwitch === true,
-    deniedNamespaces: Object.freeze([...new Set([...stack.deniedNamespaces, ...(o.deniedNamespaces ?? [])])]),
-    diagnoseProtected: stack.diagnoseProtected && o.diagnoseProtected !== false,
-    minConfidence: Math.max(minConfidence, stack.minConfidence),
-    maxActionsPerNamespacePerHour: atMost('maxActionsPerNamespacePerHour', o.maxActionsPerNamespacePerHour, stack.maxActionsPerNamespacePerHour),
-    maxActionsPerClusterPerHour: atMost('maxActionsPerClusterPerHour', o.maxActionsPerClusterPerHour, stack.maxActionsPerClusterPerHour),
-    circuitBreakerCount: atMost('circuitBreakerCount', o.circuitBreakerCount, stack.circuitBreakerCount),
-    maxCordonedNodeShare: atMost('maxCordonedNodeShare', o.maxCordonedNodeShare, stack.maxCordonedNodeShare),
-    scaleBounds: Object.freeze({
-      maxReplicas: atMost('scaleMaxReplicas', o.scaleMaxReplicas, stack.scaleBounds.maxReplicas),
-      maxStep: atMost('scaleMaxStep', o.scaleMaxStep, stack.scaleBounds.maxStep),
-      maxStepPercent: atMost('scaleMaxStepPercent', o.scaleMaxStepPercent, stack.scaleBounds.maxStepPercent),
+  const minConfidence = o.minConfidence ?? policy.minConfidence;
+  if (minConfidence < policy.minConfidence) looser('minConfidence', `${minConfidence} is below the stack's ${policy.minConfidence}`);
+  const settings: Settings = Object.freeze({
+    ...stack,
+    policy: Object.freeze({
+      ...policy,
+      dryRun: policy.dryRun || o.dryRun === true,
+      killSwitch: policy.killSwitch || o.killSwitch === true,
+      deniedNamespaces: Object.freeze([...new Set([...policy.deniedNamespaces, ...(o.deniedNamespaces ?? [])])]),
+      diagnoseProtected: policy.diagnoseProtected && o.diagnoseProtected !== false,
+      minConfidence: Math.max(minConfidence, policy.minConfidence),
+      maxCordonedNodeShare: atMost('maxCordonedNodeShare', o.maxCordonedNodeShare, policy.maxCordonedNodeShare),
     }),
-    approvalActions: Object.freeze([...new Set([...stack.approvalActions, ...(o.approvalActions ?? [])])]),
+    budgets: Object.freeze({
+      ...budgets,
+      maxActionsPerNamespacePerHour: atMost('maxActionsPerNamespacePerHour', o.maxActionsPerNamespacePerHour, budgets.maxActionsPerNamespacePerHour),
+      maxActionsPerClusterPerHour: atMost('maxActionsPerClusterPerHour', o.maxActionsPerClusterPerHour, budgets.maxActionsPerClusterPerHour),
+      circuitBreakerCount: atMost('circuitBreakerCount', o.circuitBreakerCount, budgets.circuitBreakerCount),
+    }),
+    scale: Object.freeze({
+      maxReplicas: atMost('scaleMaxReplicas', o.scaleMaxReplicas, scale.maxReplicas),
+      maxStep: atMost('scaleMaxStep', o.scaleMaxStep, scale.maxStep),
+      maxStepPercent: atMost('scaleMaxStepPercent', o.scaleMaxStepPercent, scale.maxStepPercent),
+    }),
+    approval: Object.freeze({ ...approval, actions: Object.freeze([...new Set([...approval.actions, ...(o.approvalActions ?? [])])]) }),
   });
-  return { policy, problems };
+  return { settings, problems };
 }
 
 export type RegistryResult = { ok: true; clusters: readonly ClusterEntry[] } | { ok: false; problems: string[] };
@@ -152,7 +146,7 @@ export type RegistryResult = { ok: true; clusters: readonly ClusterEntry[] } | {
  * with neither eks nor kubeconfigParam uses the default kubeconfig: allowed only when it is the
  * only entry (a developer's machine), since two such entries would reach the same cluster.
  */
-export function parseClusterRegistry(text: string, stack: ClusterPolicy, defaultRegion: string | undefined): RegistryResult {
+export function parseClusterRegistry(text: string, stack: Settings, defaultRegion: string | undefined): RegistryResult {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -180,14 +174,14 @@ export function parseClusterRegistry(text: string, stack: ClusterPolicy, default
     if (entry.eks && (entry.eks.endpoint === undefined) !== (entry.eks.caData === undefined)) {
       at('eks: set endpoint and caData together, or leave both out to have them asked of EKS (DescribeCluster)');
     }
-    const narrowed = narrowPolicy(stack, entry.policy ?? {});
+    const narrowed = narrowSettings(stack, entry.policy ?? {});
     for (const p of narrowed.problems) at(p);
     clusters.push(Object.freeze({
       name: entry.name,
       eks: entry.eks && region !== undefined ? eksSettingsOf(entry.eks, region) : undefined,
       kubeconfigParam: entry.kubeconfigParam,
       scanKubeconfigParam: entry.scanKubeconfigParam,
-      policy: narrowed.policy,
+      settings: Object.freeze({ ...narrowed.settings, cluster: entry.name }),
     }));
   });
   return problems.length > 0 ? { ok: false, problems } : { ok: true, clusters: Object.freeze(clusters) };

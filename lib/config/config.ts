@@ -4,9 +4,9 @@ import { parseAlertMappings, type AlertMappings } from '../intake/incidents.js';
 import { DEFAULT_DETECTOR_SETTINGS, type DetectorSettings } from '../detect/finding.js';
 import { DEFAULT_MODEL_PRICES, parseModelPrices, type ModelPrices } from '../diagnose/cost.js';
 import { ACTION_IDS } from '../domain/types.js';
-import { EKS_ENDPOINT, eksSettingsOf, isClusterName, isPemCertificateBase64, parseClusterRegistry, type ClusterEntry, type ClusterPolicy, type EksSettings } from './clusters.js';
+import { EKS_ENDPOINT, eksSettingsOf, isClusterName, isPemCertificateBase64, parseClusterRegistry, type ClusterEntry, type EksSettings } from './clusters.js';
 
-export type { ClusterEntry, ClusterPolicy, EksSettings } from './clusters.js';
+export type { ClusterEntry, EksSettings } from './clusters.js';
 
 /**
  * Every setting the healer reads, parsed once from the environment into a frozen object.
@@ -182,7 +182,7 @@ export const POLICY_SETTINGS = [
  * The EKS settings: the cluster's name (and region), with its endpoint and CA both given or both
  * left out (then asked of EKS on first use); a partial set names what is missing.
  */
-function eksSettings(e: z.output<typeof ConfigSchema>, problems: string[]): EksSettings | undefined {
+function eksSettings(e: ConfigEnv, problems: string[]): EksSettings | undefined {
   const { HEALER_EKS_CLUSTER_NAME: clusterName, HEALER_EKS_ENDPOINT: endpoint, HEALER_EKS_CA_DATA: caData } = e;
   const region = e.HEALER_EKS_REGION ?? e.AWS_REGION;
   if (clusterName === undefined) {
@@ -202,10 +202,10 @@ function eksSettings(e: z.output<typeof ConfigSchema>, problems: string[]): EksS
  * The registry: HEALER_CLUSTERS when set, else a registry of one from the single-cluster settings
  * (HEALER_CLUSTER_NAME, HEALER_EKS_*, HEALER_KUBECONFIG_PARAM), so existing stacks keep working.
  */
-function clusterRegistry(e: z.output<typeof ConfigSchema>, stack: ClusterPolicy, problems: string[]): readonly ClusterEntry[] {
+function clusterRegistry(e: ConfigEnv, stack: Settings, problems: string[]): readonly ClusterEntry[] {
   if (e.HEALER_CLUSTERS === undefined) {
     const eks = eksSettings(e, problems);
-    return Object.freeze([Object.freeze({ name: e.HEALER_CLUSTER_NAME ?? 'local', eks, kubeconfigParam: e.HEALER_KUBECONFIG_PARAM, scanKubeconfigParam: undefined, policy: stack })]);
+    return Object.freeze([Object.freeze({ name: stack.cluster, eks, kubeconfigParam: e.HEALER_KUBECONFIG_PARAM, scanKubeconfigParam: undefined, settings: stack })]);
   }
   // Two definitions of where the cluster is would be a guess; HEALER_KUBECONFIG_PARAM is left
   // alone on purpose: serverless.yml sets it for the single-cluster form on every function.
@@ -234,6 +234,77 @@ function kubeconfigParamOf(cluster: ClusterEntry, identity: 'act' | 'scan'): str
   return identity === 'scan' && cluster.scanKubeconfigParam !== undefined ? cluster.scanKubeconfigParam : cluster.kubeconfigParam;
 }
 
+/**
+ * What the healer decides with, grouped, typed from the schema's output (never written out by
+ * hand): the one settings object config, pipeline, policy and the write gate all receive whole.
+ * Where things are (tables, queues, endpoints) and secrets stay on HealerConfig.
+ */
+function settingsFrom(e: ConfigEnv, cluster: string) {
+  return {
+    /** The cluster these settings govern: every key, audit entry and page names it. */
+    cluster,
+    /** What policy and the write gate check; a cluster may only narrow these (lib/config/clusters.ts). */
+    policy: Object.freeze({
+      dryRun: e.HEALER_DRY_RUN,
+      killSwitch: e.HEALER_KILL_SWITCH,
+      deniedNamespaces: Object.freeze([...e.HEALER_DENIED_NAMESPACES]),
+      diagnoseProtected: e.HEALER_DIAGNOSE_PROTECTED,
+      minConfidence: e.HEALER_MIN_CONFIDENCE,
+      maxCordonedNodeShare: e.HEALER_MAX_CORDONED_NODE_SHARE,
+      /** What proves a Job stuck for delete-job. */
+      jobStuckSeconds: e.HEALER_JOB_STUCK_SECONDS,
+    }),
+    /** Blast radius, circuit breaker, cooldown and verification spacing (lib/policy/budget.ts). */
+    budgets: Object.freeze({
+      maxActionsPerNamespacePerHour: e.HEALER_MAX_ACTIONS_PER_NAMESPACE_PER_HOUR,
+      maxActionsPerClusterPerHour: e.HEALER_MAX_ACTIONS_PER_CLUSTER_PER_HOUR,
+      circuitBreakerCount: e.HEALER_CIRCUIT_BREAKER_COUNT,
+      circuitBreakerWindowSeconds: e.HEALER_CIRCUIT_BREAKER_WINDOW_SECONDS,
+      /** Unset: each action's own cooldown; read only through cooldownFor (lib/policy/cooldown.ts). */
+      cooldownSeconds: e.HEALER_COOLDOWN_SECONDS,
+      /** First delayed verification re-check, and the spacing of later ones. */
+      verifyDelaySeconds: e.HEALER_VERIFY_DELAY_SECONDS,
+    }),
+    /** Bounds of scale-deployment. */
+    scale: Object.freeze({ maxReplicas: e.HEALER_SCALE_MAX_REPLICAS, maxStep: e.HEALER_SCALE_MAX_STEP, maxStepPercent: e.HEALER_SCALE_MAX_STEP_PERCENT }),
+    approval: Object.freeze({
+      /** Actions that need approval here on top of those the catalog marks. */
+      actions: Object.freeze<string[]>([...e.HEALER_APPROVAL_ACTIONS]),
+      ttlSeconds: e.HEALER_APPROVAL_TTL_SECONDS,
+    }),
+    model: Object.freeze({
+      name: e.HEALER_MODEL,
+      timeoutSeconds: e.HEALER_MODEL_TIMEOUT_SECONDS,
+      maxRetries: e.HEALER_MODEL_MAX_RETRIES,
+      maxSteps: e.HEALER_MODEL_MAX_STEPS,
+      maxInputTokens: e.HEALER_MODEL_MAX_INPUT_TOKENS,
+      prices: e.HEALER_MODEL_PRICES,
+      dailyBudgetUsd: e.HEALER_MODEL_DAILY_BUDGET_USD,
+      dailyBudgetTokens: e.HEALER_MODEL_DAILY_BUDGET_TOKENS,
+    }),
+    /** From alert or finding to one locked incident: payload bounds, mappings, dedup and grouping, scan thresholds. */
+    intake: Object.freeze({
+      maxBodyBytes: e.HEALER_MAX_BODY_BYTES,
+      maxAlertsPerPayload: e.HEALER_MAX_ALERTS_PER_PAYLOAD,
+      alertMappings: e.HEALER_ALERT_MAPPINGS,
+      dedupWindowSeconds: e.HEALER_DEDUP_WINDOW_SECONDS,
+      /** Incidents of one workload and symptom within this window are handled as one. */
+      groupWindowSeconds: e.HEALER_GROUP_WINDOW_SECONDS,
+      lockSeconds: e.HEALER_LOCK_SECONDS,
+      scan: Object.freeze({
+        jobStuckSeconds: e.HEALER_SCAN_JOB_STUCK_SECONDS,
+        unschedulableSeconds: e.HEALER_SCAN_UNSCHEDULABLE_SECONDS,
+        nodeNotReadySeconds: e.HEALER_SCAN_NODE_NOT_READY_SECONDS,
+      }) satisfies Partial<DetectorSettings>,
+    }),
+  };
+}
+
+type ConfigEnv = z.output<typeof ConfigSchema>;
+
+/** The settings object: every group and field required; derived from the schema through settingsFrom. */
+export type Settings = Readonly<ReturnType<typeof settingsFrom>>;
+
 export type HealerConfig = Readonly<{
   /**
    * The default cluster: the only one, or with several the one HEALER_CLUSTER_NAME names (else
@@ -241,11 +312,14 @@ export type HealerConfig = Readonly<{
    * reaches a cluster uses it with several clusters (see clusterConfig and kubeConfigFor).
    */
   clusterName: string;
-  /** The registry: every cluster this stack serves, each with its policy already narrowed. */
+  /** The registry: every cluster this stack serves, each with its settings already narrowed. */
   clusters: readonly ClusterEntry[];
+  /**
+   * What the healer decides with. One cluster: that cluster's (narrowed). Several: the stack's,
+   * and each cluster's come from clusterConfig().
+   */
+  settings: Settings;
   kubeIdentity: 'act' | 'scan';
-  dryRun: boolean;
-  killSwitch: boolean;
   killSwitchParam: string | undefined;
   stateTable: string;
   auditTable: string;
@@ -254,7 +328,6 @@ export type HealerConfig = Readonly<{
   metricsNamespace: string;
   webhookToken: string | undefined;
   webhookBasicAuth: string | undefined;
-  alertMappings: AlertMappings;
   webhookTokenParam: string | undefined;
   kubeconfigParam: string | undefined;
   /** Set: sign in to EKS with the function's own role; the kubeconfig parameter is not read. */
@@ -262,41 +335,13 @@ export type HealerConfig = Readonly<{
   anthropicKeyParam: string | undefined;
   anthropicApiKey: string | undefined;
   anthropicBaseUrl: string | undefined;
-  model: string;
-  modelTimeoutSeconds: number;
-  modelMaxRetries: number;
-  dedupWindowSeconds: number;
-  cooldownSeconds: number | undefined;
-  groupWindowSeconds: number;
-  lockSeconds: number;
-  minConfidence: number;
-  deniedNamespaces: readonly string[];
-  maxBodyBytes: number;
-  maxAlertsPerPayload: number;
   logTailLines: number;
   logLimitBytes: number;
   eventsLimit: number;
-  scanSettings: Readonly<Pick<DetectorSettings, 'jobStuckSeconds' | 'unschedulableSeconds' | 'nodeNotReadySeconds'>>;
-  maxActionsPerNamespacePerHour: number;
-  maxActionsPerClusterPerHour: number;
-  circuitBreakerCount: number;
-  circuitBreakerWindowSeconds: number;
-  maxCordonedNodeShare: number;
-  scaleBounds: Readonly<{ maxReplicas: number; maxStep: number; maxStepPercent: number }>;
-  jobStuckSeconds: number;
-  approvalActions: readonly string[];
-  verifyDelaySeconds: number;
   approvalUrl: string | undefined;
   approvalKey: string | undefined;
   approvalKeyParam: string | undefined;
-  approvalTtlSeconds: number;
-  modelMaxSteps: number;
-  modelMaxInputTokens: number;
-  modelPrices: ModelPrices;
-  modelDailyBudgetUsd: number;
-  modelDailyBudgetTokens: number | undefined;
   kubeRequestTimeoutSeconds: number;
-  diagnoseProtected: boolean;
 }>;
 
 export class ConfigError extends Error {
@@ -315,32 +360,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const problems: string[] = [];
-  const stackPolicy: ClusterPolicy = Object.freeze({
-    dryRun: e.HEALER_DRY_RUN,
-    killSwitch: e.HEALER_KILL_SWITCH,
-    deniedNamespaces: Object.freeze([...e.HEALER_DENIED_NAMESPACES]),
-    diagnoseProtected: e.HEALER_DIAGNOSE_PROTECTED,
-    minConfidence: e.HEALER_MIN_CONFIDENCE,
-    maxActionsPerNamespacePerHour: e.HEALER_MAX_ACTIONS_PER_NAMESPACE_PER_HOUR,
-    maxActionsPerClusterPerHour: e.HEALER_MAX_ACTIONS_PER_CLUSTER_PER_HOUR,
-    circuitBreakerCount: e.HEALER_CIRCUIT_BREAKER_COUNT,
-    maxCordonedNodeShare: e.HEALER_MAX_CORDONED_NODE_SHARE,
-    scaleBounds: Object.freeze({ maxReplicas: e.HEALER_SCALE_MAX_REPLICAS, maxStep: e.HEALER_SCALE_MAX_STEP, maxStepPercent: e.HEALER_SCALE_MAX_STEP_PERCENT }),
-    approvalActions: Object.freeze([...e.HEALER_APPROVAL_ACTIONS]),
-  });
-  const clusters = clusterRegistry(e, stackPolicy, problems);
+  const stack: Settings = Object.freeze(settingsFrom(e, e.HEALER_CLUSTER_NAME ?? 'local'));
+  const clusters = clusterRegistry(e, stack, problems);
   if (problems.length > 0 || clusters.length === 0) throw new ConfigError(`invalid configuration: ${problems.join('; ') || 'no cluster configured'}`);
   const defaultCluster = clusters.find((c) => c.name === e.HEALER_CLUSTER_NAME) ?? clusters[0];
   if (!defaultCluster) throw new ConfigError('invalid configuration: no cluster configured');
-  // One cluster: the stack's settings are that cluster's. Several: the stack's own, and each
-  // cluster's come from clusterConfig().
-  const policy = clusters.length === 1 ? defaultCluster.policy : stackPolicy;
+  // One cluster: the stack's settings are that cluster's. Several: the stack's own (named after
+  // the default cluster, for the CLI), and each cluster's come from clusterConfig().
+  const settings = clusters.length === 1 ? defaultCluster.settings : Object.freeze({ ...stack, cluster: defaultCluster.name });
   return Object.freeze({
     clusterName: defaultCluster.name,
     clusters,
+    settings,
     kubeIdentity: e.HEALER_KUBE_IDENTITY,
-    dryRun: policy.dryRun,
-    killSwitch: policy.killSwitch,
     killSwitchParam: e.HEALER_KILL_SWITCH_PARAM,
     stateTable: e.HEALER_STATE_TABLE,
     auditTable: e.HEALER_AUDIT_TABLE,
@@ -349,52 +381,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsNamespace: e.HEALER_METRICS_NAMESPACE,
     webhookToken: e.HEALER_WEBHOOK_TOKEN,
     webhookBasicAuth: e.HEALER_WEBHOOK_BASIC_AUTH,
-    alertMappings: e.HEALER_ALERT_MAPPINGS,
     webhookTokenParam: e.HEALER_WEBHOOK_TOKEN_PARAM,
     kubeconfigParam: clusters.length === 1 ? kubeconfigParamOf(defaultCluster, e.HEALER_KUBE_IDENTITY) : undefined,
     eks: clusters.length === 1 ? defaultCluster.eks : undefined,
     anthropicKeyParam: e.HEALER_ANTHROPIC_KEY_PARAM,
     anthropicApiKey: e.ANTHROPIC_API_KEY,
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
-    model: e.HEALER_MODEL,
-    modelTimeoutSeconds: e.HEALER_MODEL_TIMEOUT_SECONDS,
-    modelMaxRetries: e.HEALER_MODEL_MAX_RETRIES,
-    dedupWindowSeconds: e.HEALER_DEDUP_WINDOW_SECONDS,
-    cooldownSeconds: e.HEALER_COOLDOWN_SECONDS,
-    groupWindowSeconds: e.HEALER_GROUP_WINDOW_SECONDS,
-    lockSeconds: e.HEALER_LOCK_SECONDS,
-    minConfidence: policy.minConfidence,
-    deniedNamespaces: policy.deniedNamespaces,
-    maxBodyBytes: e.HEALER_MAX_BODY_BYTES,
-    maxAlertsPerPayload: e.HEALER_MAX_ALERTS_PER_PAYLOAD,
     logTailLines: e.HEALER_LOG_TAIL_LINES,
     logLimitBytes: e.HEALER_LOG_LIMIT_BYTES,
     eventsLimit: e.HEALER_EVENTS_LIMIT,
-    scanSettings: Object.freeze({
-      jobStuckSeconds: e.HEALER_SCAN_JOB_STUCK_SECONDS,
-      unschedulableSeconds: e.HEALER_SCAN_UNSCHEDULABLE_SECONDS,
-      nodeNotReadySeconds: e.HEALER_SCAN_NODE_NOT_READY_SECONDS,
-    }),
-    maxActionsPerNamespacePerHour: policy.maxActionsPerNamespacePerHour,
-    maxActionsPerClusterPerHour: policy.maxActionsPerClusterPerHour,
-    circuitBreakerCount: policy.circuitBreakerCount,
-    circuitBreakerWindowSeconds: e.HEALER_CIRCUIT_BREAKER_WINDOW_SECONDS,
-    maxCordonedNodeShare: policy.maxCordonedNodeShare,
-    scaleBounds: policy.scaleBounds,
-    jobStuckSeconds: e.HEALER_JOB_STUCK_SECONDS,
-    approvalActions: policy.approvalActions,
-    verifyDelaySeconds: e.HEALER_VERIFY_DELAY_SECONDS,
     approvalUrl: e.HEALER_APPROVAL_URL,
     approvalKey: e.HEALER_APPROVAL_KEY,
     approvalKeyParam: e.HEALER_APPROVAL_KEY_PARAM,
-    approvalTtlSeconds: e.HEALER_APPROVAL_TTL_SECONDS,
-    modelMaxSteps: e.HEALER_MODEL_MAX_STEPS,
-    modelMaxInputTokens: e.HEALER_MODEL_MAX_INPUT_TOKENS,
-    modelPrices: e.HEALER_MODEL_PRICES,
-    modelDailyBudgetUsd: e.HEALER_MODEL_DAILY_BUDGET_USD,
-    modelDailyBudgetTokens: e.HEALER_MODEL_DAILY_BUDGET_TOKENS,
     kubeRequestTimeoutSeconds: e.HEALER_KUBE_REQUEST_TIMEOUT_SECONDS,
-    diagnoseProtected: policy.diagnoseProtected,
   });
 }
 
@@ -407,23 +406,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 export function clusterConfig(config: HealerConfig, name: unknown): HealerConfig | undefined {
   const entry = config.clusters.find((c) => c.name === name);
   if (!entry) return undefined;
-  const p = entry.policy;
   return Object.freeze({
     ...config,
     clusterName: entry.name,
     clusters: Object.freeze([entry]),
     eks: entry.eks,
     kubeconfigParam: kubeconfigParamOf(entry, config.kubeIdentity),
-    dryRun: p.dryRun,
-    killSwitch: p.killSwitch,
-    deniedNamespaces: p.deniedNamespaces,
-    diagnoseProtected: p.diagnoseProtected,
-    minConfidence: p.minConfidence,
-    maxActionsPerNamespacePerHour: p.maxActionsPerNamespacePerHour,
-    maxActionsPerClusterPerHour: p.maxActionsPerClusterPerHour,
-    circuitBreakerCount: p.circuitBreakerCount,
-    maxCordonedNodeShare: p.maxCordonedNodeShare,
-    scaleBounds: p.scaleBounds,
-    approvalActions: p.approvalActions,
+    settings: entry.settings,
   });
 }

@@ -11,8 +11,10 @@ import type {
 import type { ActionRecords, AuditLog, ClusterObserver, ClusterReader, Clock, Diagnoser, KillSwitch, Notifier, Placement, StateStore, VerificationScheduler } from '../ports/index.js';
 import { randomBytes } from 'node:crypto';
 import type { WriteGate } from './write-gate.js';
-import { ACTIONS, isActionId } from '../actions/catalog.js';
-import { planAction, type ActionPlan, type ScaleBounds } from '../actions/plan.js';
+import { isActionId } from '../actions/catalog.js';
+import { planAction, type ActionPlan } from '../actions/plan.js';
+import type { Settings } from '../config/config.js';
+import { cooldownFor } from '../policy/cooldown.js';
 import { judge } from '../actions/verify.js';
 import type { ApprovalRequester } from './approval.js';
 import { cooldownKey, decide } from '../policy/policy.js';
@@ -34,7 +36,7 @@ export interface RemediateDeps {
   readonly notifier: Notifier;
   readonly diagnoser: Diagnoser;
   readonly clock: Clock;
-  /** The runtime kill switch; settings.killSwitch (the deploy-time one) also stops every action. */
+  /** The runtime kill switch; settings.policy.killSwitch (the deploy-time one) also stops every action. */
   readonly killSwitch?: KillSwitch;
   /** Where delayed verification re-checks go; without one, an action that is not done at once stays unverified. */
   readonly verifications?: VerificationScheduler;
@@ -42,34 +44,8 @@ export interface RemediateDeps {
   readonly approvals?: ApprovalRequester;
   /** Counts decisions by rule and first verifications (writes are counted by the gate, pages by the notifier). */
   readonly metrics?: Metrics;
-  readonly settings: {
-    readonly cluster: string;
-    readonly dryRun: boolean;
-    readonly killSwitch: boolean;
-    readonly deniedNamespaces: readonly string[];
-    /** Let the model diagnose protected and opted-out places (never acting); off by default. */
-    readonly diagnoseProtected?: boolean;
-    readonly minConfidence: number;
-    /** Overrides every action's own cooldown (lib/actions/catalog.ts) when set. */
-    readonly cooldownSeconds?: number;
-    readonly lockSeconds: number;
-    readonly dedupWindowSeconds: number;
-    /** Incidents of one workload and symptom within this window are handled as one. */
-    readonly groupWindowSeconds: number;
-    /** Blast radius and circuit breaker (see lib/policy/budget.ts). */
-    readonly maxActionsPerNamespacePerHour: number;
-    readonly maxActionsPerClusterPerHour: number;
-    readonly circuitBreakerCount: number;
-    readonly circuitBreakerWindowSeconds: number;
-    readonly maxCordonedNodeShare: number;
-    readonly scaleBounds: ScaleBounds;
-    /** What proves a Job stuck for delete-job (HEALER_JOB_STUCK_SECONDS). */
-    readonly jobStuckSeconds: number;
-    /** Actions that need approval here on top of those the catalog marks. */
-    readonly approvalActions: readonly string[];
-    /** First delayed verification re-check, and the spacing of later ones. */
-    readonly verifyDelaySeconds: number;
-  };
+  /** The settings, whole (lib/config/config.ts); policy and the gate read the same object. */
+  readonly settings: Settings;
 }
 
 export interface RemediationReport {
@@ -91,12 +67,12 @@ export async function remediate(incident: Incident, deps: RemediateDeps, opts: {
   const audit = (step: AuditEntry['step'], detail: Record<string, unknown>, outcome?: Outcome) =>
     deps.audit.append({ incidentId: incident.id, at: new Date(clock.now()).toISOString(), cluster: incident.cluster, step, outcome, detail });
 
-  if (!(await state.claimIncident(incident.id, settings.lockSeconds, clock.now()))) {
+  if (!(await state.claimIncident(incident.id, settings.intake.lockSeconds, clock.now()))) {
     return { incidentId: incident.id, outcome: 'duplicate' };
   }
   try {
     const report = await runLocked(incident, deps, audit, opts.diagnoseDeadline);
-    await state.completeIncident(incident.id, settings.dedupWindowSeconds, clock.now());
+    await state.completeIncident(incident.id, settings.intake.dedupWindowSeconds, clock.now());
     return report;
   } catch (error) {
     await state.releaseIncident(incident.id);
@@ -141,27 +117,16 @@ export async function decideOnce(input: DecideInput, deps: RemediateDeps, audit:
   const key = isActionId(diagnosis.recommendation) ? cooldownKey(settings.cluster, evidence) : undefined;
   const cooldownUntilMs = key ? await deps.state.cooldownUntil(key, clock.now()) : undefined;
   // Counters are read only when an action is proposed; a failed read throws (retry), never reads as 0.
-  const budget = key ? actionBudget(actionScopes(settings.cluster, evidence), settings) : undefined;
+  const budget = key ? actionBudget(actionScopes(settings.cluster, evidence), settings.budgets) : undefined;
   const actionCounts = budget ? await countActions(deps, budget, actionScopes(settings.cluster, evidence)) : undefined;
-  const killSwitch = settings.killSwitch || (await killSwitchEngaged(deps, audit));
-  const decision = decide({
+  // The deploy-time switch on: the runtime one is not read (nor its failure audited).
+  const killSwitchEngaged = settings.policy.killSwitch || (await killSwitchRead(deps, audit));
+  const verdict = decide({
     incident,
     evidence,
     diagnosis,
-    settings: {
-      killSwitch,
-      dryRun: settings.dryRun,
-      deniedNamespaces: settings.deniedNamespaces,
-      minConfidence: settings.minConfidence,
-      cluster: settings.cluster,
-      maxActionsPerNamespacePerHour: settings.maxActionsPerNamespacePerHour,
-      maxActionsPerClusterPerHour: settings.maxActionsPerClusterPerHour,
-      circuitBreakerCount: settings.circuitBreakerCount,
-      maxCordonedNodeShare: settings.maxCordonedNodeShare,
-      scaleBounds: settings.scaleBounds,
-      jobStuckSeconds: settings.jobStuckSeconds,
-      approvalActions: settings.approvalActions,
-    },
+    settings,
+    killSwitchEngaged,
     cooldownUntilMs,
     actionCounts,
     ...(evidence.nodeCounts ? { nodes: evidence.nodeCounts } : {}),
@@ -169,8 +134,10 @@ export async function decideOnce(input: DecideInput, deps: RemediateDeps, audit:
     ...(input.approvedBy ? { approvedBy: input.approvedBy } : {}),
     nowMs: clock.now(),
   });
+  // Dry run is not the policy's to decide; it is recorded with the decision for the audit and the page.
+  const decision: Decision = { ...verdict, dryRun: settings.policy.dryRun };
   // The policy's action-plan rule passed, so this plan exists; it is the exact change to make.
-  const planned = decision.allowed ? planAction(diagnosis, evidence, settings.scaleBounds, { jobStuckSeconds: settings.jobStuckSeconds }) : undefined;
+  const planned = decision.allowed ? planAction(diagnosis, evidence, settings.scale, { jobStuckSeconds: settings.policy.jobStuckSeconds }) : undefined;
   const plan = planned?.ok ? planned.plan : undefined;
   await audit('decision', { ...decision, cooldownKey: key, liveStateAt: evidence.gatheredAt, ...(plan ? { plan } : {}) });
   return { decision, ...(plan ? { plan } : {}), ...(key ? { key } : {}), ...(budget ? { budget } : {}) };
@@ -202,11 +169,11 @@ export async function decideAndAct(input: DecideInput, deps: RemediateDeps, audi
     }
     outcome = approvalLink ? 'awaiting-approval' : 'paged';
     await audit('approval', approvalLink ? { requested: plan.summary, expires: 'see link' } : { requested: plan.summary, unavailable });
-  } else if (!decision.dryRun && !(await deps.state.startCooldown(key, settings.cooldownSeconds ?? ACTIONS[plan.action].cooldownSeconds, clock.now()))) {
+  } else if (!settings.policy.dryRun && !(await deps.state.startCooldown(key, cooldownFor(plan.action, settings), clock.now()))) {
     // The cooldown is taken before acting: of two racing workers, only the one that starts it acts.
     outcome = 'no-action';
     await audit('action', { skipped: 'another worker started the cooldown first', cooldownKey: key });
-  } else if (!decision.dryRun && budget && !(await recordWithinBudget(deps, budget, clock.now()))) {
+  } else if (!settings.policy.dryRun && budget && !(await recordWithinBudget(deps, budget, clock.now()))) {
     // Policy saw the counts before this write; a concurrent action may have used the last slot.
     outcome = 'paged';
     await audit('action', { skipped: 'a rate limit or the circuit breaker was reached by a concurrent action' });
@@ -249,8 +216,8 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
   // Where the subject sits, from metadata alone, before any log or event is read: a protected or
   // opted-out place (or one whose opt-out cannot be known) gets a short page and sends nothing out.
   const placement = await deps.reader.placementOf(incident);
-  const sheltered = shelteredBy(incident, placement, settings.deniedNamespaces);
-  if (sheltered && !settings.diagnoseProtected) {
+  const sheltered = shelteredBy(incident, placement, settings.policy.deniedNamespaces);
+  if (sheltered && !settings.policy.diagnoseProtected) {
     await audit('decision', { allowed: false, deniedBy: 'protected-place', reason: sheltered, evidenceRead: false });
     deps.metrics?.record(decisionMade(incident, { allowed: false, deniedBy: 'protected-place' }));
     const page = buildShelteredPage(incident, sheltered);
@@ -266,7 +233,7 @@ async function runLocked(incident: Incident, deps: RemediateDeps, audit: AuditFn
   const workload = chain?.[chain.length - 1];
   if (incident.subject.kind === 'Pod' && chain && chain.length > 1 && workload) {
     const ownerKey = [settings.cluster, workload.namespace ?? incident.subject.namespace, workload.kind, workload.name, incident.symptom].join('/');
-    const claim = await deps.state.claimOwner(ownerKey, incident.id, settings.groupWindowSeconds, clock.now());
+    const claim = await deps.state.claimOwner(ownerKey, incident.id, settings.intake.groupWindowSeconds, clock.now());
     if (!claim.claimed) {
       await audit('outcome', { outcome: 'duplicate', groupedInto: claim.holder, ownerKey }, 'duplicate');
       return { incidentId: incident.id, outcome: 'duplicate' };
@@ -320,9 +287,9 @@ async function firstVerification(incident: Incident, plan: ActionPlan, action: A
     // The plan stays in the state table; the message names it by ids only.
     const actionId = randomBytes(16).toString('hex');
     await deps.actionRecords.put({ actionId, incident, plan, actedAt: new Date(actedAt).toISOString() }, ACTION_RECORD_KEEP_SECONDS, actedAt);
-    await deps.verifications.scheduleVerification({ type: 'verify', incidentId: incident.id, actionId, attempt: 1 }, deps.settings.verifyDelaySeconds);
-    await audit('verification', { attempt: 0, ...judgement, scheduledInSeconds: deps.settings.verifyDelaySeconds });
-    return { ...action, detail: `${action.detail}; verification re-checks in ${deps.settings.verifyDelaySeconds} s` };
+    await deps.verifications.scheduleVerification({ type: 'verify', incidentId: incident.id, actionId, attempt: 1 }, deps.settings.budgets.verifyDelaySeconds);
+    await audit('verification', { attempt: 0, ...judgement, scheduledInSeconds: deps.settings.budgets.verifyDelaySeconds });
+    return { ...action, detail: `${action.detail}; verification re-checks in ${deps.settings.budgets.verifyDelaySeconds} s` };
   } catch (error) {
     // The action happened; a failed first look must not make the incident retry (and act twice).
     await audit('verification', { attempt: 0, error: error instanceof Error ? error.message : String(error) });
@@ -330,8 +297,8 @@ async function firstVerification(incident: Incident, plan: ActionPlan, action: A
   }
 }
 
-/** Fails closed: a kill switch that cannot be read counts as engaged (and the audit says why). */
-async function killSwitchEngaged(deps: RemediateDeps, audit: AuditFn): Promise<boolean> {
+/** The runtime kill switch. Fails closed: one that cannot be read counts as engaged (and the audit says why). */
+async function killSwitchRead(deps: RemediateDeps, audit: AuditFn): Promise<boolean> {
   if (!deps.killSwitch) return false;
   try {
     return await deps.killSwitch.engaged();

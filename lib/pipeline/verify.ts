@@ -6,6 +6,7 @@ import { judge, type Judgement } from '../actions/verify.js';
 import { redact } from '../evidence/redact.js';
 import { truncateBytes } from '../evidence/budget.js';
 import type { WriteGate } from './write-gate.js';
+import type { Settings } from '../config/config.js';
 import type { Metrics } from '../ports/metrics.js';
 import { verificationJudged } from '../metrics/healer-metrics.js';
 
@@ -19,7 +20,8 @@ export interface VerifyDeps {
   readonly clock: Clock;
   readonly verifications: VerificationScheduler;
   readonly metrics?: Metrics;
-  readonly settings: { readonly cluster: string; readonly verifyDelaySeconds: number; readonly dedupWindowSeconds: number };
+  /** The settings (lib/config/config.ts); verification reads the cluster, budgets.verifyDelaySeconds and intake.dedupWindowSeconds. */
+  readonly settings: Pick<Settings, 'cluster' | 'budgets' | 'intake'>;
 }
 
 /** The id audit entries of verification messages that name no action of the healer's are kept under. */
@@ -59,7 +61,7 @@ export async function verifyAction(request: VerificationRequest, deps: VerifyDep
     return 'other-cluster';
   }
   const mark = `verify#${request.actionId}#${request.attempt}`;
-  if (!(await deps.state.recordIfNew(mark, deps.settings.dedupWindowSeconds, now))) return 'duplicate';
+  if (!(await deps.state.recordIfNew(mark, deps.settings.intake.dedupWindowSeconds, now))) return 'duplicate';
   try {
     return await checkOnce(record, request, deps, now);
   } catch (error) {
@@ -79,7 +81,7 @@ async function checkOnce(record: ActedRecord, request: VerificationRequest, deps
   await audit('verification', { attempt: request.attempt, action: plan.action, target: plan.target, ...judgement });
 
   if (judgement.status === 'pending') {
-    await deps.verifications.scheduleVerification({ ...request, attempt: request.attempt + 1 }, deps.settings.verifyDelaySeconds);
+    await deps.verifications.scheduleVerification({ ...request, attempt: request.attempt + 1 }, deps.settings.budgets.verifyDelaySeconds);
     return judgement;
   }
   let revert: ActionResult | undefined;

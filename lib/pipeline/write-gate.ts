@@ -4,6 +4,7 @@ import { actionOf, isActionId } from '../actions/registry.js';
 import type { AuditLog, ClusterReader, ClusterWriter, Clock, KillSwitch, Placement } from '../ports/index.js';
 import type { Metrics } from '../ports/metrics.js';
 import { actionWritten } from '../metrics/healer-metrics.js';
+import type { Settings } from '../config/config.js';
 
 /**
  * The one door to the cluster. Every write the healer makes (an action, an approved action, a
@@ -21,13 +22,11 @@ export interface WriteRequest {
   readonly plan: ActionPlan;
 }
 
-export interface GateSettings {
-  readonly cluster: string;
-  /** The deploy-time kill switch (HEALER_KILL_SWITCH); the runtime one is a port. */
-  readonly killSwitch: boolean;
-  readonly dryRun: boolean;
-  readonly deniedNamespaces: readonly string[];
-}
+/**
+ * What the gate reads of the settings (lib/config/config.ts), passed whole: the cluster, and
+ * policy's kill switch (the deploy-time one; the runtime one is a port), dry run and protected namespaces.
+ */
+export type GateSettings = Pick<Settings, 'cluster' | 'policy'>;
 
 export interface WriteGateDeps {
   readonly writer: ClusterWriter;
@@ -56,7 +55,7 @@ const sameRef = (a: { kind: string; name: string; namespace?: string | undefined
   a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
 
 export const GATE_RULES: readonly (readonly [string, GateRule])[] = [
-  ['kill-switch', (_r, facts, s) => (s.killSwitch || facts.killSwitch ? 'the kill switch is on' : null)],
+  ['kill-switch', (_r, facts, s) => (s.policy.killSwitch || facts.killSwitch ? 'the kill switch is on' : null)],
   ['same-cluster', (r, _f, s) => (r.incident.cluster === s.cluster ? null : `incident is for cluster ${r.incident.cluster}, this healer serves ${s.cluster}`)],
   ['allowlisted', (r) => {
     if (!isActionId(r.plan.action)) return `action "${String(r.plan.action)}" is not allowlisted`;
@@ -65,7 +64,7 @@ export const GATE_RULES: readonly (readonly [string, GateRule])[] = [
   }],
   ['protected-namespace', (r, _f, s) => {
     const namespaces = [r.plan.target.namespace, r.incident.subject.namespace].filter((n): n is string => n !== undefined && n !== '');
-    const hit = namespaces.find((n) => s.deniedNamespaces.includes(n));
+    const hit = namespaces.find((n) => s.policy.deniedNamespaces.includes(n));
     return hit === undefined ? null : `namespace ${hit} is protected`;
   }],
   ['target-exists', (_r, facts) => (facts.placement ? null : 'the target no longer exists')],
@@ -149,7 +148,7 @@ export async function gatedWrite(request: WriteRequest, deps: WriteGateDeps): Pr
     placement: await deps.reader.placementOf({ ...incident, subject: { kind: plan.target.kind, name: plan.target.name, namespace: plan.target.namespace ?? '' } }),
   };
   const verdict = judgeWrite(request, facts, deps.settings);
-  const dryRun = deps.settings.dryRun;
+  const dryRun = deps.settings.policy.dryRun;
   const audit = (detail: Record<string, unknown>, outcome?: AuditEntry['outcome']) =>
     deps.audit.append({ incidentId: incident.id, at: new Date(deps.clock.now()).toISOString(), cluster: incident.cluster, step: 'action', outcome, detail });
 

@@ -1,5 +1,6 @@
 import type { Evidence } from '../domain/types.js';
 import { ACTIONS, isActionId } from '../actions/catalog.js';
+import type { Settings } from '../config/config.js';
 
 /**
  * What each action does to the cluster, and the blast-radius budget every action draws on.
@@ -56,12 +57,8 @@ export function actionScopes(cluster: string, evidence: Evidence): ActionScopes 
   };
 }
 
-export interface BudgetSettings {
-  readonly maxActionsPerNamespacePerHour: number;
-  readonly maxActionsPerClusterPerHour: number;
-  readonly circuitBreakerCount: number;
-  readonly circuitBreakerWindowSeconds: number;
-}
+/** The limits an action's counters are checked against: settings.budgets (lib/config/config.ts). */
+export type BudgetSettings = Pick<Settings['budgets'], 'maxActionsPerNamespacePerHour' | 'maxActionsPerClusterPerHour' | 'circuitBreakerCount' | 'circuitBreakerWindowSeconds'>;
 
 /** One StateStore counting/recording call: the scopes, each scope's limit, the window. */
 export interface CounterCall {

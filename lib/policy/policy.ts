@@ -3,6 +3,7 @@ import { SYMPTOMS } from '../domain/incident-schema.js';
 import { isCount, isShare, traitsOf } from './budget.js';
 import { isActionId, needsApproval, specOf } from '../actions/catalog.js';
 import { planAction, stillNeeded, type JobLimits, type ScaleBounds } from '../actions/plan.js';
+import type { Settings } from '../config/config.js';
 
 /**
  * Deterministic policy. Each rule looks at the facts and returns a reason to deny, or null.
@@ -13,28 +14,13 @@ export interface PolicyContext {
   readonly incident: Incident;
   readonly evidence: Evidence;
   readonly diagnosis: Diagnosis;
-  readonly settings: {
-    readonly killSwitch: boolean;
-    readonly dryRun: boolean;
-    readonly deniedNamespaces: readonly string[];
-    readonly minConfidence: number;
-    readonly cluster: string;
-    // The limits below are optional in the type only so that callers not yet passing them compile:
-    // a rule that needs one and finds it absent denies.
-    /** Blast radius: actions per namespace, and per cluster, per hour (RATE_WINDOW_SECONDS). */
-    readonly maxActionsPerNamespacePerHour?: number;
-    readonly maxActionsPerClusterPerHour?: number;
-    /** Heals of one workload per breaker window after which the breaker opens (deny and page). */
-    readonly circuitBreakerCount?: number;
-    /** Largest share of all nodes that may be cordoned at once, the target included. */
-    readonly maxCordonedNodeShare?: number;
-    /** Bounds for scale-deployment; needed when the action scales. */
-    readonly scaleBounds?: ScaleBounds;
-    /** What proves a Job stuck (HEALER_JOB_STUCK_SECONDS); needed when the action deletes a Job. */
-    readonly jobStuckSeconds?: number;
-    /** Actions that need approval at this site on top of those the catalog marks. */
-    readonly approvalActions?: readonly string[];
-  };
+  /**
+   * The settings, whole (lib/config/config.ts). Every field is required in the type; the rules
+   * still check the values they use and deny on a missing or invalid one (fail closed).
+   */
+  readonly settings: Settings;
+  /** The kill switch as read right before deciding (engaged, or unreadable: fail closed); the rule also checks settings.policy.killSwitch. */
+  readonly killSwitchEngaged: boolean;
   /** A human approved exactly this action out of band (lib/approval); the model never sets this. */
   readonly approvedBy?: string;
   /** Instruction-like passages found in the cluster text of this incident (see lib/evidence/injection.ts). */
@@ -86,26 +72,26 @@ const declares = (c: PolicyContext, what: 'removesPod' | 'needsJobStuckSeconds')
 export function missingInputs(c: PolicyContext): string[] {
   if (!proposesAction(c)) return [];
   const traits = traitsOf(c.diagnosis.recommendation);
-  const s = c.settings;
+  const { budgets, policy } = c.settings;
   const checks: [string, boolean][] = [
-    ['settings.maxActionsPerNamespacePerHour', isCount(s.maxActionsPerNamespacePerHour)],
-    ['settings.maxActionsPerClusterPerHour', isCount(s.maxActionsPerClusterPerHour)],
-    ['settings.circuitBreakerCount', isCount(s.circuitBreakerCount)],
+    ['settings.maxActionsPerNamespacePerHour', isCount(budgets.maxActionsPerNamespacePerHour)],
+    ['settings.maxActionsPerClusterPerHour', isCount(budgets.maxActionsPerClusterPerHour)],
+    ['settings.circuitBreakerCount', isCount(budgets.circuitBreakerCount)],
     ['actionCounts.namespace', isCount(c.actionCounts?.namespace)],
     ['actionCounts.cluster', isCount(c.actionCounts?.cluster)],
     ['actionCounts.workload', isCount(c.actionCounts?.workload)],
   ];
   if (traits.changesDesiredState || traits.scales) checks.push(['evidence.governance', c.evidence.governance !== undefined]);
-  if (traits.scales) checks.push(['settings.scaleBounds', scaleBoundsValid(c.settings.scaleBounds)]);
-  if (declares(c, 'needsJobStuckSeconds')) checks.push(['settings.jobStuckSeconds', isCount(s.jobStuckSeconds) && s.jobStuckSeconds > 0]);
+  if (traits.scales) checks.push(['settings.scaleBounds', scaleBoundsValid(c.settings.scale)]);
+  if (declares(c, 'needsJobStuckSeconds')) checks.push(['settings.jobStuckSeconds', isCount(policy.jobStuckSeconds) && policy.jobStuckSeconds > 0]);
   if (traits.cordons) {
-    checks.push(['settings.maxCordonedNodeShare', isShare(s.maxCordonedNodeShare)], ['nodes', nodeCountsValid(c.nodes)]);
+    checks.push(['settings.maxCordonedNodeShare', isShare(policy.maxCordonedNodeShare)], ['nodes', nodeCountsValid(c.nodes)]);
   }
   return checks.filter(([, ok]) => !ok).map(([name]) => name);
 }
 
 /** The Job threshold as planAction takes it; an absent one fails its check there (0 is no threshold). */
-const jobLimitsOf = (c: PolicyContext): JobLimits => ({ jobStuckSeconds: c.settings.jobStuckSeconds ?? 0 });
+const jobLimitsOf = (c: PolicyContext): JobLimits => ({ jobStuckSeconds: c.settings.policy.jobStuckSeconds ?? 0 });
 
 function scaleBoundsValid(b: ScaleBounds | undefined): b is ScaleBounds {
   return b !== undefined && isCount(b.maxReplicas) && isCount(b.maxStep) && isCount(b.maxStepPercent);
@@ -123,7 +109,7 @@ function withinLimit(what: string, taken: unknown, limit: unknown): string | nul
 }
 
 export const RULES: readonly (readonly [string, Rule])[] = [
-  ['kill-switch', (c) => (c.settings.killSwitch ? 'the kill switch is on' : null)],
+  ['kill-switch', (c) => (c.settings.policy.killSwitch || c.killSwitchEngaged !== false ? 'the kill switch is on' : null)],
   ['proposes-action', (c) =>
     c.diagnosis.recommendation === 'page' || c.diagnosis.recommendation === 'none'
       ? `the diagnosis recommends ${c.diagnosis.recommendation}, not an action`
@@ -147,7 +133,7 @@ export const RULES: readonly (readonly [string, Rule])[] = [
       : null],
   ['same-cluster', (c) => (c.incident.cluster === c.settings.cluster ? null : `incident is for cluster ${c.incident.cluster}`)],
   ['namespace-allowed', (c) =>
-    c.settings.deniedNamespaces.includes(c.incident.subject.namespace)
+    c.settings.policy.deniedNamespaces.includes(c.incident.subject.namespace)
       ? `namespace ${c.incident.subject.namespace} is protected`
       : null],
   ['not-opted-out', (c) =>
@@ -196,7 +182,7 @@ export const RULES: readonly (readonly [string, Rule])[] = [
   ['node-budget', (c) => {
     if (!proposesAction(c) || !traitsOf(c.diagnosis.recommendation).cordons) return null;
     const n = c.nodes;
-    const share = c.settings.maxCordonedNodeShare;
+    const share = c.settings.policy.maxCordonedNodeShare;
     if (!nodeCountsValid(n) || !isShare(share)) return 'node counts or the cordon budget are unknown';
     if (n.schedulableOthers < 1) return 'it would leave no schedulable node';
     // Tolerance: 0.29 * 100 is 28.999... in floating point.
@@ -208,14 +194,14 @@ export const RULES: readonly (readonly [string, Rule])[] = [
   ['action-plan', (c) => {
     // Kind, parameters and bounds of this action, and the live object it would change (lib/actions/plan.ts).
     if (!proposesAction(c) || !isActionId(c.diagnosis.recommendation)) return null;
-    if (traitsOf(c.diagnosis.recommendation).scales && !scaleBoundsValid(c.settings.scaleBounds)) return 'scale bounds are unknown';
-    const planned = planAction(c.diagnosis, c.evidence, c.settings.scaleBounds ?? { maxReplicas: 0, maxStep: 0, maxStepPercent: 0 }, jobLimitsOf(c));
+    if (traitsOf(c.diagnosis.recommendation).scales && !scaleBoundsValid(c.settings.scale)) return 'scale bounds are unknown';
+    const planned = planAction(c.diagnosis, c.evidence, c.settings.scale ?? { maxReplicas: 0, maxStep: 0, maxStepPercent: 0 }, jobLimitsOf(c));
     return planned.ok ? null : planned.reason;
   }],
   ['confidence', (c) =>
-    c.diagnosis.confidence >= c.settings.minConfidence
+    c.diagnosis.confidence >= c.settings.policy.minConfidence
       ? null
-      : `confidence ${c.diagnosis.confidence.toFixed(2)} is below ${c.settings.minConfidence}`],
+      : `confidence ${c.diagnosis.confidence.toFixed(2)} is below ${c.settings.policy.minConfidence}`],
   ['restart-can-help', (c) => (c.diagnosis.restartCanHelp ? null : 'the diagnosis says the action cannot help')],
   ['cooldown', (c) =>
     c.cooldownUntilMs !== undefined && c.cooldownUntilMs > c.nowMs
@@ -224,16 +210,16 @@ export const RULES: readonly (readonly [string, Rule])[] = [
   ['circuit-breaker', (c) => {
     // Healed K times in the window and still failing: healing is not fixing it. Deny, so it pages.
     if (!proposesAction(c)) return null;
-    const reason = withinLimit('heals of this workload in the breaker window', c.actionCounts?.workload, c.settings.circuitBreakerCount);
+    const reason = withinLimit('heals of this workload in the breaker window', c.actionCounts?.workload, c.settings.budgets.circuitBreakerCount);
     return reason === null ? null : `circuit breaker open: ${reason}`;
   }],
   ['namespace-rate-limit', (c) =>
     proposesAction(c)
-      ? withinLimit(`actions in namespace ${c.incident.subject.namespace} this hour`, c.actionCounts?.namespace, c.settings.maxActionsPerNamespacePerHour)
+      ? withinLimit(`actions in namespace ${c.incident.subject.namespace} this hour`, c.actionCounts?.namespace, c.settings.budgets.maxActionsPerNamespacePerHour)
       : null],
   ['cluster-rate-limit', (c) =>
     proposesAction(c)
-      ? withinLimit('actions in the cluster this hour', c.actionCounts?.cluster, c.settings.maxActionsPerClusterPerHour)
+      ? withinLimit('actions in the cluster this hour', c.actionCounts?.cluster, c.settings.budgets.maxActionsPerClusterPerHour)
       : null],
   ['still-unhealthy', (c) => {
     if (proposesAction(c) && isActionId(c.diagnosis.recommendation)) return stillNeeded(c.diagnosis.recommendation, c.evidence, jobLimitsOf(c));
@@ -243,8 +229,14 @@ export const RULES: readonly (readonly [string, Rule])[] = [
   }],
 ];
 
+/**
+ * The policy's answer: allowed or denied, every verdict. Whether an allowed action runs dry is not
+ * the policy's business: the pipeline reads settings.policy.dryRun itself (Decision.dryRun).
+ */
+export type PolicyVerdict = Omit<Decision, 'dryRun'>;
+
 /** Runs every rule in order (all are evaluated, for the audit), and decides. */
-export function decide(ctx: PolicyContext, rules: readonly (readonly [string, Rule])[] = RULES): Decision {
+export function decide(ctx: PolicyContext, rules: readonly (readonly [string, Rule])[] = RULES): PolicyVerdict {
   const verdicts: { rule: string; reason: string | null }[] = [];
   for (const [name, rule] of rules) {
     let reason: string | null;
@@ -258,12 +250,12 @@ export function decide(ctx: PolicyContext, rules: readonly (readonly [string, Ru
   }
   const denial = verdicts.find((v) => v.reason !== null);
   if (denial) {
-    return { allowed: false, verdicts, deniedBy: denial.rule, reason: denial.reason ?? undefined, dryRun: ctx.settings.dryRun };
+    return { allowed: false, verdicts, deniedBy: denial.rule, reason: denial.reason ?? undefined };
   }
-  if (rules.length === 0) return { allowed: false, verdicts, deniedBy: 'no-rules', reason: 'no policy rules', dryRun: ctx.settings.dryRun };
+  if (rules.length === 0) return { allowed: false, verdicts, deniedBy: 'no-rules', reason: 'no policy rules' };
   const action = ctx.diagnosis.recommendation;
-  const approvalRequired = isActionId(action) && needsApproval(action, ctx.settings.approvalActions ?? []) && !ctx.approvedBy;
-  return { allowed: true, verdicts, dryRun: ctx.settings.dryRun, ...(approvalRequired ? { approvalRequired } : {}) };
+  const approvalRequired = isActionId(action) && needsApproval(action, ctx.settings.approval.actions ?? []) && !ctx.approvedBy;
+  return { allowed: true, verdicts, ...(approvalRequired ? { approvalRequired } : {}) };
 }
 
 /**

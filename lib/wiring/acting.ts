@@ -49,7 +49,7 @@ export async function actingDeps(
   const killSwitch = make.killSwitch ?? (config.killSwitchParam ? new SsmKillSwitch({ parameterName: config.killSwitchParam }) : undefined);
   // Links need both the key and the endpoint; without them an approval-needing action pages without a link.
   const approvals = approvalKey && config.approvalUrl
-    ? new SignedApprovals(approvalStore, { key: approvalKey, baseUrl: config.approvalUrl, ttlSeconds: config.approvalTtlSeconds })
+    ? new SignedApprovals(approvalStore, { key: approvalKey, baseUrl: config.approvalUrl, ttlSeconds: config.settings.approval.ttlSeconds })
     : undefined;
   const verifications = make.verifications ?? (config.queueUrl ? new SqsIncidentQueue({ queueUrl: config.queueUrl }) : undefined);
   const diagnoser = await make.diagnoser(kubeConfig, degraded);
@@ -62,7 +62,7 @@ export async function actingDeps(
     clock: systemClock,
     ...(killSwitch ? { killSwitch } : {}),
     ...(make.metrics ? { metrics: make.metrics } : {}),
-    settings: { cluster: config.clusterName, killSwitch: config.killSwitch, dryRun: config.dryRun, deniedNamespaces: config.deniedNamespaces },
+    settings: config.settings,
   });
   return {
     cluster,
@@ -83,27 +83,7 @@ export async function actingDeps(
     notifier,
     diagnoser,
     clock: systemClock,
-    settings: {
-      cluster: config.clusterName,
-      dryRun: config.dryRun,
-      killSwitch: config.killSwitch,
-      deniedNamespaces: config.deniedNamespaces,
-      diagnoseProtected: config.diagnoseProtected,
-      minConfidence: config.minConfidence,
-      cooldownSeconds: config.cooldownSeconds,
-      lockSeconds: config.lockSeconds,
-      dedupWindowSeconds: config.dedupWindowSeconds,
-      groupWindowSeconds: config.groupWindowSeconds,
-      maxActionsPerNamespacePerHour: config.maxActionsPerNamespacePerHour,
-      maxActionsPerClusterPerHour: config.maxActionsPerClusterPerHour,
-      circuitBreakerCount: config.circuitBreakerCount,
-      circuitBreakerWindowSeconds: config.circuitBreakerWindowSeconds,
-      maxCordonedNodeShare: config.maxCordonedNodeShare,
-      scaleBounds: config.scaleBounds,
-      jobStuckSeconds: config.jobStuckSeconds,
-      approvalActions: config.approvalActions,
-      verifyDelaySeconds: config.verifyDelaySeconds,
-    },
+    settings: config.settings,
   };
 }
 

@@ -19,18 +19,18 @@ export function modelDiagnoserFromConfig(config: HealerConfig, deps: { readonly 
   // token budget to bound it instead, such a model is not asked at all (fail closed).
   const unpriced = unpricedWithoutTokenBudget(config);
   if (deps.apiKey && unpriced) {
-    log('warn', 'model has no price and no token budget is set; runbook only', { model: config.model });
+    log('warn', 'model has no price and no token budget is set; runbook only', { model: config.settings.model.name });
     return withRunbookFallback(undefined, runbookDiagnoser, { noModelReason: unpriced, metrics: deps.metrics });
   }
   const model = anthropicDiagnoserFromConfig(config, {
     ...(deps.apiKey ? { apiKey: deps.apiKey } : {}),
-    ...(config.modelMaxSteps > 1 ? { investigator: new KubernetesInvestigator(deps.kubeConfig) } : {}),
+    ...(config.settings.model.maxSteps > 1 ? { investigator: new KubernetesInvestigator(deps.kubeConfig) } : {}),
   });
   // Only a model spends: without one there is nothing to count and no table read per diagnosis.
   const budget = model
     ? new DynamoModelBudget({
         tableName: config.stateTable,
-        limits: { dailyUsd: config.modelDailyBudgetUsd, ...(config.modelDailyBudgetTokens !== undefined ? { dailyTokens: config.modelDailyBudgetTokens } : {}) },
+        limits: { dailyUsd: config.settings.model.dailyBudgetUsd, ...(config.settings.model.dailyBudgetTokens !== undefined ? { dailyTokens: config.settings.model.dailyBudgetTokens } : {}) },
       })
     : undefined;
   return withRunbookFallback(model, runbookDiagnoser, {
@@ -41,7 +41,8 @@ export function modelDiagnoserFromConfig(config: HealerConfig, deps: { readonly 
 }
 
 /** Why the configured model may not be asked for lack of a price, or undefined when it may. Pure. */
-export function unpricedWithoutTokenBudget(config: Pick<HealerConfig, 'model' | 'modelPrices' | 'modelDailyBudgetTokens'>): string | undefined {
-  if (priceOf(config.model, config.modelPrices) !== undefined || config.modelDailyBudgetTokens !== undefined) return undefined;
-  return `model ${config.model} has no price on file (HEALER_MODEL_PRICES) and no token budget is set (HEALER_MODEL_DAILY_BUDGET_TOKENS): its spend could not be bounded, runbook rules only`;
+export function unpricedWithoutTokenBudget(config: Pick<HealerConfig, 'settings'>): string | undefined {
+  const { name, prices, dailyBudgetTokens } = config.settings.model;
+  if (priceOf(name, prices) !== undefined || dailyBudgetTokens !== undefined) return undefined;
+  return `model ${name} has no price on file (HEALER_MODEL_PRICES) and no token budget is set (HEALER_MODEL_DAILY_BUDGET_TOKENS): its spend could not be bounded, runbook rules only`;
 }

@@ -1,6 +1,8 @@
 import type { HealerConfig } from '../config/config.js';
-import type { WebhookDeps, WebhookReport } from '../intake/webhook.js';
+import { handleWebhook, type WebhookDeps, type WebhookReport, type WebhookRequest, type WebhookResponse } from '../intake/webhook.js';
 import type { IncidentQueue, StateStore } from '../ports/index.js';
+import type { Metrics } from '../ports/metrics.js';
+import { secretFrom } from './common.js';
 
 /**
  * The webhook's settings from the one configuration: the Lambda function and `npm start` both
@@ -10,13 +12,26 @@ export function webhookDeps(config: HealerConfig, io: { expectedToken: string | 
   return {
     expectedToken: io.expectedToken,
     basicAuth: config.webhookBasicAuth,
-    alertMappings: config.alertMappings,
+    alertMappings: config.settings.intake.alertMappings,
     state: io.state,
     queue: io.queue,
     clusters: config.clusters.map((c) => c.name),
-    dedupWindowSeconds: config.dedupWindowSeconds,
-    maxBodyBytes: config.maxBodyBytes,
-    maxAlerts: config.maxAlertsPerPayload,
+    dedupWindowSeconds: config.settings.intake.dedupWindowSeconds,
+    maxBodyBytes: config.settings.intake.maxBodyBytes,
+    maxAlerts: config.settings.intake.maxAlertsPerPayload,
+  };
+}
+
+/**
+ * The webhook's wiring, used by the Lambda handler (functions/alertmanager-webhook.ts) and the
+ * local run: the expected bearer token (HEALER_WEBHOOK_TOKEN, else its SSM parameter; none when
+ * only basic auth is configured, and with neither, secretFrom fails loudly), then the intake.
+ */
+export function webhookEntry(config: HealerConfig, io: { state: StateStore; queue: IncidentQueue; metrics?: Metrics }): (request: WebhookRequest, nowMs: number) => Promise<WebhookResponse> {
+  return async (request, nowMs) => {
+    const bearerConfigured = Boolean(config.webhookToken || config.webhookTokenParam) || !config.webhookBasicAuth;
+    const expectedToken = bearerConfigured ? await secretFrom(config.webhookToken, config.webhookTokenParam, 'the webhook token') : undefined;
+    return handleWebhook(request, { ...webhookDeps(config, { expectedToken, state: io.state, queue: io.queue }), ...(io.metrics ? { metrics: io.metrics } : {}), nowMs });
   };
 }
 

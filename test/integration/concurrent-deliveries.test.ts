@@ -44,11 +44,8 @@ let release: () => Promise<void>;
 let env: HealerEnv;
 
 /** One set of adapters per worker, like separate Lambda containers (no shared in-memory state). */
-async function fiftyWorkers(settings: Partial<RemediateDeps['settings']> = {}): Promise<RemediateDeps[]> {
-  return Promise.all(Array.from({ length: WORKERS }, async () => {
-    const deps = await workerDeps(loadConfig(), { diagnoser: runbookDiagnoser });
-    return { ...deps, settings: { ...deps.settings, ...settings } };
-  }));
+async function fiftyWorkers(vars: Record<string, string> = {}): Promise<RemediateDeps[]> {
+  return Promise.all(Array.from({ length: WORKERS }, async () => workerDeps(loadConfig({ ...process.env, ...vars }), { diagnoser: runbookDiagnoser })));
 }
 
 /** Starts every delivery before awaiting any, so they really overlap. */
@@ -157,7 +154,7 @@ describe.skipIf(!controlPlaneAvailable())('fifty concurrent deliveries', () => {
     const app = await createCrashLoopingDeployment({ namespace, name: 'api', replicas: WORKERS, previousLog: CONNECTION_REFUSED_LOG, restartPeriodSeconds: 10 });
     const pods = await waitForCrashLoopingPods(cluster.adminKubeconfigPath, namespace, app.selector, WORKERS, 150_000);
     const incidents = pods.map((p) => crashLoopIncident(namespace, p.metadata!.name!));
-    const workers = await fiftyWorkers({ groupWindowSeconds: 0 });
+    const workers = await fiftyWorkers({ HEALER_GROUP_WINDOW_SECONDS: '0' });
 
     // Act
     const reports = await deliverAtOnce(incidents, workers);

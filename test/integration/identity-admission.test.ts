@@ -183,7 +183,7 @@ describe.skipIf(!available || !kwokHere)('the healer identity at admission (infr
   afterAll(async () => {
     await deleteNamespace(cluster.adminKubeconfigPath, ns).catch(() => undefined);
     await adminCore?.deleteNode({ name: nodeName }).catch(() => undefined);
-    for (const namespace of defaults.deniedNamespaces) {
+    for (const namespace of defaults.settings.policy.deniedNamespaces) {
       await adminBatch?.deleteNamespacedJob({ name: protectedName, namespace, body: { propagationPolicy: 'Background' } }).catch(() => undefined);
     }
     await adminApps?.deleteNamespacedDeployment({ name: protectedName, namespace: 'kube-system' }).catch(() => undefined);
@@ -345,7 +345,7 @@ describe.skipIf(!available || !kwokHere)('the healer identity at admission (infr
   });
 
   describe('scale subresource: 1..max replicas, at most max step away (k8s-healer-scale-bounds)', () => {
-    const { maxReplicas, maxStep } = defaults.scaleBounds;
+    const { maxReplicas, maxStep } = defaults.settings.scale;
 
     /** The healer replacing the scale, as KubernetesActor does, as a server-side dry run. */
     const scaleTo = (name: string, replicas: number) => answer(() => healerApps.replaceNamespacedDeploymentScale({
@@ -436,13 +436,13 @@ describe.skipIf(!available || !kwokHere)('the healer identity at admission (infr
     });
   });
 
-  describe(`protected namespaces: HEALER_DENIED_NAMESPACES' default (${defaults.deniedNamespaces.join(', ')}) (k8s-healer-protected-namespaces)`, () => {
+  describe(`protected namespaces: HEALER_DENIED_NAMESPACES' default (${defaults.settings.policy.deniedNamespaces.join(', ')}) (k8s-healer-protected-namespaces)`, () => {
     const protectedRefusal = (namespace: string) => new RegExp(`HTTP 403: .*ValidatingAdmissionPolicy 'k8s-healer-protected-namespaces'.*may not write in the protected namespace ${namespace}`);
     let system: V1Deployment;
     let systemPod: { name: string; uid: string };
 
     beforeAll(async () => {
-      expect(defaults.deniedNamespaces).toContain('kube-system');
+      expect(defaults.settings.policy.deniedNamespaces).toContain('kube-system');
       system = await deployment('kube-system', protectedName, 1);
       const [pod] = await waitForReadyPods(cluster.adminKubeconfigPath, 'kube-system', { app: protectedName }, 1);
       systemPod = { name: pod!.metadata!.name!, uid: pod!.metadata!.uid! };
@@ -500,7 +500,7 @@ describe.skipIf(!available || !kwokHere)('the healer identity at admission (infr
 
     it('refuses deleting a Job in every protected namespace, and allows it elsewhere', async () => {
       // Prepare: a suspended Job (no pods) in each protected namespace and in the test namespace
-      const namespaces = [...defaults.deniedNamespaces, ns];
+      const namespaces = [...defaults.settings.policy.deniedNamespaces, ns];
       for (const namespace of namespaces) {
         await applyManifest(cluster.adminKubeconfigPath, {
           apiVersion: 'batch/v1',
@@ -519,7 +519,7 @@ describe.skipIf(!available || !kwokHere)('the healer identity at admission (infr
 
       // Assess
       expect(allowedByRbac).toEqual(namespaces.map(() => true));
-      for (const namespace of defaults.deniedNamespaces) expect(answers[namespace], namespace).toMatch(protectedRefusal(namespace));
+      for (const namespace of defaults.settings.policy.deniedNamespaces) expect(answers[namespace], namespace).toMatch(protectedRefusal(namespace));
       expect(answers[ns]).toBe('allowed');
     });
   });

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config/config.js';
 import type { ActionPlan } from '../../lib/actions/plan.js';
 import { DynamoActionRecords } from '../../lib/adapters/dynamo-action-records.js';
 import { DynamoAuditLog } from '../../lib/adapters/dynamo-audit-log.js';
@@ -17,6 +18,9 @@ import { WriteGate } from '../../lib/pipeline/write-gate.js';
 import { systemClock, type ClusterObserver, type ClusterWriter, type VerificationScheduler } from '../../lib/ports/index.js';
 import { anIncident } from '../fixtures/builders.js';
 import { startHealerEnv, type HealerEnv } from '../support/healer-env.js';
+
+/** Cluster local, live, nothing protected; re-checks every 60 s, dedup for 600 s (the defaults). */
+const SETTINGS = loadConfig({ HEALER_DRY_RUN: 'false', HEALER_DENIED_NAMESPACES: '' }).settings;
 
 describe('a verification check that fails part-way', () => {
   let env: HealerEnv;
@@ -45,14 +49,14 @@ describe('a verification check that fails part-way', () => {
     const verifications: VerificationScheduler = { scheduleVerification: () => Promise.reject(new Error('no re-check expected')) };
     const depsWith = (topicArn: string): VerifyDeps => ({
       observer,
-      gate: new WriteGate({ writer: neverWrites, reader: { placementOf: () => Promise.reject(new Error('no gate expected')) }, audit, clock: systemClock, settings: { cluster: 'local', killSwitch: false, dryRun: false, deniedNamespaces: [] } }),
+      gate: new WriteGate({ writer: neverWrites, reader: { placementOf: () => Promise.reject(new Error('no gate expected')) }, audit, clock: systemClock, settings: SETTINGS }),
       actionRecords,
       state: new DynamoStateStore({ tableName: env.tables.state }),
       audit,
       notifier: new SnsNotifier({ topicArn }),
       clock: systemClock,
       verifications,
-      settings: { cluster: 'local', verifyDelaySeconds: 60, dedupWindowSeconds: 600 },
+      settings: SETTINGS,
     });
     const request = { type: 'verify', incidentId: incident.id, actionId, attempt: 1 } as const;
     const missingTopic = env.inbox.topicArn.replace(/:[^:]+$/, ':no-such-topic');

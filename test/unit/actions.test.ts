@@ -183,8 +183,8 @@ describe('delete-job needs live proof that the Job is stuck', () => {
   });
 
   it('takes its threshold from HEALER_JOB_STUCK_SECONDS: an hour unless set, never zero', () => {
-    expect(loadConfig({}).jobStuckSeconds).toBe(3600);
-    expect(loadConfig({ HEALER_JOB_STUCK_SECONDS: '5' }).jobStuckSeconds).toBe(5);
+    expect(loadConfig({}).settings.policy.jobStuckSeconds).toBe(3600);
+    expect(loadConfig({ HEALER_JOB_STUCK_SECONDS: '5' }).settings.policy.jobStuckSeconds).toBe(5);
     for (const bad of ['0', '-5', '1.5', 'soon']) expect(() => loadConfig({ HEALER_JOB_STUCK_SECONDS: bad })).toThrow(/HEALER_JOB_STUCK_SECONDS/);
   });
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, clusterConfig, loadConfig } from '../../lib/config/config.js';
-import { isClusterName, narrowPolicy, parseClusterRegistry, type ClusterOverrides, type ClusterPolicy } from '../../lib/config/clusters.js';
+import { ConfigError, clusterConfig, loadConfig, type Settings } from '../../lib/config/config.js';
+import { isClusterName, narrowSettings, parseClusterRegistry, type ClusterOverrides } from '../../lib/config/clusters.js';
 import { kubeConfigFor } from '../../lib/wiring/kube.js';
 import { eksApiEndpoint, eksEndpointFrom, EksLookupFailed } from '../../lib/adapters/eks-cluster.js';
 import { UnknownClusterError, perCluster } from '../../lib/wiring/clusters.js';
@@ -16,7 +16,11 @@ const TWO = JSON.stringify([
 ]);
 const ENV = { AWS_REGION: 'eu-west-1', HEALER_DRY_RUN: 'false', HEALER_CLUSTERS: TWO };
 
-const STACK: ClusterPolicy = loadConfig({ HEALER_DRY_RUN: 'false' }).clusters[0]!.policy;
+const STACK: Settings = loadConfig({ HEALER_DRY_RUN: 'false' }).clusters[0]!.settings;
+
+/** The settings a cluster may narrow, in the flat shape of the overrides, so each bound reads beside its override. */
+const flat = (s: Settings) => ({ ...s.policy, ...s.budgets, scaleBounds: s.scale, approvalActions: s.approval.actions });
+const STACK_FLAT = flat(STACK);
 
 describe('the cluster registry', () => {
   it('reads each cluster with its sign-in and its policy narrowed from the stack\'s', () => {
@@ -28,10 +32,10 @@ describe('the cluster registry', () => {
       ['prod-us', 'prod-us', 'us-east-1'],
     ]);
     const us = clusterConfig(config, 'prod-us');
-    expect(us).toMatchObject({ clusterName: 'prod-us', dryRun: true, scaleBounds: { maxReplicas: 4 }, eks: { clusterName: 'prod-us' } });
-    expect(us?.deniedNamespaces).toEqual(['kube-system', 'kube-public', 'kube-node-lease', 'payments']);
+    expect(us).toMatchObject({ clusterName: 'prod-us', settings: { cluster: 'prod-us', policy: { dryRun: true }, scale: { maxReplicas: 4 } }, eks: { clusterName: 'prod-us' } });
+    expect(us?.settings.policy.deniedNamespaces).toEqual(['kube-system', 'kube-public', 'kube-node-lease', 'payments']);
     expect(us?.clusters.map((c) => c.name)).toEqual(['prod-us']);
-    expect(clusterConfig(config, 'prod-eu')).toMatchObject({ clusterName: 'prod-eu', dryRun: false, deniedNamespaces: STACK.deniedNamespaces });
+    expect(clusterConfig(config, 'prod-eu')).toMatchObject({ clusterName: 'prod-eu', settings: { cluster: 'prod-eu', policy: { dryRun: false, deniedNamespaces: STACK.policy.deniedNamespaces } } });
   });
 
   it('takes an EKS entry of only a name and region, its endpoint and CA to be asked of EKS', () => {
@@ -137,26 +141,27 @@ describe('cluster policy overrides', () => {
     killSwitch: mostly(fc.constant(true), fc.constant(false)),
     deniedNamespaces: fc.array(fc.constantFrom('payments', 'vault', 'kube-system', 'shop')),
     diagnoseProtected: mostly(fc.constant(false), fc.constant(true)),
-    minConfidence: mostly(fc.double({ min: STACK.minConfidence, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })),
-    maxActionsPerNamespacePerHour: mostly(fc.integer({ min: 0, max: STACK.maxActionsPerNamespacePerHour }), fc.integer({ min: 0, max: 20 })),
-    maxActionsPerClusterPerHour: mostly(fc.integer({ min: 0, max: STACK.maxActionsPerClusterPerHour }), fc.integer({ min: 0, max: 40 })),
-    circuitBreakerCount: mostly(fc.integer({ min: 0, max: STACK.circuitBreakerCount }), fc.integer({ min: 0, max: 10 })),
-    maxCordonedNodeShare: mostly(fc.double({ min: 0, max: STACK.maxCordonedNodeShare, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })),
-    scaleMaxReplicas: mostly(fc.integer({ min: 1, max: STACK.scaleBounds.maxReplicas }), fc.integer({ min: 1, max: 40 })),
-    scaleMaxStep: mostly(fc.integer({ min: 1, max: STACK.scaleBounds.maxStep }), fc.integer({ min: 1, max: 8 })),
-    scaleMaxStepPercent: mostly(fc.integer({ min: 1, max: STACK.scaleBounds.maxStepPercent }), fc.integer({ min: 1, max: 200 })),
+    minConfidence: mostly(fc.double({ min: STACK_FLAT.minConfidence, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })),
+    maxActionsPerNamespacePerHour: mostly(fc.integer({ min: 0, max: STACK_FLAT.maxActionsPerNamespacePerHour }), fc.integer({ min: 0, max: 20 })),
+    maxActionsPerClusterPerHour: mostly(fc.integer({ min: 0, max: STACK_FLAT.maxActionsPerClusterPerHour }), fc.integer({ min: 0, max: 40 })),
+    circuitBreakerCount: mostly(fc.integer({ min: 0, max: STACK_FLAT.circuitBreakerCount }), fc.integer({ min: 0, max: 10 })),
+    maxCordonedNodeShare: mostly(fc.double({ min: 0, max: STACK_FLAT.maxCordonedNodeShare, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })),
+    scaleMaxReplicas: mostly(fc.integer({ min: 1, max: STACK_FLAT.scaleBounds.maxReplicas }), fc.integer({ min: 1, max: 40 })),
+    scaleMaxStep: mostly(fc.integer({ min: 1, max: STACK_FLAT.scaleBounds.maxStep }), fc.integer({ min: 1, max: 8 })),
+    scaleMaxStepPercent: mostly(fc.integer({ min: 1, max: STACK_FLAT.scaleBounds.maxStepPercent }), fc.integer({ min: 1, max: 200 })),
     approvalActions: fc.subarray(['evict-pod', 'scale-deployment'] as const),
   }, { requiredKeys: [] });
-  const stacks: fc.Arbitrary<ClusterPolicy> = fc.record({ dryRun: fc.boolean(), killSwitch: fc.boolean(), diagnoseProtected: fc.boolean() })
-    .map((flags) => ({ ...STACK, ...flags }));
+  const stacks: fc.Arbitrary<Settings> = fc.record({ dryRun: fc.boolean(), killSwitch: fc.boolean(), diagnoseProtected: fc.boolean() })
+    .map((flags) => ({ ...STACK, policy: { ...STACK.policy, ...flags } }));
 
   it('either refuses an override or yields a policy no looser than the stack\'s (property)', () => {
     let refused = 0;
     const runs = 400;
     fc.assert(
-      fc.property(stacks, overrides, (stack, o) => {
+      fc.property(stacks, overrides, (stackSettings, o) => {
         // Act
-        const { policy, problems } = narrowPolicy(stack, o);
+        const { settings, problems } = narrowSettings(stackSettings, o);
+        const [stack, policy] = [flat(stackSettings), flat(settings)];
         if (problems.length > 0) {
           refused += 1;
           return;
@@ -185,9 +190,10 @@ describe('cluster policy overrides', () => {
 
   it('refuses exactly the overrides that would loosen the stack, naming each (property)', () => {
     fc.assert(
-      fc.property(stacks, overrides, (stack, o) => {
+      fc.property(stacks, overrides, (stackSettings, o) => {
         // Act
-        const { problems } = narrowPolicy(stack, o);
+        const { problems } = narrowSettings(stackSettings, o);
+        const stack = flat(stackSettings);
         // Assess
         const loosens = (o.dryRun === false && stack.dryRun) || (o.killSwitch === false && stack.killSwitch)
           || (o.diagnoseProtected === true && !stack.diagnoseProtected)
@@ -241,7 +247,7 @@ describe('per-cluster dependencies', () => {
     const unknown = depsFor('prod-asia');
     // Assess: one build, for prod-us, that can name no other cluster
     expect(built).toHaveLength(1);
-    expect(built[0]).toMatchObject({ clusterName: 'prod-us', eks: { clusterName: 'prod-us' }, dryRun: true });
+    expect(built[0]).toMatchObject({ clusterName: 'prod-us', eks: { clusterName: 'prod-us' }, settings: { cluster: 'prod-us', policy: { dryRun: true } } });
     expect(built[0]?.clusters.map((c) => c.name)).toEqual(['prod-us']);
     await expect(unknown).rejects.toThrow(UnknownClusterError);
   });

@@ -36,20 +36,20 @@ describe('model prices', () => {
     // Act
     const config = loadConfig({ HEALER_MODEL_PRICES: '{"claude-sonnet-5-5":{"input":2,"cacheWrite":2.5,"cacheRead":0.1,"output":10},"my-proxy-model":{"input":1,"cacheWrite":1,"cacheRead":1,"output":1}}' });
     // Assess
-    expect(priceOf('claude-sonnet-5-5', config.modelPrices)?.cacheRead).toBe(0.1);
-    expect(priceOf('my-proxy-model', config.modelPrices)?.input).toBe(1);
-    expect(priceOf('claude-haiku-4-5', config.modelPrices)).toEqual(DEFAULT_MODEL_PRICES['claude-haiku-4-5']);
-    expect(loadConfig({}).modelPrices).toBe(DEFAULT_MODEL_PRICES);
+    expect(priceOf('claude-sonnet-5-5', config.settings.model.prices)?.cacheRead).toBe(0.1);
+    expect(priceOf('my-proxy-model', config.settings.model.prices)?.input).toBe(1);
+    expect(priceOf('claude-haiku-4-5', config.settings.model.prices)).toEqual(DEFAULT_MODEL_PRICES['claude-haiku-4-5']);
+    expect(loadConfig({}).settings.model.prices).toBe(DEFAULT_MODEL_PRICES);
     expect(parseModelPrices('{"m":{"input":"2"}}')).toMatchObject({ ok: false });
     expect(parseModelPrices('not json')).toEqual({ ok: false, error: 'not valid JSON' });
     expect(() => loadConfig({ HEALER_MODEL_PRICES: '{"m":{"input":-1,"cacheWrite":0,"cacheRead":0,"output":0}}' })).toThrow(/HEALER_MODEL_PRICES/);
   });
 
   it('has budget and loop defaults, and reads them from the environment', () => {
-    expect(loadConfig({})).toMatchObject({ modelMaxSteps: 4, modelMaxInputTokens: 60_000, modelDailyBudgetUsd: 20, modelDailyBudgetTokens: undefined });
-    expect(loadConfig({ HEALER_MODEL_DAILY_BUDGET_USD: '0', HEALER_MODEL_DAILY_BUDGET_TOKENS: '2000000', HEALER_MODEL_MAX_STEPS: '1' }))
-      .toMatchObject({ modelDailyBudgetUsd: 0, modelDailyBudgetTokens: 2_000_000, modelMaxSteps: 1 });
-    expect(loadConfig({ HEALER_MODEL_DAILY_BUDGET_TOKENS: '' }).modelDailyBudgetTokens).toBeUndefined();
+    expect(loadConfig({}).settings.model).toMatchObject({ maxSteps: 4, maxInputTokens: 60_000, dailyBudgetUsd: 20, dailyBudgetTokens: undefined });
+    expect(loadConfig({ HEALER_MODEL_DAILY_BUDGET_USD: '0', HEALER_MODEL_DAILY_BUDGET_TOKENS: '2000000', HEALER_MODEL_MAX_STEPS: '1' }).settings.model)
+      .toMatchObject({ dailyBudgetUsd: 0, dailyBudgetTokens: 2_000_000, maxSteps: 1 });
+    expect(loadConfig({ HEALER_MODEL_DAILY_BUDGET_TOKENS: '' }).settings.model.dailyBudgetTokens).toBeUndefined();
   });
 });
 

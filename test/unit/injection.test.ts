@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config/config.js';
 import fc from 'fast-check';
 import { findInjectionMarkers } from '../../lib/evidence/injection.js';
 import { decide } from '../../lib/policy/policy.js';
@@ -44,7 +45,8 @@ describe('instruction-like cluster text', () => {
       incident,
       evidence: evidenceFor(incident),
       diagnosis: anEvictDiagnosis(incident),
-      settings: { killSwitch: false, dryRun: false, deniedNamespaces: [], minConfidence: 0.7, cluster: 'local', maxActionsPerNamespacePerHour: 3, maxActionsPerClusterPerHour: 10, circuitBreakerCount: 3, maxCordonedNodeShare: 0.2 },
+      settings: loadConfig({ HEALER_DRY_RUN: 'false', HEALER_DENIED_NAMESPACES: '' }).settings,
+      killSwitchEngaged: false,
       cooldownUntilMs: undefined,
       actionCounts: { namespace: 0, cluster: 0, workload: 0 },
       injectionMarkers: markers,

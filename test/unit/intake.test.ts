@@ -264,7 +264,7 @@ describe('HEALER_ALERT_MAPPINGS', () => {
       { labels: { alertname: 'KubePodCrashLooping', namespace: 'shop', pod: 'web-2' } },
     ]);
     // Act
-    const mapped = map(parse(body), 'local', config.alertMappings);
+    const mapped = map(parse(body), 'local', config.settings.intake.alertMappings);
     // Assess
     expect(mapped.incidents.map((i) => [i.symptom, i.subject.kind, i.subject.name, i.subject.namespace])).toEqual([
       ['DeploymentUnavailable', 'Deployment', 'queue-worker', 'shop'],
@@ -288,7 +288,7 @@ describe('HEALER_ALERT_MAPPINGS', () => {
   });
 
   it('is empty when unset', () => {
-    expect(loadConfig(base).alertMappings).toEqual({});
+    expect(loadConfig(base).settings.intake.alertMappings).toEqual({});
     expect(parseAlertMappings('{}')).toEqual({ ok: true, mappings: {} });
   });
 });

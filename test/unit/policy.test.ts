@@ -2,10 +2,22 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { cooldownKey, decide, missingInputs, RULES, type PolicyContext, type Rule } from '../../lib/policy/policy.js';
 import { actionBudget, actionScopes, RATE_WINDOW_SECONDS, traitsOf } from '../../lib/policy/budget.js';
-import type { Recommendation } from '../../lib/domain/types.js';
+import { ACTION_IDS, type Recommendation } from '../../lib/domain/types.js';
+import { ACTIONS } from '../../lib/actions/catalog.js';
+import { cooldownFor } from '../../lib/policy/cooldown.js';
+import { loadConfig, type Settings } from '../../lib/config/config.js';
 import { anEvictDiagnosis, anIncident, evidenceFor } from '../fixtures/builders.js';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
+
+const BASE_SETTINGS: Settings = loadConfig({ HEALER_DRY_RUN: 'false', HEALER_DENIED_NAMESPACES: 'kube-system' }).settings;
+
+type Patchable = 'policy' | 'budgets' | 'scale' | 'approval';
+/** The context with some settings changed. Values are `unknown`: policy must fail closed on a missing or bad one. */
+function withSettings(c: PolicyContext, groups: { [G in Patchable]?: { [K in keyof Settings[G]]?: unknown } }): PolicyContext {
+  const patched = Object.fromEntries(Object.entries(groups).map(([g, v]) => [g, { ...c.settings[g as Patchable], ...v }]));
+  return { ...c, settings: { ...c.settings, ...patched } };
+}
 
 function allowedContext(): PolicyContext {
   const incident = anIncident();
@@ -13,19 +25,10 @@ function allowedContext(): PolicyContext {
     incident,
     evidence: evidenceFor(incident),
     diagnosis: anEvictDiagnosis(incident),
-    settings: {
-      killSwitch: false,
-      dryRun: false,
-      deniedNamespaces: ['kube-system'],
-      minConfidence: 0.7,
-      cluster: 'local',
-      maxActionsPerNamespacePerHour: 3,
-      maxActionsPerClusterPerHour: 10,
-      circuitBreakerCount: 3,
-      maxCordonedNodeShare: 0.2,
-      scaleBounds: { maxReplicas: 10, maxStep: 2, maxStepPercent: 50 },
-      jobStuckSeconds: 3600,
-    },
+    // The defaults: 0.7 confidence, 3 actions per namespace and 10 per cluster an hour, breaker at 3,
+    // 20% of nodes cordoned, scale to 10 by +2 or +50%, a Job stuck after an hour.
+    settings: BASE_SETTINGS,
+    killSwitchEngaged: false,
     cooldownUntilMs: undefined,
     actionCounts: { namespace: 0, cluster: 0, workload: 0 },
     nowMs: NOW,
@@ -83,7 +86,8 @@ describe('policy', () => {
   });
 
   it.each([
-    ['kill-switch', (c: PolicyContext): PolicyContext => ({ ...c, settings: { ...c.settings, killSwitch: true } })],
+    ['kill-switch', (c: PolicyContext): PolicyContext => withSettings(c, { policy: { killSwitch: true } })],
+    ['kill-switch', (c: PolicyContext): PolicyContext => ({ ...c, killSwitchEngaged: true })],
     ['proposes-action', (c: PolicyContext) => ({ ...c, diagnosis: { ...c.diagnosis, recommendation: 'page' as const } })],
     ['action-allowlisted', (c: PolicyContext) => ({ ...c, diagnosis: { ...c.diagnosis, recommendation: 'delete-deployment' as never } })],
     ['same-cluster', (c: PolicyContext) => ({ ...c, incident: { ...c.incident, cluster: 'prod-eu' } })],
@@ -99,7 +103,7 @@ describe('policy', () => {
     ['still-unhealthy', (c: PolicyContext) => ({ ...c, evidence: { ...c.evidence, podReady: true } })],
     ['still-unhealthy', (c: PolicyContext) => ({ ...c, evidence: { ...c.evidence, deleting: true } })],
     ['inputs-present', (c: PolicyContext) => ({ ...c, actionCounts: undefined })],
-    ['inputs-present', (c: PolicyContext) => ({ ...c, settings: { ...c.settings, maxActionsPerClusterPerHour: undefined } })],
+    ['inputs-present', (c: PolicyContext) => withSettings(c, { budgets: { maxActionsPerClusterPerHour: undefined } })],
     ['inputs-present', (c: PolicyContext) => ({ ...c, actionCounts: { ...c.actionCounts, namespace: Number.NaN } })],
     ['circuit-breaker', (c: PolicyContext) => ({ ...c, actionCounts: { ...c.actionCounts, workload: 3 } })],
     ['namespace-rate-limit', (c: PolicyContext) => ({ ...c, actionCounts: { ...c.actionCounts, namespace: 3 } })],
@@ -133,7 +137,7 @@ describe('policy', () => {
           const base = allowedContext();
           const ctx: PolicyContext = {
             ...base,
-            settings: { ...base.settings, killSwitch, dryRun },
+            ...withSettings(base, { policy: { killSwitch, dryRun } }),
             diagnosis: { ...base.diagnosis, confidence },
             cooldownUntilMs: cooldownAheadMs === undefined ? undefined : NOW + cooldownAheadMs,
           };
@@ -169,7 +173,7 @@ describe('policy', () => {
       ['a Pod (evict-pod)', (c) => c],
       ['a Deployment (rollout-restart)', (_c) => plannedContext('rollout-restart', (p) => ({ ...p, incident: { ...p.incident, subject: { kind: 'Deployment', name: 'web', namespace: 'shop' } }, evidence: { ...p.evidence, subject: { kind: 'Deployment', name: 'web', namespace: 'shop' }, ownerChain: [{ kind: 'Deployment', name: 'web', namespace: 'shop', uid: 'd-1' }] } }))],
       ['a Deployment (scale-deployment)', (_c) => plannedContext('scale-deployment', (p) => ({ ...p, incident: { ...p.incident, subject: { kind: 'Deployment', name: 'web', namespace: 'shop' } }, evidence: { ...p.evidence, subject: { kind: 'Deployment', name: 'web', namespace: 'shop' }, ownerChain: [{ kind: 'Deployment', name: 'web', namespace: 'shop', uid: 'd-1' }] } }))],
-      ['a Node (cordon-node)', (c) => plannedContext('cordon-node', (p) => ({ ...p, settings: { ...p.settings, maxCordonedNodeShare: c.settings.maxCordonedNodeShare } }))],
+      ['a Node (cordon-node)', (c) => plannedContext('cordon-node', (p) => withSettings(p, { policy: { maxCordonedNodeShare: c.settings.policy.maxCordonedNodeShare } }))],
     ];
 
     it.each(unknownCases)('never acts on an unmapped alert on %s, from either source', (_what, make) => {
@@ -326,7 +330,7 @@ describe('policy', () => {
       const base = allowedContext();
 
       // Act
-      const zero = decide({ ...base, settings: { ...base.settings, maxActionsPerNamespacePerHour: 0 } });
+      const zero = decide(withSettings(base, { budgets: { maxActionsPerNamespacePerHour: 0 } }));
       const noCounts = decide({ ...base, actionCounts: {} });
 
       // Assess
@@ -355,7 +359,7 @@ describe('policy', () => {
         { ...base, actionCounts: { ...base.actionCounts, namespace: undefined } },
         { ...base, actionCounts: { ...base.actionCounts, cluster: -1 } },
         { ...base, actionCounts: { ...base.actionCounts, workload: 1.5 } },
-        { ...base, settings: { ...base.settings, circuitBreakerCount: undefined } },
+        withSettings(base, { budgets: { circuitBreakerCount: undefined } }),
       ];
 
       // Act + Assess
@@ -415,8 +419,8 @@ describe('policy', () => {
       // Act
       const young = decide(ctx(90));
       const stuck = decide(ctx(7200));
-      const noThreshold = decide(ctx(7200, (c) => ({ ...c, settings: { ...c.settings, jobStuckSeconds: undefined } })));
-      const withoutInputsRule = decide(ctx(7200, (c) => ({ ...c, settings: { ...c.settings, jobStuckSeconds: undefined } })), RULES.filter(([name]) => name !== 'inputs-present'));
+      const noThreshold = decide(ctx(7200, (c) => withSettings(c, { policy: { jobStuckSeconds: undefined } })));
+      const withoutInputsRule = decide(ctx(7200, (c) => withSettings(c, { policy: { jobStuckSeconds: undefined } })), RULES.filter(([name]) => name !== 'inputs-present'));
 
       // Assess
       expect(young).toMatchObject({ allowed: false, deniedBy: 'action-plan' });
@@ -463,7 +467,7 @@ describe('policy', () => {
       ['a missing share', { total: 10, cordoned: 0, schedulableOthers: 9 }, undefined, /unknown/],
     ])('never cordons %s', (_label, nodes, share, reason) => {
       // Prepare
-      const ctx = plannedContext('cordon-node', (c) => ({ ...c, nodes, settings: { ...c.settings, maxCordonedNodeShare: share } }));
+      const ctx = plannedContext('cordon-node', (c) => ({ ...withSettings(c, { policy: { maxCordonedNodeShare: share } }), nodes }));
 
       // Act + Assess
       expect(decide(ctx, RULES_WITH_PLANNED_ACTIONS).allowed).toBe(false);
@@ -480,7 +484,7 @@ describe('policy', () => {
     });
 
     it('is not fooled by floating point at the budget edge (29 of 100 at 0.29)', () => {
-      const ctx = plannedContext('cordon-node', (c) => ({ ...c, nodes: { total: 100, cordoned: 28, schedulableOthers: 71 }, settings: { ...c.settings, maxCordonedNodeShare: 0.29 } }));
+      const ctx = plannedContext('cordon-node', (c) => ({ ...withSettings(c, { policy: { maxCordonedNodeShare: 0.29 } }), nodes: { total: 100, cordoned: 28, schedulableOthers: 71 } }));
       expect(verdictOf(ctx, 'node-budget')).toBeNull();
     });
   });
@@ -514,13 +518,10 @@ describe('policy', () => {
             const base = allowedContext();
             const ctx: PolicyContext = {
               ...base,
-              settings: {
-                ...base.settings,
-                killSwitch: p.killSwitch,
-                maxActionsPerNamespacePerHour: p.nsLimit,
-                maxActionsPerClusterPerHour: p.clusterLimit,
-                circuitBreakerCount: p.breakerLimit,
-              },
+              ...withSettings(base, {
+                policy: { killSwitch: p.killSwitch },
+                budgets: { maxActionsPerNamespacePerHour: p.nsLimit, maxActionsPerClusterPerHour: p.clusterLimit, circuitBreakerCount: p.breakerLimit },
+              }),
               cooldownUntilMs: p.cooldownAheadMs === undefined ? undefined : NOW + p.cooldownAheadMs,
               actionCounts: p.countsProvided ? { namespace: p.nsCount, cluster: p.clusterCount, workload: p.workloadCount } : undefined,
             };
@@ -559,7 +560,7 @@ describe('policy', () => {
           (p) => {
             // Prepare
             const nodes = p.provided ? { total: p.total as number, cordoned: p.cordoned as number, schedulableOthers: p.schedulableOthers as number } : undefined;
-            const ctx = plannedContext('cordon-node', (c) => ({ ...c, nodes, settings: { ...c.settings, maxCordonedNodeShare: p.share } }));
+            const ctx = plannedContext('cordon-node', (c) => ({ ...withSettings(c, { policy: { maxCordonedNodeShare: p.share } }), nodes }));
 
             // Act
             const decision = decide(ctx, RULES_WITH_PLANNED_ACTIONS);
@@ -646,5 +647,18 @@ describe('policy', () => {
     expect(a).toBe(b);
     expect(c).toBe(a);
     expect(a).toBe('local/shop/Deployment/web');
+  });
+});
+
+describe('cooldownFor', () => {
+  it('takes HEALER_COOLDOWN_SECONDS for every action when set, else each action\'s own', () => {
+    // Prepare
+    const own = loadConfig({}).settings;
+    const site = loadConfig({ HEALER_COOLDOWN_SECONDS: '120' }).settings;
+    // Act + Assess
+    for (const action of ACTION_IDS) {
+      expect(cooldownFor(action, own)).toBe(ACTIONS[action].cooldownSeconds);
+      expect(cooldownFor(action, site)).toBe(120);
+    }
   });
 });

@@ -33,6 +33,15 @@ describe('the webhook built from the configuration', () => {
   it.each(['functions/alertmanager-webhook.ts', 'scripts/local-healer.ts'])('is how %s builds its webhook', (path) => {
     // Act
     const text = source(path);
+    const entries = text.match(/webhookEntry\(config, /g) ?? [];
+    // Assess: both build it through the one wiring (lib/wiring/webhook.ts), never by hand.
+    expect(entries.length).toBeGreaterThan(0);
+    expect(text).not.toMatch(/handleWebhook\(/);
+  });
+
+  it('takes every setting of the one wiring from webhookDeps', () => {
+    // Act
+    const text = source('lib/wiring/webhook.ts');
     const calls = text.match(/handleWebhook\(/g) ?? [];
     const built = text.match(/\{ \.\.\.webhookDeps\(config, /g) ?? [];
     // Assess: every handleWebhook call takes its settings from webhookDeps.

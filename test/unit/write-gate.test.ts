@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config/config.js';
 import type { ActionPlan } from '../../lib/actions/plan.js';
 import type { Placement } from '../../lib/ports/index.js';
 import { judgeWrite, type GateFacts, type GateSettings, type WriteRequest } from '../../lib/pipeline/write-gate.js';
@@ -9,7 +10,7 @@ import { anIncident } from '../fixtures/builders.js';
 
 /** The write gate's rules (pure), and the one structural promise: nothing writes around it. */
 
-const SETTINGS: GateSettings = { cluster: 'local', killSwitch: false, dryRun: false, deniedNamespaces: ['kube-system', 'kube-public'] };
+const SETTINGS: GateSettings = loadConfig({ HEALER_DRY_RUN: 'false', HEALER_DENIED_NAMESPACES: 'kube-system,kube-public' }).settings;
 const incident = anIncident();
 const deployment = { kind: 'Deployment', name: 'web', namespace: 'shop', uid: 'd-1' };
 const scale: ActionPlan = { action: 'scale-deployment', target: deployment, resourceVersion: '42', parameters: { replicas: 4 }, fromReplicas: 3, summary: 'scale 3 -> 4' };
@@ -28,7 +29,7 @@ describe('write gate rules', () => {
   });
 
   it.each([
-    ['the deploy-time kill switch', act(), facts(), { ...SETTINGS, killSwitch: true }, 'kill-switch'],
+    ['the deploy-time kill switch', act(), facts(), { ...SETTINGS, policy: { ...SETTINGS.policy, killSwitch: true } }, 'kill-switch'],
     ['the runtime kill switch (or an unreadable one)', revert(), facts({ killSwitch: true }), SETTINGS, 'kill-switch'],
     ['another cluster\'s incident', act(), facts(), { ...SETTINGS, cluster: 'prod-eu' }, 'same-cluster'],
     ['an action outside the allowlist', act({ ...scale, action: 'delete-namespace' as never }), facts(), SETTINGS, 'allowlisted'],
