@@ -92,7 +92,7 @@ const ConfigSchema = z.object({
   HEALER_MODEL_TIMEOUT_SECONDS: seconds(30, 600),
   HEALER_MODEL_MAX_RETRIES: z._default(int(0, 5), 2),
   HEALER_DEDUP_WINDOW_SECONDS: seconds(600),
-  // Unset: each action's own cooldown (lib/actions/catalog.ts). Set: one cooldown for every action.
+  // Unset: each action's own cooldown (its record, lib/actions/<id>.ts). Set: one cooldown for every action.
   HEALER_COOLDOWN_SECONDS: z.optional(int(0, 7 * 24 * 3600)),
   HEALER_GROUP_WINDOW_SECONDS: seconds(300),
   HEALER_LOCK_SECONDS: seconds(300, 3600),

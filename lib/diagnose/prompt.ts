@@ -28,7 +28,7 @@ export const SYSTEM_PROMPT = [
   'How to answer:',
   `- Answer by calling the ${VERDICT_TOOL_NAME} tool exactly once. Do not answer in prose.`,
   `- recommendation must be one of: ${RECOMMENDATIONS.join(', ')}.`,
-  // One line per action, from the catalog (lib/actions/catalog.ts): what it does and what it may target.
+  // One line per action, from the action records (lib/actions/registry.ts): what it does and what it may target.
   ...ACTION_IDS.map((id) => `  ${id} (target: ${ACTIONS[id].targetKinds.join(' or ')}): ${ACTIONS[id].description}.`),
   '  Recreating pods (evict-pod, rollout-restart) only helps when fresh pods can plausibly recover',
   '  (a transient dependency failure that has since cleared).',

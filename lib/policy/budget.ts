@@ -8,7 +8,7 @@ import type { Settings } from '../config/config.js';
  * to count actions (before deciding) and to record them atomically (before acting).
  */
 
-/** What an action does to the cluster, as the policy rules need to know it (see lib/actions/catalog.ts). */
+/** What an action does to the cluster, as the policy rules need to know it (declared in each action's record, lib/actions/<id>.ts). */
 export interface ActionTraits {
   /** Changes an object's desired state: a GitOps controller would revert it, so GitOps targets are paged. */
   readonly changesDesiredState: boolean;

@@ -4,7 +4,7 @@ import type { Settings } from '../config/config.js';
 
 /**
  * How long a workload cools down after this action: HEALER_COOLDOWN_SECONDS when the site sets
- * one for every action, else the action's own (lib/actions/catalog.ts). The one place that says so.
+ * one for every action, else the action's own (its record, lib/actions/<id>.ts). The one place that says so.
  */
 export function cooldownFor(action: ActionId, settings: Pick<Settings, 'budgets'>): number {
   return settings.budgets.cooldownSeconds ?? ACTIONS[action].cooldownSeconds;
