@@ -47,6 +47,12 @@ export interface GateFacts {
   readonly killSwitchError?: string;
   /** The target's own placement (the target, its owners, its namespace); undefined when it is gone. */
   readonly placement: Placement | undefined;
+  /**
+   * When the target is not the incident's subject (a restart of the Deployment of a crashing
+   * pod): the subject's placement, read now too, so an opt-out put on the pod or its ReplicaSet
+   * since the decision holds. Undefined when the subject is gone or is the target.
+   */
+  readonly subjectPlacement?: Placement | undefined;
 }
 
 export type GateRule = (request: WriteRequest, facts: GateFacts, settings: GateSettings) => string | null;
@@ -74,6 +80,13 @@ export const GATE_RULES: readonly (readonly [string, GateRule])[] = [
     if (!facts.placement) return null;
     if (facts.placement.namespaceOptOut) return 'the namespace opted out of healing (or could not be read)';
     return facts.placement.optOut ? 'the target or an owner opted out of healing' : null;
+  }],
+  ['subject-not-opted-out', (_r, facts) => {
+    const subject = facts.subjectPlacement;
+    if (!subject) return null;
+    if (subject.namespaceOptOut) return 'the incident\'s namespace opted out of healing (or could not be read)';
+    if (subject.optOut) return 'the incident\'s subject or an owner opted out of healing';
+    return subject.complete ? null : `the incident's subject's owners could not all be read: ${subject.gaps.join('; ') || 'owner chain incomplete'}`;
   }],
   ['pinned', (r, facts) => {
     // The write must name the very object the gate just read: same uid, and a version for patches.
@@ -142,11 +155,14 @@ export class WriteGate {
  */
 export async function gatedWrite(request: WriteRequest, deps: WriteGateDeps): Promise<GateResult> {
   const { plan, incident } = request;
-  const facts: GateFacts = {
-    ...(await runtimeKillSwitch(deps.killSwitch)),
+  const targetIsSubject = sameRef(plan.target, incident.subject);
+  const [killSwitch, placement, subjectPlacement] = await Promise.all([
+    runtimeKillSwitch(deps.killSwitch),
     // The target's own placement: for a Deployment that is the Deployment and what owns it.
-    placement: await deps.reader.placementOf({ ...incident, subject: { kind: plan.target.kind, name: plan.target.name, namespace: plan.target.namespace ?? '' } }),
-  };
+    deps.reader.placementOf({ ...incident, subject: { kind: plan.target.kind, name: plan.target.name, namespace: plan.target.namespace ?? '' } }),
+    targetIsSubject ? Promise.resolve(undefined) : deps.reader.placementOf(incident),
+  ]);
+  const facts: GateFacts = { ...killSwitch, placement, ...(subjectPlacement ? { subjectPlacement } : {}) };
   const verdict = judgeWrite(request, facts, deps.settings);
   const dryRun = deps.settings.policy.dryRun;
   const audit = (detail: Record<string, unknown>, outcome?: AuditEntry['outcome']) =>
