@@ -84,6 +84,8 @@ export function loadKubeConfig(source: {
   eks?: EksSignIn | undefined;
   /** The developer's own default kubeconfig, where the plugin's command exists; never in a function. */
   allowPlugins?: boolean;
+  /** A context of that kubeconfig other than its current one (the CLI's --context). */
+  context?: string | undefined;
 }): BoundedKubeConfig {
   const kc = new BoundedKubeConfig(source.requestTimeoutMs ?? 10_000);
   if (source.eks) {
@@ -107,6 +109,12 @@ export function loadKubeConfig(source: {
   }
   if (source.kubeconfigYaml) kc.loadFromString(source.kubeconfigYaml);
   else kc.loadFromDefault();
+  if (source.context !== undefined) {
+    if (!kc.getContextObject(source.context)) {
+      throw new KubeconfigRefused(`the kubeconfig has no context "${source.context}" (it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+    }
+    kc.setCurrentContext(source.context);
+  }
   const user = kc.getCurrentUser();
   if (!source.allowPlugins && (user?.exec || user?.authProvider)) {
     const named = (value: unknown) => (typeof value === 'string' ? value : 'unnamed');

@@ -59,8 +59,10 @@ export function buildProgram(): Command {
     });
 
   program.command('scan').description('scan the cluster once (KUBECONFIG) and print the incidents it would raise; changes nothing')
+    .option('--cluster <name>', 'with several clusters configured (HEALER_CLUSTERS): the one being scanned (default: HEALER_CLUSTER_NAME)')
+    .option('--context <name>', 'the kubeconfig context that reaches it (default: the current context)')
     .addOption(outputOption())
-    .action(async (o: { output: OutputFormat }) => {
+    .action(async (o: { output: OutputFormat; cluster?: string; context?: string }) => {
       useLocalSession();
       await scanOnce(o);
     });

@@ -143,6 +143,21 @@ describe.skipIf(!binaries.ok)('the k8s-healer CLI against a local run', () => {
     expectExit(await cli(['scan'], env), 0, 'stdout', 'dry run: nothing enqueued');
   });
 
+  it('scans a named cluster through a named context, and refuses names it does not know with exit 2', async () => {
+    // Prepare: the local run is one cluster, "local", reached through its kubeconfig's only context
+    const context = (await cli(['scan', '-o', 'json', '--context', 'no-such-context'], env));
+
+    // Act
+    const named = await cli(['scan', '-o', 'json', '--cluster', 'local'], env);
+    const unknown = await cli(['scan', '--cluster', 'prod-eu'], env);
+
+    // Assess
+    expect(named.code, named.stderr).toBe(0);
+    expect((JSON.parse(named.stdout) as { incidents: { cluster: string }[] }).incidents.every((i) => i.cluster === 'local')).toBe(true);
+    expectExit(unknown, 2, 'stderr', '--cluster prod-eu: not one of the configured clusters (local)');
+    expectExit(context, 2, 'stderr', 'the kubeconfig has no context "no-such-context"');
+  });
+
   it('says so when no local run is up, with exit 1', async () => {
     expectExit(await cli(['incidents'], { HEALER_LOCAL_DIR: join(local.localDir, 'nowhere') }), 1, 'stderr', 'no running local healer');
   });
