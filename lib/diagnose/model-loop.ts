@@ -1,4 +1,5 @@
 import type { Diagnosis, Evidence, Incident } from '../domain/types.js';
+import { redact } from '../evidence/redact.js';
 import { systemClock, type Clock, type DiagnoseOptions, type Diagnoser } from '../ports/index.js';
 import type { Investigator } from '../ports/investigator.js';
 import { ModelFailure, type ModelBlock, type ModelClient, type ModelFailureKind, type ModelMessage, type ModelStep, type ModelTurn } from '../ports/model-client.js';
@@ -126,7 +127,7 @@ export function createModelDiagnoser(client: ModelClient, options: ModelLoopOpti
     /** One step through the port; its failures become DiagnosisUnavailable with what was spent. */
     async function step(final: boolean, messages: readonly ModelTurn[]): Promise<ModelMessage> {
       try {
-        return await session.step({ ...stepShape(investigating, final), messages });
+        return await session.step({ ...stepShape(investigating, final), messages: redactedUserTurns(messages) });
       } catch (err) {
         if (!(err instanceof ModelFailure)) throw err;
         throw new DiagnosisUnavailable(err.kind, err.message, details({
@@ -203,6 +204,23 @@ export function createModelDiagnoser(client: ModelClient, options: ModelLoopOpti
   }
 
   return { diagnose };
+}
+
+/**
+ * The model is an exit, whichever client carries the request: what the user side sends (the
+ * prompt, every tool result) passes the one redaction step here, as the loop hands it over.
+ * Redaction is idempotent, so the conversation's prefix stays byte-identical from step to step
+ * (the prompt cache still hits). The model's own turns go back as they came.
+ */
+export function redactedUserTurns(messages: readonly ModelTurn[]): ModelTurn[] {
+  return messages.map((m) => {
+    if (m.role !== 'user') return m;
+    if (typeof m.content === 'string') return { ...m, content: redact(m.content) };
+    return {
+      ...m,
+      content: m.content.map((b) => (b.type === 'text' ? { ...b, text: redact(b.text) } : b.type === 'tool_result' ? { ...b, content: redact(b.content) } : b)),
+    };
+  });
 }
 
 function withMarkers(diagnosis: Diagnosis, markers: readonly string[]): Diagnosis {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createModelDiagnoser, DiagnosisUnavailable, type ModelLoopOptions } from '../../lib/diagnose/model-loop.js';
+import { createModelDiagnoser, DiagnosisUnavailable, redactedUserTurns, type ModelLoopOptions } from '../../lib/diagnose/model-loop.js';
 import { FINAL_STEP_NOTE, INVESTIGATION_PROMPT, SYSTEM_PROMPT, VERDICT_TOOL_NAME } from '../../lib/diagnose/prompt.js';
 import { INVESTIGATION_TOOL_NAMES, INVESTIGATION_TOOLS, TOOLS } from '../../lib/diagnose/tools.js';
 import { ModelFailure, type ModelBlock, type ModelCall, type ModelClient, type ModelMessage, type ModelStep } from '../../lib/ports/model-client.js';
@@ -83,6 +83,23 @@ describe('the diagnosis loop over a model client', () => {
     expect(diagnosis).toMatchObject({ recommendation: 'evict-pod', target: podTarget, model: 'claude-sonnet-5-5' });
     const digest = createHash('sha256').update(`${bodies[0]}\n`).digest('hex');
     expect(diagnosis.usage).toMatchObject({ requests: 1, steps: 1, inputTokens: 1000, outputTokens: 100, requestDigest: `sha256:${digest}` });
+  });
+
+  it('hands every client only redacted user turns, and the model\'s own turns as they came', () => {
+    // Prepare: text that reached the conversation without passing redaction (the loop does not trust its builders)
+    const secret = 'postgres://app:hunter2-s3cr3t@db:5432/orders';
+    const assistant = { role: 'assistant' as const, content: [{ type: 'text' as const, text: `I saw ${secret}` }] };
+
+    // Act
+    const turns = redactedUserTurns([
+      { role: 'user', content: `prompt ${secret}` },
+      assistant,
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: `log ${secret}` }, { type: 'text', text: `note ${secret}` }] },
+    ]);
+
+    // Assess
+    expect(JSON.stringify([turns[0], turns[2]])).not.toContain('hunter2');
+    expect(turns[1]).toBe(assistant);
   });
 
   it('reports instruction-like text its look-ups read, and none when they read none', async () => {
