@@ -1,8 +1,7 @@
 /**
  * `scan`: one scan of a cluster, reading only, as the operator (KUBECONFIG, plugins allowed: this
  * is their machine); prints the incidents it would raise. With a registry, `--cluster` names the
- * entry whose name and protected places the incidents get, `--context` the kubeconfig's context
- * that reaches it.
+ * entry whose name the incidents carry, `--context` the kubeconfig's context that reaches it.
  */
 import { clusterConfig, loadConfig } from '../config/config.js';
 import { KubeconfigRefused, KubernetesCluster, loadKubeConfig } from '../adapters/kubernetes.js';

@@ -29,12 +29,14 @@ const int = (min: number, max: number) => z.coerce.number().check(z.int(), z.gte
 
 const seconds = (fallback: number, max = 7 * 24 * 3600) => z._default(int(0, max), fallback);
 
-const csv = (fallback: string[]) =>
+/** A comma-separated list; unset gives the fallback, and so does a blank value when `blank` says so. */
+const csv = (fallback: string[], blank: 'empty' | 'fallback' = 'empty') =>
   z.pipe(
     z.optional(z.string()),
-    z.transform((value: string | undefined) =>
-      value === undefined ? fallback : value.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
-    ),
+    z.transform((value: string | undefined) => {
+      if (value === undefined || (blank === 'fallback' && value.trim() === '')) return fallback;
+      return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    }),
   );
 
 /** Unset or blank: undefined; else the value trimmed. */
@@ -97,7 +99,8 @@ const ConfigSchema = z.object({
   HEALER_GROUP_WINDOW_SECONDS: seconds(300),
   HEALER_LOCK_SECONDS: seconds(300, 3600),
   HEALER_MIN_CONFIDENCE: z._default(z.coerce.number().check(z.gte(0), z.lte(1)), 0.7),
-  HEALER_DENIED_NAMESPACES: csv(['kube-system', 'kube-public', 'kube-node-lease']),
+  // Blank is unset: a stage parameter left empty must not drop the kube-* protection.
+  HEALER_DENIED_NAMESPACES: csv(['kube-system', 'kube-public', 'kube-node-lease'], 'fallback'),
   HEALER_MAX_BODY_BYTES: z._default(int(1024, 6 * 1024 * 1024), 1024 * 1024),
   HEALER_MAX_ALERTS_PER_PAYLOAD: z._default(int(1, 100_000), 1000),
   HEALER_LOG_TAIL_LINES: z._default(int(1, 5000), 100),
@@ -365,9 +368,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length > 0 || clusters.length === 0) throw new ConfigError(`invalid configuration: ${problems.join('; ') || 'no cluster configured'}`);
   const defaultCluster = clusters.find((c) => c.name === e.HEALER_CLUSTER_NAME) ?? clusters[0];
   if (!defaultCluster) throw new ConfigError('invalid configuration: no cluster configured');
-  // One cluster: the stack's settings are that cluster's. Several: the stack's own (named after
-  // the default cluster, for the CLI), and each cluster's come from clusterConfig().
-  const settings = clusters.length === 1 ? defaultCluster.settings : Object.freeze({ ...stack, cluster: defaultCluster.name });
+  // The default cluster's own (narrowed) settings, named after it: never the stack's looser ones
+  // under a cluster's name. Each other cluster's come from clusterConfig().
+  const settings = defaultCluster.settings;
   return Object.freeze({
     clusterName: defaultCluster.name,
     clusters,

@@ -1,6 +1,6 @@
 import type { ActionResult, AuditEntry, Incident } from '../domain/types.js';
 import type { ActionPlan } from '../actions/plan.js';
-import { actionOf, isActionId } from '../actions/registry.js';
+import { actionOf, isActionId, needsApproval } from '../actions/registry.js';
 import type { AuditLog, ClusterReader, ClusterWriter, Clock, KillSwitch, Placement } from '../ports/index.js';
 import type { Metrics } from '../ports/metrics.js';
 import { actionWritten } from '../metrics/healer-metrics.js';
@@ -23,10 +23,11 @@ export interface WriteRequest {
 }
 
 /**
- * What the gate reads of the settings (lib/config/config.ts), passed whole: the cluster, and
- * policy's kill switch (the deploy-time one; the runtime one is a port), dry run and protected namespaces.
+ * What the gate reads of the settings (lib/config/config.ts), passed whole: the cluster, policy's
+ * kill switch (the deploy-time one; the runtime one is a port), dry run and protected namespaces,
+ * and the site's approval list (an action a human approves is never undone without one).
  */
-export type GateSettings = Pick<Settings, 'cluster' | 'policy'>;
+export type GateSettings = Pick<Settings, 'cluster' | 'policy' | 'approval'>;
 
 export interface WriteGateDeps {
   readonly writer: ClusterWriter;
@@ -50,9 +51,9 @@ export interface GateFacts {
   /**
    * When the target is not the incident's subject (a restart of the Deployment of a crashing
    * pod): the subject's placement, read now too, so an opt-out put on the pod or its ReplicaSet
-   * since the decision holds. Undefined when the subject is gone or is the target.
+   * since the decision holds. Null when the subject is gone; undefined when it is the target.
    */
-  readonly subjectPlacement?: Placement | undefined;
+  readonly subjectPlacement?: Placement | null;
 }
 
 export type GateRule = (request: WriteRequest, facts: GateFacts, settings: GateSettings) => string | null;
@@ -61,7 +62,8 @@ const sameRef = (a: { kind: string; name: string; namespace?: string | undefined
   a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
 
 export const GATE_RULES: readonly (readonly [string, GateRule])[] = [
-  ['kill-switch', (_r, facts, s) => (s.policy.killSwitch || facts.killSwitch ? 'the kill switch is on' : null)],
+  // Only a switch read as off is off, as in policy.
+  ['kill-switch', (_r, facts, s) => (s.policy.killSwitch !== false || facts.killSwitch !== false ? 'the kill switch is on' : null)],
   ['same-cluster', (r, _f, s) => (r.incident.cluster === s.cluster ? null : `incident is for cluster ${r.incident.cluster}, this healer serves ${s.cluster}`)],
   ['allowlisted', (r) => {
     if (!isActionId(r.plan.action)) return `action "${String(r.plan.action)}" is not allowlisted`;
@@ -81,9 +83,12 @@ export const GATE_RULES: readonly (readonly [string, GateRule])[] = [
     if (facts.placement.namespaceOptOut) return 'the namespace opted out of healing (or could not be read)';
     return facts.placement.optOut ? 'the target or an owner opted out of healing' : null;
   }],
-  ['subject-not-opted-out', (_r, facts) => {
+  ['subject-not-opted-out', (r, facts) => {
     const subject = facts.subjectPlacement;
-    if (!subject) return null;
+    if (subject === undefined) return null;
+    // Gone since the decision: what it was placed under can no longer be read. A revert, minutes
+    // later, undoes the healer's own change whatever became of the pod.
+    if (subject === null) return r.kind === 'act' ? 'the incident\'s subject is gone since the decision' : null;
     if (subject.namespaceOptOut) return 'the incident\'s namespace opted out of healing (or could not be read)';
     if (subject.optOut) return 'the incident\'s subject or an owner opted out of healing';
     return subject.complete ? null : `the incident's subject's owners could not all be read: ${subject.gaps.join('; ') || 'owner chain incomplete'}`;
@@ -98,14 +103,15 @@ export const GATE_RULES: readonly (readonly [string, GateRule])[] = [
     const needsVersion = !isActionId(r.plan.action) || actionOf(r.plan.action).pinnedToVersion;
     return needsVersion && !r.plan.resourceVersion ? 'the plan is not pinned to a resourceVersion' : null;
   }],
-  ['revert-bounds', (r) => {
+  ['revert-bounds', (r, _f, s) => {
     if (r.kind !== 'revert') return null;
     // Only an action whose record undoes it, and only within what the healer itself changed
     // (a scale: back to what stood before, below the healer's own count).
     const action = isActionId(r.plan.action) ? actionOf(r.plan.action) : undefined;
     if (!action?.revert || !action.spec.reversible) return `${String(r.plan.action)} is not reverted by the healer`;
-    // A revert passes neither policy nor approval: an action a human had to approve is undone by a human too.
-    if (action.spec.needsApproval) return `${String(r.plan.action)} needs approval, so only a human undoes it`;
+    // A revert passes neither policy nor approval: an action a human had to approve (by its record
+    // or by this site's approval list) is undone by a human too.
+    if (needsApproval(r.plan.action, s.approval.actions)) return `${String(r.plan.action)} needs approval here, so only a human undoes it`;
     return action.revert.outOfBounds(r.plan);
   }],
 ];
@@ -162,7 +168,7 @@ export async function gatedWrite(request: WriteRequest, deps: WriteGateDeps): Pr
     deps.reader.placementOf({ ...incident, subject: { kind: plan.target.kind, name: plan.target.name, namespace: plan.target.namespace ?? '' } }),
     targetIsSubject ? Promise.resolve(undefined) : deps.reader.placementOf(incident),
   ]);
-  const facts: GateFacts = { ...killSwitch, placement, ...(subjectPlacement ? { subjectPlacement } : {}) };
+  const facts: GateFacts = { ...killSwitch, placement, ...(targetIsSubject ? {} : { subjectPlacement: subjectPlacement ?? null }) };
   const verdict = judgeWrite(request, facts, deps.settings);
   const dryRun = deps.settings.policy.dryRun;
   const audit = (detail: Record<string, unknown>, outcome?: AuditEntry['outcome']) =>

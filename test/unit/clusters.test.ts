@@ -38,6 +38,20 @@ describe('the cluster registry', () => {
     expect(clusterConfig(config, 'prod-eu')).toMatchObject({ clusterName: 'prod-eu', settings: { cluster: 'prod-eu', policy: { dryRun: false, deniedNamespaces: STACK.policy.deniedNamespaces } } });
   });
 
+  it('names the configuration after the default cluster only with that cluster\'s own narrowed settings', () => {
+    // Prepare: the default cluster is the one narrowed to dry run
+    const config = loadConfig({ ...ENV, HEALER_CLUSTER_NAME: 'prod-us' });
+
+    // Assess: never the stack's looser settings under prod-us's name
+    expect(config.settings).toEqual(clusterConfig(config, 'prod-us')?.settings);
+    expect(config.settings.policy.dryRun).toBe(true);
+  });
+
+  it('keeps the kube-* namespaces protected when HEALER_DENIED_NAMESPACES is left blank', () => {
+    expect(loadConfig({ HEALER_DENIED_NAMESPACES: ' ' }).settings.policy.deniedNamespaces).toEqual(['kube-system', 'kube-public', 'kube-node-lease']);
+    expect(loadConfig({ HEALER_DENIED_NAMESPACES: 'kube-system,vault' }).settings.policy.deniedNamespaces).toEqual(['kube-system', 'vault']);
+  });
+
   it('takes an EKS entry of only a name and region, its endpoint and CA to be asked of EKS', () => {
     // Prepare: what fits in Lambda's 4 KB environment for dozens of clusters
     const entries = Array.from({ length: 40 }, (_, i) => ({ name: `prod-${i}`, eks: { clusterName: `prod-${i}`, region: 'eu-west-1' } }));

@@ -42,6 +42,9 @@ describe('write gate rules', () => {
     ['a crashing pod opted out since the decision, its Deployment the target', act(), facts({ subjectPlacement: placed({ chain: [{ kind: 'Pod', name: 'web-1', namespace: 'shop', uid: 'p' }, deployment], optOut: true }) }), SETTINGS, 'subject-not-opted-out'],
     ['the pod\'s namespace opted out (or unreadable), its Deployment the target', act(), facts({ subjectPlacement: placed({ namespaceOptOut: true }) }), SETTINGS, 'subject-not-opted-out'],
     ['the pod\'s owners unreadable, its Deployment the target', act(), facts({ subjectPlacement: placed({ complete: false, gaps: ['ReplicaSet web-abc unreadable'] }) }), SETTINGS, 'subject-not-opted-out'],
+    ['a crashing pod gone since the decision, its Deployment the target', act(), facts({ subjectPlacement: null }), SETTINGS, 'subject-not-opted-out'],
+    ['a kill switch that answered neither on nor off', act(), facts({ killSwitch: undefined as unknown as boolean }), SETTINGS, 'kill-switch'],
+    ['a revert of a scale this site approves by hand (HEALER_APPROVAL_ACTIONS)', revert(), facts(), { ...SETTINGS, approval: { ...SETTINGS.approval, actions: ['scale-deployment'] } }, 'revert-bounds'],
     ['a plan without a uid', act({ ...scale, target: { ...deployment, uid: undefined } }), facts(), SETTINGS, 'pinned'],
     ['a replacement under the same name', act(), facts({ placement: placed({ chain: [{ ...deployment, uid: 'd-2' }] }) }), SETTINGS, 'pinned'],
     ['a patch without a resourceVersion', act({ ...scale, resourceVersion: undefined }), facts(), SETTINGS, 'pinned'],
@@ -54,6 +57,10 @@ describe('write gate rules', () => {
     // Assess
     expect(verdict.allowed).toBe(false);
     expect(verdict.deniedBy).toBe(rule);
+  });
+
+  it('lets the healer undo its own scale although the crashing pod it was for is gone by then', () => {
+    expect(judgeWrite(revert(), facts({ subjectPlacement: null }), SETTINGS).allowed).toBe(true);
   });
 
   it('denies when a rule throws, and when there are no rules', () => {
