@@ -43,11 +43,10 @@
  * was seen. Sizes: BENCH_LATENCY_SEQUENTIAL (100), BENCH_LATENCY_CONCURRENT (200 per concurrent
  * phase), BENCH_LATENCY_IN_FLIGHT (20), BENCH_LATENCY_WORKERS (5), BENCH_LATENCY_WARMUP (5).
  */
+import { runAsMain, sectionFromChild } from './child.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { spawn } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
 import type { Context, SQSEvent } from 'aws-lambda';
 import {
@@ -494,33 +493,9 @@ async function measureInThisProcess(): Promise<string[]> {
   }
 }
 
-const RESULT_PREFIX = 'ALERT-TO-ACTION-RESULT ';
-
-/**
- * The bench in a fresh Node process (the Lambda handlers read their configuration when imported,
- * and bench/run.ts has imported the webhook's already); its progress goes to stderr, its section
- * lines come back. bench/run.ts calls this for --latency.
- */
-export async function benchAlertToAction(): Promise<string[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--measure'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, HEALER_LOG_LEVEL: 'error' } });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  const result = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
-  if (code !== 0 || !result) throw new Error(`the alert-to-action bench failed (exit ${code}): ${out.slice(-2000)}`);
-  return JSON.parse(result.slice(RESULT_PREFIX.length)) as string[];
+/** In a fresh process (bench/child.ts); bench/run.ts calls this. */
+export function benchAlertToAction(): Promise<string[]> {
+  return sectionFromChild(import.meta.url, 'alert-to-action');
 }
 
-// Run directly (npm run bench:latency): prints the section; --measure is the child's side.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.env.HEALER_LOG_LEVEL = 'error';
-  if (process.argv.includes('--measure')) {
-    const lines = await measureInThisProcess();
-    process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(lines)}\n`);
-    process.exit(0);
-  }
-  console.log((await benchAlertToAction()).join('\n'));
-}
+await runAsMain(import.meta.url, 'alert-to-action', measureInThisProcess);

@@ -10,7 +10,7 @@
  * the model's list price (lib/diagnose/cost.ts), pages. The scripted model answers at once, so
  * wall times are the healer's own work on a shared 2-core machine, not a model's latency.
  */
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runAsMain, sectionFromChild } from './child.js';
 import os from 'node:os';
 import type { V1Pod } from '@kubernetes/client-node';
 import { loadConfig } from '../lib/config/config.js';
@@ -168,29 +168,9 @@ function table(healer: Side, baseline: Side, outcomes: readonly string[]): strin
   ];
 }
 
-const RESULT_PREFIX = 'STORM-RESULT ';
-
-/** In a fresh process: the worker's wiring reads its configuration from this process's environment. */
-export async function benchStorm(): Promise<string[]> {
-  const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--measure'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, HEALER_LOG_LEVEL: 'error' } });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  const result = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
-  if (code !== 0 || !result) throw new Error(`the storm bench failed (exit ${code}): ${out.slice(-2000)}`);
-  return JSON.parse(result.slice(RESULT_PREFIX.length)) as string[];
+/** In a fresh process (bench/child.ts); bench/run.ts calls this. */
+export function benchStorm(): Promise<string[]> {
+  return sectionFromChild(import.meta.url, 'storm');
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.env.HEALER_LOG_LEVEL = 'error';
-  if (process.argv.includes('--measure')) {
-    const lines = await measure();
-    process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(lines)}\n`);
-    process.exit(0);
-  }
-  console.log((await benchStorm()).join('\n'));
-}
+await runAsMain(import.meta.url, 'storm', measure);
