@@ -20,7 +20,9 @@ of moto's logic are untouched:
 
 What this does not add: a signature check. moto verifies SigV4 only from an Authorization header,
 and only with its IAM authentication on (INITIAL_NO_AUTH_ACTION_COUNT, off by default); it never
-checks a presigned URL's X-Amz-Signature. So through this proxy a tampered or another cluster's
+checks a presigned URL's X-Amz-Signature (with authentication on, moto.iam.access_control reads
+the Authorization header unconditionally and a presigned GetCallerIdentity fails: KeyError
+'HTTP_AUTHORIZATION', 502 from the proxy). So through this proxy a tampered or another cluster's
 token still reads as its caller, where real STS answers SignatureDoesNotMatch.
 """
 
