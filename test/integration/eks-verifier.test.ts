@@ -143,6 +143,7 @@ describe.skipIf(missing !== undefined)('the EKS token against aws-iam-authentica
     let workDir: string;
     let cp: ControlPlane | undefined;
     let server: AuthenticatorServer | undefined;
+    let scan: AssumedRole;
     let unmapped: AssumedRole;
     const savedEnv: Record<string, string | undefined> = {};
 
@@ -150,12 +151,13 @@ describe.skipIf(missing !== undefined)('the EKS token against aws-iam-authentica
       workDir = await mkdtemp(join(tmpdir(), 'k8s-healer-eks-auth-'));
       const authenticator = await initAuthenticator({ binDir: dir ?? '', clusterId: CLUSTER, dir: workDir });
       cp = await startControlPlane({ register: false, tokenWebhookConfigFile: authenticator.webhookKubeconfigPath });
+      scan = await assumeRoleInMoto(proxy, { roleName: 'k8s-healer-dev-ScanRole', sessionName: 'k8s-healer-dev-scan', region: REGION });
+      unmapped = await assumeRoleInMoto(proxy, { roleName: 'some-other-function-role', sessionName: 'some-other-function', region: REGION });
       await applyManifest(cp.adminKubeconfigPath, {
         apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'aws-auth', namespace: 'kube-system' },
-        data: { mapRoles: documentedMapRoles(role.roleArn) },
+        data: { mapRoles: documentedMapRoles({ remediate: role.roleArn, scan: scan.roleArn }) },
       });
       server = await authenticator.serve(cp.adminKubeconfigPath, proxy);
-      unmapped = await assumeRoleInMoto(proxy, { roleName: 'some-other-function-role', sessionName: 'some-other-function', region: REGION });
       // The function's credentials, as Lambda hands them to the default credential chain.
       for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) savedEnv[key] = process.env[key];
       Object.assign(process.env, { AWS_ACCESS_KEY_ID: role.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: role.credentials.secretAccessKey, AWS_SESSION_TOKEN: role.credentials.sessionToken });
@@ -184,6 +186,10 @@ describe.skipIf(missing !== undefined)('the EKS token against aws-iam-authentica
     });
     const whoAmI = (kc: KubeConfig) => kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
     const statusOf = (request: Promise<unknown>) => request.then(() => 200, (e: unknown) => (e as { code?: number }).code);
+    /** The apiserver's RBAC verdict for this identity (namespace default; '' for cluster-wide). */
+    const can = async (kc: KubeConfig, verb: string, group: string, resource: string, namespace = 'default') => (await kc.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
+      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace, verb, group, resource } } },
+    })).status?.allowed;
 
     it('accepts the healer\'s token and maps the role to the documented user and group', async () => {
       // Act
@@ -201,12 +207,9 @@ describe.skipIf(missing !== undefined)('the EKS token against aws-iam-authentica
     it('gives that identity the grants of infra/rbac.yaml: a remediation verb allowed, others denied, reads work', async () => {
       // Prepare
       const kc = await healerKubeConfig();
-      const can = async (verb: string, group: string, resource: string) => (await kc.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
-        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace: 'default', verb, group, resource } } },
-      })).status?.allowed;
 
       // Act
-      const verdicts = { patchDeployments: await can('patch', 'apps', 'deployments'), deleteDeployments: await can('delete', 'apps', 'deployments'), getSecrets: await can('get', '', 'secrets') };
+      const verdicts = { patchDeployments: await can(kc, 'patch', 'apps', 'deployments'), deleteDeployments: await can(kc, 'delete', 'apps', 'deployments'), getSecrets: await can(kc, 'get', '', 'secrets') };
       const evidence = await new KubernetesCluster(kc, { logTailLines: 10, logLimitBytes: 1024, eventsLimit: 5 }, systemClock)
         .gatherEvidence(anIncident({ subject: { kind: 'Pod', namespace: 'default', name: 'no-such-pod' } }));
       const listSecrets = await statusOf(kc.makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: 'default' }));
@@ -215,6 +218,21 @@ describe.skipIf(missing !== undefined)('the EKS token against aws-iam-authentica
       expect(verdicts).toEqual({ patchDeployments: true, deleteDeployments: false, getSecrets: false });
       expect(evidence.exists).toBe(false);
       expect(listSecrets).toBe(403);
+    });
+
+    it('maps the scan function\'s role to the read-only scan group', async () => {
+      // Prepare
+      const kc = withToken(await presignEksToken({ clusterName: CLUSTER, region: REGION, credentials: scan.credentials, signingDate: new Date() }));
+
+      // Act
+      const review = await whoAmI(kc);
+      const verdicts = { listPodsEverywhere: await can(kc, 'list', '', 'pods', ''), patchDeployments: await can(kc, 'patch', 'apps', 'deployments') };
+
+      // Assess
+      expect(review.status?.userInfo?.username).toBe('k8s-healer-scan:k8s-healer-dev-scan');
+      expect(review.status?.userInfo?.groups).toContain('k8s-healer:scan');
+      expect(review.status?.userInfo?.groups).not.toContain('k8s-healer:remediate');
+      expect(verdicts).toEqual({ listPodsEverywhere: true, patchDeployments: false });
     });
 
     it.each([
@@ -262,18 +280,18 @@ describe.skipIf(missing !== undefined)('the EKS token against aws-iam-authentica
 
 /**
  * The aws-auth mapRoles that docs/operations.md tells an operator to add, as written there, with
- * the remediate role's ARN for its placeholder (the other two roles get ARNs nothing signs with).
+ * the roles' ARNs for its placeholders (the approve role's is one nothing signs with).
  */
-function documentedMapRoles(remediateRoleArn: string): string {
+function documentedMapRoles(arns: { remediate: string; scan: string }): string {
   const doc = readFileSync(join(REPO_ROOT, 'docs/operations.md'), 'utf8');
   const block = /add under `mapRoles`:\n\s*```yaml\n([\s\S]*?)\n\s*```/.exec(doc)?.[1];
   if (block === undefined) throw new Error('docs/operations.md has no aws-auth mapRoles block');
   const lines = block.split('\n');
   const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => /^ */.exec(l)?.[0].length ?? 0));
   const yaml = lines.map((l) => l.slice(indent)).join('\n')
-    .replace('<RemediateRoleArn>', remediateRoleArn)
+    .replace('<RemediateRoleArn>', arns.remediate)
     .replace('<ApproveRoleArn>', 'arn:aws:iam::123456789012:role/k8s-healer-dev-ApproveRole')
-    .replace('<ScanRoleArn>', 'arn:aws:iam::123456789012:role/k8s-healer-dev-ScanRole');
+    .replace('<ScanRoleArn>', arns.scan);
   if (yaml.includes('<')) throw new Error(`a placeholder of docs/operations.md's mapRoles is not filled: ${yaml}`);
   return yaml;
 }
