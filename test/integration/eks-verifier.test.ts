@@ -17,8 +17,10 @@
  * SignatureDoesNotMatch; a test below shows that gap rather than hiding it. That refusal is proved
  * instead with botocore as a second, independent SigV4 implementation: the signature STS computes
  * for the verifier's cluster ID is the token's own, and differs for another cluster's or a
- * tampered token. Every other refusal (expired, not STS, cluster header unsigned) is the verifier's
- * own and runs here for real, ending in 401 from the kube-apiserver.
+ * tampered token. Every other refusal (expired, not STS, cluster header unsigned, a role aws-auth
+ * does not map) is the verifier's own and runs here for real, ending in 401 from the kube-apiserver.
+ * aws-auth is the mapRoles of docs/operations.md as written; RBAC is infra/rbac.yaml, which the
+ * control plane applies.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
