@@ -73,6 +73,10 @@ export interface StartOptions {
   /** false: a second control plane (two-cluster tests) that does not replace the shared one
    * (currentCluster, K8S_HEALER_CLUSTER_INFO). Default true. */
   register?: boolean;
+  /** kube-apiserver --authentication-token-webhook-config-file: bearer tokens the apiserver does
+   * not know itself are reviewed by this webhook (in tests, aws-iam-authenticator: the EKS token's
+   * real verifier). Only for a control plane started here, not with TEST_KUBECONFIG. */
+  tokenWebhookConfigFile?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -507,6 +511,9 @@ let current: ClusterInfo | undefined;
 export async function startControlPlane(opts: StartOptions = {}): Promise<ControlPlane> {
   const log = opts.log ?? (() => {});
   const t0 = Date.now();
+  if (process.env.TEST_KUBECONFIG && opts.tokenWebhookConfigFile) {
+    throw new Error('tokenWebhookConfigFile needs a control plane started here; TEST_KUBECONFIG names an existing cluster');
+  }
   const cp = process.env.TEST_KUBECONFIG
     ? await useExistingCluster(process.env.TEST_KUBECONFIG, log)
     : await startLocal(opts, log);
@@ -631,6 +638,7 @@ async function startLocal(opts: StartOptions, log: (l: string) => void): Promise
       `--kubelet-client-certificate=${pki.adminCrt}`,
       `--kubelet-client-key=${pki.adminKey}`,
       '--profiling=false',
+      ...(opts.tokenWebhookConfigFile ? [`--authentication-token-webhook-config-file=${opts.tokenWebhookConfigFile}`] : []),
     ]);
     await group.waitReady(apiserver, async () => {
       const r = await httpGet(`${server}/readyz`, { cert: adminCertPem, key: adminKeyPem, insecure: true });
