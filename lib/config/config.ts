@@ -11,73 +11,122 @@ export type { ClusterEntry, EksSettings } from './clusters.js';
 /**
  * Every setting the healer reads, parsed once from the environment into a frozen object.
  * Defaults are the safe, local ones: dry-run on, Kubernetes system namespaces denied.
+ *
+ * Each variable is one schema node, a transform over its text: zod makes every node and check an
+ * object with bound methods, and the webhook's cold start paid about 400 of them for this schema
+ * (bench/cold-start.ts). The parsers below keep zod's coercions (a number is Number(text), so ""
+ * is 0, as z.coerce.number() read it) and name what was expected.
  */
+class BadValue extends Error {}
+
+/** One variable: unset or its text in, the parsed value out; a BadValue becomes its issue. */
+function variable<T>(parse: (text: string | undefined) => T) {
+  return z.transform((value: unknown, ctx): T => {
+    if (value !== undefined && typeof value !== 'string') return failTransform(ctx, `expected text, got ${typeof value}`);
+    try {
+      return parse(value);
+    } catch (error) {
+      if (error instanceof BadValue) return failTransform(ctx, error.message);
+      throw error;
+    }
+  });
+}
+
+/** A number in [min, max] (whole when `whole`), read as z.coerce.number() read it: Number(text). */
+function numberIn(text: string, min: number, max: number, whole: boolean): number {
+  const n = Number(text);
+  const expected = `expected ${whole ? 'a whole number' : 'a number'} from ${min} to ${max}`;
+  if (!Number.isFinite(n) || (whole && !Number.isSafeInteger(n))) throw new BadValue(`${expected}, got "${text}"`);
+  if (n < min || n > max) throw new BadValue(`${expected}, got ${n}`);
+  return n;
+}
+
+/** A whole number in [min, max]; unset gives the fallback. */
+const int = (min: number, max: number, fallback: number) => variable((t) => (t === undefined ? fallback : numberIn(t, min, max, true)));
+
+/** A whole number in [min, max], or undefined when unset. */
+const optionalInt = (min: number, max: number) => variable((t) => (t === undefined ? undefined : numberIn(t, min, max, true)));
+
+/** Any number in [min, max]; unset gives the fallback. */
+const decimal = (min: number, max: number, fallback: number) => variable((t) => (t === undefined ? fallback : numberIn(t, min, max, false)));
+
+const seconds = (fallback: number, max = 7 * 24 * 3600) => int(0, max, fallback);
+
 const booleanFlag = (fallback: boolean) =>
-  z.pipe(
-    z.optional(z.string()),
-    z.transform((value: string | undefined, ctx) => {
-      if (value === undefined || value === '') return fallback;
-      const normalised = value.trim().toLowerCase();
-      if (['1', 'true', 'yes', 'on'].includes(normalised)) return true;
-      if (['0', 'false', 'no', 'off'].includes(normalised)) return false;
-      return failTransform(ctx, `expected true or false, got "${value}"`);
-    }),
-  );
-
-/** A whole number in [min, max], coerced from the environment's text. */
-const int = (min: number, max: number) => z.coerce.number().check(z.int(), z.gte(min), z.lte(max));
-
-const seconds = (fallback: number, max = 7 * 24 * 3600) => z._default(int(0, max), fallback);
+  variable((value) => {
+    if (value === undefined || value === '') return fallback;
+    const normalised = value.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(normalised)) return true;
+    if (['0', 'false', 'no', 'off'].includes(normalised)) return false;
+    throw new BadValue(`expected true or false, got "${value}"`);
+  });
 
 /** A comma-separated list; unset gives the fallback, and so does a blank value when `blank` says so. */
-const csv = (fallback: string[], blank: 'empty' | 'fallback' = 'empty') =>
-  z.pipe(
-    z.optional(z.string()),
-    z.transform((value: string | undefined) => {
-      if (value === undefined || (blank === 'fallback' && value.trim() === '')) return fallback;
-      return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-    }),
-  );
+const csvList = (value: string | undefined, fallback: string[], blank: 'empty' | 'fallback'): string[] => {
+  if (value === undefined || (blank === 'fallback' && value.trim() === '')) return fallback;
+  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+};
+const csv = (fallback: string[], blank: 'empty' | 'fallback' = 'empty') => variable((v) => csvList(v, fallback, blank));
+
+/** The text as given (blank included), or undefined when unset. */
+const optionalText = () => variable((v) => v);
+
+/** Non-empty text of at most `max` characters; unset gives the fallback. */
+const text = (fallback: string, max = Number.MAX_SAFE_INTEGER) =>
+  variable((v) => {
+    if (v === undefined) return fallback;
+    if (v.length < 1 || v.length > max) throw new BadValue(`expected 1 to ${max} characters, got ${v.length}`);
+    return v;
+  });
 
 /** Unset or blank: undefined; else the value trimmed. */
-const trimmedOrUnset = () => z.pipe(z.optional(z.string()), z.transform((v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim())));
+const trimmedOrUnset = () => variable((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/** An optional URL, checked by zod's own URL format (kept as a schema: its rules are zod's). */
+const optionalUrl = () => z.optional(z.string().check(z.url()));
 
 const ConfigSchema = z.object({
-  HEALER_CLUSTER_NAME: z.optional(z.string().check(z.refine(isClusterName, { message: 'expected 1-63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit' }))),
+  HEALER_CLUSTER_NAME: variable((v) => {
+    if (v !== undefined && !isClusterName(v)) throw new BadValue('expected 1-63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit');
+    return v;
+  }),
   // The cluster registry (lib/config/clusters.ts): JSON list of clusters, each with its own
   // sign-in and policy narrowing. Unset: one cluster, HEALER_CLUSTER_NAME with HEALER_EKS_* or
   // HEALER_KUBECONFIG_PARAM, as before.
-  HEALER_CLUSTERS: z.pipe(z.optional(z.string()), z.transform((v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v))),
+  HEALER_CLUSTERS: variable((v) => (v === undefined || v.trim() === '' ? undefined : v)),
   // Which identity's kubeconfig the function reads from a registry entry: the scan function says
   // `scan` and reads only each entry's scanKubeconfigParam (list-only), never the acting one.
-  HEALER_KUBE_IDENTITY: z._default(z.enum(['act', 'scan']), 'act'),
+  HEALER_KUBE_IDENTITY: variable((v): 'act' | 'scan' => {
+    if (v === undefined) return 'act';
+    if (v === 'act' || v === 'scan') return v;
+    throw new BadValue(`expected act or scan, got "${v}"`);
+  }),
   HEALER_DRY_RUN: booleanFlag(true),
   HEALER_KILL_SWITCH: booleanFlag(false),
   // SSM String parameter ("on"/"off") read before each decision; flippable without a deploy.
   HEALER_KILL_SWITCH_PARAM: trimmedOrUnset(),
-  HEALER_STATE_TABLE: z._default(z.string().check(z.minLength(1)), 'k8s-healer-state'),
-  HEALER_AUDIT_TABLE: z._default(z.string().check(z.minLength(1)), 'k8s-healer-audit'),
-  HEALER_QUEUE_URL: z.optional(z.string()),
-  HEALER_TOPIC_ARN: z.optional(z.string()),
+  HEALER_STATE_TABLE: text('k8s-healer-state'),
+  HEALER_AUDIT_TABLE: text('k8s-healer-audit'),
+  HEALER_QUEUE_URL: optionalText(),
+  HEALER_TOPIC_ARN: optionalText(),
   // CloudWatch namespace of the EMF metrics. Validated here; lib/wiring/observability.ts reads the
   // variable itself (same default) so the dead-letter function counts without loading this config.
-  HEALER_METRICS_NAMESPACE: z._default(z.string().check(z.minLength(1), z.maxLength(255)), 'k8s-healer'),
-  HEALER_WEBHOOK_TOKEN: z.optional(z.string()),
+  HEALER_METRICS_NAMESPACE: text('k8s-healer', 255),
+  HEALER_WEBHOOK_TOKEN: optionalText(),
   // `user:password` (RFC 7617: the user has no colon); the message never echoes the value.
-  HEALER_WEBHOOK_BASIC_AUTH: z
-    .pipe(z.optional(z.string()), z.transform((v: string | undefined) => (v === '' ? undefined : v)))
-    .check(z.refine((v) => v === undefined || /^[^:]+:.+$/s.test(v), { message: 'expected user:password with a non-empty user and password' })),
-  HEALER_ALERT_MAPPINGS: z.pipe(
-    z.optional(z.string()),
-    z.transform((value: string | undefined, ctx): AlertMappings => {
-      if (value === undefined || value.trim() === '') return {};
-      const parsed = parseAlertMappings(value);
-      if (parsed.ok) return parsed.mappings;
-      return failTransform(ctx, parsed.error);
-    }),
-  ),
-  HEALER_WEBHOOK_TOKEN_PARAM: z.optional(z.string()),
-  HEALER_KUBECONFIG_PARAM: z.optional(z.string()),
+  HEALER_WEBHOOK_BASIC_AUTH: variable((v) => {
+    if (v === undefined || v === '') return undefined;
+    if (!/^[^:]+:.+$/s.test(v)) throw new BadValue('expected user:password with a non-empty user and password');
+    return v;
+  }),
+  HEALER_ALERT_MAPPINGS: variable((value): AlertMappings => {
+    if (value === undefined || value.trim() === '') return {};
+    const parsed = parseAlertMappings(value);
+    if (parsed.ok) return parsed.mappings;
+    throw new BadValue(parsed.error);
+  }),
+  HEALER_WEBHOOK_TOKEN_PARAM: optionalText(),
+  HEALER_KUBECONFIG_PARAM: optionalText(),
   // EKS sign-in in-process (lib/adapters/eks-token.ts): with a cluster name, the functions sign
   // their own tokens from their IAM role and no kubeconfig is read. Endpoint and CA as
   // `aws eks describe-cluster` prints them (cluster.endpoint, cluster.certificateAuthority.data).
@@ -86,69 +135,70 @@ const ConfigSchema = z.object({
   HEALER_EKS_CA_DATA: trimmedOrUnset(),
   // The STS region the tokens are signed for; Lambda sets AWS_REGION.
   HEALER_EKS_REGION: trimmedOrUnset(),
-  AWS_REGION: z.optional(z.string()),
-  HEALER_ANTHROPIC_KEY_PARAM: z.optional(z.string()),
-  ANTHROPIC_API_KEY: z.optional(z.string()),
-  ANTHROPIC_BASE_URL: z.optional(z.string().check(z.url())),
-  HEALER_MODEL: z._default(z.string().check(z.minLength(1)), 'claude-sonnet-5-5'),
+  AWS_REGION: optionalText(),
+  HEALER_ANTHROPIC_KEY_PARAM: optionalText(),
+  ANTHROPIC_API_KEY: optionalText(),
+  ANTHROPIC_BASE_URL: optionalUrl(),
+  HEALER_MODEL: text('claude-sonnet-5-5'),
   HEALER_MODEL_TIMEOUT_SECONDS: seconds(30, 600),
-  HEALER_MODEL_MAX_RETRIES: z._default(int(0, 5), 2),
+  HEALER_MODEL_MAX_RETRIES: int(0, 5, 2),
   HEALER_DEDUP_WINDOW_SECONDS: seconds(600),
   // Unset: each action's own cooldown (its record, lib/actions/<id>.ts). Set: one cooldown for every action.
-  HEALER_COOLDOWN_SECONDS: z.optional(int(0, 7 * 24 * 3600)),
+  HEALER_COOLDOWN_SECONDS: optionalInt(0, 7 * 24 * 3600),
   HEALER_GROUP_WINDOW_SECONDS: seconds(300),
   HEALER_LOCK_SECONDS: seconds(300, 3600),
-  HEALER_MIN_CONFIDENCE: z._default(z.coerce.number().check(z.gte(0), z.lte(1)), 0.7),
+  HEALER_MIN_CONFIDENCE: decimal(0, 1, 0.7),
   // Blank is unset: a stage parameter left empty must not drop the kube-* protection.
   HEALER_DENIED_NAMESPACES: csv(['kube-system', 'kube-public', 'kube-node-lease'], 'fallback'),
-  HEALER_MAX_BODY_BYTES: z._default(int(1024, 6 * 1024 * 1024), 1024 * 1024),
-  HEALER_MAX_ALERTS_PER_PAYLOAD: z._default(int(1, 100_000), 1000),
-  HEALER_LOG_TAIL_LINES: z._default(int(1, 5000), 100),
-  HEALER_LOG_LIMIT_BYTES: z._default(int(256, 1024 * 1024), 16 * 1024),
-  HEALER_EVENTS_LIMIT: z._default(int(1, 500), 20),
+  HEALER_MAX_BODY_BYTES: int(1024, 6 * 1024 * 1024, 1024 * 1024),
+  HEALER_MAX_ALERTS_PER_PAYLOAD: int(1, 100_000, 1000),
+  HEALER_LOG_TAIL_LINES: int(1, 5000, 100),
+  HEALER_LOG_LIMIT_BYTES: int(256, 1024 * 1024, 16 * 1024),
+  HEALER_EVENTS_LIMIT: int(1, 500, 20),
   // The scan thresholds sites tune; the other detectors keep their defaults (lib/detect/finding.ts).
   HEALER_SCAN_JOB_STUCK_SECONDS: seconds(DEFAULT_DETECTOR_SETTINGS.jobStuckSeconds, 30 * 24 * 3600),
   // delete-job needs proof a Job is stuck: past its activeDeadlineSeconds, or running at least this
   // long with no pod succeeding in this long (lib/actions/plan.ts unprovenStuck). Whole seconds, at least 1.
-  HEALER_JOB_STUCK_SECONDS: z._default(int(1, 30 * 24 * 3600), 3600),
+  HEALER_JOB_STUCK_SECONDS: int(1, 30 * 24 * 3600, 3600),
   HEALER_SCAN_UNSCHEDULABLE_SECONDS: seconds(DEFAULT_DETECTOR_SETTINGS.unschedulableSeconds),
   HEALER_SCAN_NODE_NOT_READY_SECONDS: seconds(DEFAULT_DETECTOR_SETTINGS.nodeNotReadySeconds),
   // Blast radius (lib/policy): 0 means "never act" there, which is allowed on purpose.
-  HEALER_MAX_ACTIONS_PER_NAMESPACE_PER_HOUR: z._default(int(0, 10_000), 3),
-  HEALER_MAX_ACTIONS_PER_CLUSTER_PER_HOUR: z._default(int(0, 100_000), 10),
-  HEALER_CIRCUIT_BREAKER_COUNT: z._default(int(0, 1000), 3),
+  HEALER_MAX_ACTIONS_PER_NAMESPACE_PER_HOUR: int(0, 10_000, 3),
+  HEALER_MAX_ACTIONS_PER_CLUSTER_PER_HOUR: int(0, 100_000, 10),
+  HEALER_CIRCUIT_BREAKER_COUNT: int(0, 1000, 3),
   // At least a minute: the counters use fixed windows of this length.
-  HEALER_CIRCUIT_BREAKER_WINDOW_SECONDS: z._default(int(60, 30 * 24 * 3600), 86_400),
-  HEALER_MAX_CORDONED_NODE_SHARE: z._default(z.coerce.number().check(z.gte(0), z.lte(1)), 0.2),
+  HEALER_CIRCUIT_BREAKER_WINDOW_SECONDS: int(60, 30 * 24 * 3600, 86_400),
+  HEALER_MAX_CORDONED_NODE_SHARE: decimal(0, 1, 0.2),
   // Actions (lib/actions): scale bounds, extra approvals, verification, approval links.
-  HEALER_SCALE_MAX_REPLICAS: z._default(int(1, 10_000), 10),
-  HEALER_SCALE_MAX_STEP: z._default(int(1, 1000), 2),
-  HEALER_SCALE_MAX_STEP_PERCENT: z._default(int(1, 1000), 50),
-  HEALER_APPROVAL_ACTIONS: csv([]).check(z.refine((list) => list.every((a) => (ACTION_IDS as readonly string[]).includes(a)), { message: `expected a comma-separated list of ${ACTION_IDS.join(', ')}` })),
-  HEALER_VERIFY_DELAY_SECONDS: z._default(int(0, 900), 60),
-  HEALER_APPROVAL_URL: z.optional(z.string().check(z.url())),
+  HEALER_SCALE_MAX_REPLICAS: int(1, 10_000, 10),
+  HEALER_SCALE_MAX_STEP: int(1, 1000, 2),
+  HEALER_SCALE_MAX_STEP_PERCENT: int(1, 1000, 50),
+  HEALER_APPROVAL_ACTIONS: variable((v) => {
+    const list = csvList(v, [], 'empty');
+    if (!list.every((a) => (ACTION_IDS as readonly string[]).includes(a))) throw new BadValue(`expected a comma-separated list of ${ACTION_IDS.join(', ')}`);
+    return list;
+  }),
+  HEALER_VERIFY_DELAY_SECONDS: int(0, 900, 60),
+  HEALER_APPROVAL_URL: optionalUrl(),
   // Its length is checked where it is used (lib/wiring/acting.ts): a short key turns approval links
   // off with a logged error, it does not stop the worker from handling incidents.
-  HEALER_APPROVAL_KEY: z.optional(z.string()),
-  HEALER_APPROVAL_KEY_PARAM: z.optional(z.string()),
-  HEALER_APPROVAL_TTL_SECONDS: z._default(int(60, 7 * 24 * 3600), 3600),
+  HEALER_APPROVAL_KEY: optionalText(),
+  HEALER_APPROVAL_KEY_PARAM: optionalText(),
+  HEALER_APPROVAL_TTL_SECONDS: int(60, 7 * 24 * 3600, 3600),
   // Diagnosis by Claude: investigation bounds, prices (USD/MTok JSON over lib/diagnose/cost.ts) and the daily budget.
-  HEALER_MODEL_MAX_STEPS: z._default(int(1, 8), 4),
-  HEALER_MODEL_MAX_INPUT_TOKENS: z._default(int(1000, 1_000_000), 60_000),
-  HEALER_MODEL_PRICES: z.pipe(
-    z.optional(z.string()),
-    z.transform((value: string | undefined, ctx): ModelPrices => {
-      if (value === undefined || value.trim() === '') return DEFAULT_MODEL_PRICES;
-      const parsed = parseModelPrices(value);
-      if (parsed.ok) return parsed.prices;
-      return failTransform(ctx, parsed.error);
-    }),
-  ),
-  HEALER_MODEL_DAILY_BUDGET_USD: z._default(z.coerce.number().check(z.gte(0), z.lte(1_000_000)), 20),
-  // An empty value means unset (classic zod's z.preprocess, which mini spells as this pipe).
-  HEALER_MODEL_DAILY_BUDGET_TOKENS: z.pipe(z.transform((v: unknown) => (v === '' ? undefined : v)), z.optional(z.coerce.number().check(z.int(), z.gte(1)))),
+  HEALER_MODEL_MAX_STEPS: int(1, 8, 4),
+  HEALER_MODEL_MAX_INPUT_TOKENS: int(1000, 1_000_000, 60_000),
+  HEALER_MODEL_PRICES: variable((value): ModelPrices => {
+    if (value === undefined || value.trim() === '') return DEFAULT_MODEL_PRICES;
+    const parsed = parseModelPrices(value);
+    if (parsed.ok) return parsed.prices;
+    throw new BadValue(parsed.error);
+  }),
+  HEALER_MODEL_DAILY_BUDGET_USD: decimal(0, 1_000_000, 20),
+  // An empty value means unset.
+  HEALER_MODEL_DAILY_BUDGET_TOKENS: variable((v) => (v === undefined || v === '' ? undefined : numberIn(v, 1, Number.MAX_SAFE_INTEGER, true))),
   /** Each Kubernetes API request is abandoned after this long (and never outlives the Lambda). */
-  HEALER_KUBE_REQUEST_TIMEOUT_SECONDS: z._default(z.coerce.number().check(z.gte(1), z.lte(120)), 10),
+  HEALER_KUBE_REQUEST_TIMEOUT_SECONDS: decimal(1, 120, 10),
   /** Protected and opted-out places page without evidence; true lets the model diagnose them (still never acting). */
   HEALER_DIAGNOSE_PROTECTED: booleanFlag(false),
 });
