@@ -4,6 +4,7 @@ import { parseAlertMappings, type AlertMappings } from '../intake/incidents.js';
 import { DEFAULT_DETECTOR_SETTINGS, type DetectorSettings } from '../detect/finding.js';
 import { DEFAULT_MODEL_PRICES, parseModelPrices, type ModelPrices } from '../diagnose/cost.js';
 import { ACTION_IDS } from '../domain/types.js';
+import { redact } from '../evidence/redact.js';
 import { EKS_ENDPOINT, eksSettingsOf, isClusterName, isPemCertificateBase64, parseClusterRegistry, type ClusterEntry, type EksSettings } from './clusters.js';
 
 export type { ClusterEntry, EksSettings } from './clusters.js';
@@ -18,6 +19,9 @@ export type { ClusterEntry, EksSettings } from './clusters.js';
  * is 0, as z.coerce.number() read it) and name what was expected.
  */
 class BadValue extends Error {}
+
+/** A bad value as an error quotes it: redacted and cut, since a start failure is logged as it is. */
+const quoted = (text: string): string => JSON.stringify(redact(text.length > 80 ? `${text.slice(0, 80)}…` : text));
 
 /** One variable: unset or its text in, the parsed value out; a BadValue becomes its issue. */
 function variable<T>(parse: (text: string | undefined) => T) {
@@ -36,7 +40,7 @@ function variable<T>(parse: (text: string | undefined) => T) {
 function numberIn(text: string, min: number, max: number, whole: boolean): number {
   const n = Number(text);
   const expected = `expected ${whole ? 'a whole number' : 'a number'} from ${min} to ${max}`;
-  if (!Number.isFinite(n) || (whole && !Number.isSafeInteger(n))) throw new BadValue(`${expected}, got "${text}"`);
+  if (!Number.isFinite(n) || (whole && !Number.isSafeInteger(n))) throw new BadValue(`${expected}, got ${quoted(text)}`);
   if (n < min || n > max) throw new BadValue(`${expected}, got ${n}`);
   return n;
 }
@@ -58,7 +62,7 @@ const booleanFlag = (fallback: boolean) =>
     const normalised = value.trim().toLowerCase();
     if (['1', 'true', 'yes', 'on'].includes(normalised)) return true;
     if (['0', 'false', 'no', 'off'].includes(normalised)) return false;
-    throw new BadValue(`expected true or false, got "${value}"`);
+    throw new BadValue(`expected true or false, got ${quoted(value)}`);
   });
 
 /** A comma-separated list; unset gives the fallback, and so does a blank value when `blank` says so. */
@@ -99,7 +103,7 @@ const ConfigSchema = z.object({
   HEALER_KUBE_IDENTITY: variable((v): 'act' | 'scan' => {
     if (v === undefined) return 'act';
     if (v === 'act' || v === 'scan') return v;
-    throw new BadValue(`expected act or scan, got "${v}"`);
+    throw new BadValue(`expected act or scan, got ${quoted(v)}`);
   }),
   HEALER_DRY_RUN: booleanFlag(true),
   HEALER_KILL_SWITCH: booleanFlag(false),
@@ -244,7 +248,7 @@ function eksSettings(e: ConfigEnv, problems: string[]): EksSettings | undefined 
   }
   if (endpoint !== undefined && caData === undefined) problems.push('HEALER_EKS_CA_DATA: required with HEALER_EKS_ENDPOINT (aws eks describe-cluster --query cluster.certificateAuthority.data), or leave both out to have them asked of EKS');
   if (caData !== undefined && endpoint === undefined) problems.push('HEALER_EKS_ENDPOINT: required with HEALER_EKS_CA_DATA (aws eks describe-cluster --query cluster.endpoint), or leave both out to have them asked of EKS');
-  if (endpoint !== undefined && !EKS_ENDPOINT.test(endpoint)) problems.push(`HEALER_EKS_ENDPOINT: expected https://<host>, got "${endpoint}"`);
+  if (endpoint !== undefined && !EKS_ENDPOINT.test(endpoint)) problems.push(`HEALER_EKS_ENDPOINT: expected https://<host>, got ${quoted(endpoint)}`);
   if (caData !== undefined && !isPemCertificateBase64(caData)) problems.push('HEALER_EKS_CA_DATA: expected the base64 of a PEM certificate');
   if (region === undefined) problems.push('HEALER_EKS_REGION: required with HEALER_EKS_CLUSTER_NAME when AWS_REGION is not set');
   if (region === undefined || (endpoint === undefined) !== (caData === undefined)) return undefined;

@@ -62,4 +62,17 @@ describe('the configuration read from the environment', () => {
     ]) expect(message).toContain(fragment);
     expect(message).not.toContain('no-colon');
   });
+
+  it('quotes a bad value only redacted: a secret pasted into the wrong variable stays out of the start failure', () => {
+    // Prepare
+    const token = `ghp_${'aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5'}`;
+
+    // Act
+    const message = refusal({ HEALER_MAX_BODY_BYTES: token, HEALER_DRY_RUN: token });
+
+    // Assess
+    expect(message).toContain('HEALER_MAX_BODY_BYTES: expected a whole number');
+    expect(message).toContain('HEALER_DRY_RUN: expected true or false, got "[REDACTED');
+    expect(message).not.toContain(token.slice(0, 12));
+  });
 });

@@ -34,13 +34,16 @@ describe('a log line', () => {
     expect(line?.reason).toMatch(/^label holds \[REDACTED/);
   });
 
-  it('redacts a top-level field name the code did not write (not lower camelCase), whatever its value', () => {
+  it('redacts a top-level field name not on its own list, whatever its value, even one that looks like code', () => {
+    // Prepare: a Databricks-shaped token is lower case and digits, as a camelCase name could be
+    const databricks = `dapi${'0123456789abcdef'.repeat(2)}`;
+
     // Act
-    const fields = redactedFields({ [AWS_KEY]: 1, [`${GITHUB_TOKEN}`]: true, 'x-api-key': null });
+    const fields = redactedFields({ [AWS_KEY]: 1, [`${GITHUB_TOKEN}`]: true, 'x-api-key': null, [databricks]: 3 });
 
     // Assess
-    expect(JSON.stringify(fields)).not.toMatch(new RegExp(`${AWS_KEY}|${GITHUB_TOKEN.slice(0, 12)}`));
-    expect(Object.keys(fields)).toHaveLength(3);
+    expect(JSON.stringify(fields)).not.toMatch(new RegExp(`${AWS_KEY}|${GITHUB_TOKEN.slice(0, 12)}|${databricks}`));
+    expect(Object.keys(fields)).toHaveLength(4);
   });
 
   it("keeps the healer's own words as written: level, message, invocation context, numeric fields of its own", () => {
@@ -48,10 +51,10 @@ describe('a log line', () => {
     setLogContext({ function: 'k8s-healer-prod-webhook', requestId: 'c0ffee-1', coldStart: true });
 
     // Act
-    const [line] = linesOf(() => log('warn', 'webhook handled', { statusCode: 401, received: 0, dryRun: true }));
+    const [line] = linesOf(() => log('warn', 'webhook handled', { statusCode: 401, received: 0, duplicates: 2 }));
 
     // Assess
-    expect(line).toMatchObject({ level: 'warn', message: 'webhook handled', function: 'k8s-healer-prod-webhook', requestId: 'c0ffee-1', coldStart: true, statusCode: 401, received: 0, dryRun: true });
+    expect(line).toMatchObject({ level: 'warn', message: 'webhook handled', function: 'k8s-healer-prod-webhook', requestId: 'c0ffee-1', coldStart: true, statusCode: 401, received: 0, duplicates: 2 });
     expect(line?.at).toEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT/));
   });
 });
