@@ -101,7 +101,33 @@ describe('ConsoleNotifier', () => {
     // Assess
     expect(lines).toHaveLength(1);
     expect(lines[0]).not.toContain('\n');
-    expect(JSON.parse(lines[0] ?? '')).toMatchObject({ kind: 'notification', ...n });
+    expect(JSON.parse(lines[0] ?? '')).toMatchObject({ kind: 'notification', subject: 's', text: 'a\nb', severity: 'info', outcome: 'dry-run', cluster: 'c', namespace: 'ns', attributes: { outcome: 'dry-run' } });
+  });
+
+  it('writes nothing raw: a secret in any field of the notification is redacted on the line', async () => {
+    // Prepare
+    const lines: string[] = [];
+    const notifier = new ConsoleNotifier((line) => lines.push(line));
+    const password = 'q9X3kLmZpR2';
+    const secret = `postgres://app:${password}@db:5432/app`;
+    const n: Notification = {
+      subject: `crash ${secret}`,
+      body: `connect ${secret}`,
+      severity: 'critical',
+      outcome: 'paged',
+      cluster: `c ${secret}`,
+      namespace: `ns ${secret}`,
+      incidentId: `id ${secret}`,
+      runbookUrl: `https://runbooks.example.com/db?dsn=${secret}`,
+    };
+
+    // Act
+    await notifier.notify(n);
+
+    // Assess
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain(password);
+    expect(JSON.parse(lines[0] ?? '')).not.toHaveProperty('body');
   });
 
   it('adds the text a mail subscriber reads: redacted, with a checked runbook link', async () => {
