@@ -32,6 +32,11 @@ export interface ActionSpec<K extends ActionId = ActionId> {
   readonly cordons: boolean;
   /** Takes a pod away: only a pod some controller recreates may be its target (a bare pod would be gone for good). */
   readonly removesPod: boolean;
+  /**
+   * A restart: pods come back from the same spec. The model may propose a restart on its own
+   * judgement; any other action needs the runbook to recognise the same situation and target.
+   */
+  readonly isRestart: boolean;
   /** Its plan proves a Job stuck against HEALER_JOB_STUCK_SECONDS: policy needs that setting. */
   readonly needsJobStuckSeconds: boolean;
   /** Its parameters: anything else a diagnosis proposes is rejected. */

@@ -17,6 +17,7 @@ export const cordonNode: Action<'cordon-node'> = {
     scales: false,
     cordons: true,
     removesPod: false,
+    isRestart: false,
     needsJobStuckSeconds: false,
     parameters: z.strictObject({}),
     verifyWithinSeconds: 120,

@@ -17,6 +17,7 @@ export const deleteJob: Action<'delete-job'> = {
     scales: false,
     cordons: false,
     removesPod: false,
+    isRestart: false,
     needsJobStuckSeconds: true,
     parameters: z.strictObject({}),
     verifyWithinSeconds: 300,

@@ -16,6 +16,7 @@ export const evictPod: Action<'evict-pod'> = {
     scales: false,
     cordons: false,
     removesPod: true,
+    isRestart: true,
     needsJobStuckSeconds: false,
     parameters: z.strictObject({}),
     verifyWithinSeconds: 300,

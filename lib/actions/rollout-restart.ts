@@ -19,6 +19,7 @@ export const rolloutRestart: Action<'rollout-restart'> = {
     scales: false,
     cordons: false,
     removesPod: false,
+    isRestart: true,
     needsJobStuckSeconds: false,
     parameters: z.strictObject({}),
     verifyWithinSeconds: 600,

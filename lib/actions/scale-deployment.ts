@@ -22,6 +22,7 @@ export const scaleDeployment: Action<'scale-deployment'> = {
     scales: true,
     cordons: false,
     removesPod: false,
+    isRestart: false,
     needsJobStuckSeconds: false,
     parameters: z.strictObject({ replicas: z.number().check(z.int(), z.gte(1), z.lte(10_000)) }),
     verifyWithinSeconds: 600,

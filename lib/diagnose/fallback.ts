@@ -1,7 +1,8 @@
-import { ACTION_IDS, type Diagnosis, type DiagnosisCategory, type Evidence, type Incident, type Recommendation } from '../domain/types.js';
+import { ACTION_IDS, type ActionId, type Diagnosis, type DiagnosisCategory, type Evidence, type Incident, type Recommendation } from '../domain/types.js';
 import { systemClock, type Clock, type DiagnoseOptions, type Diagnoser } from '../ports/index.js';
 import type { ModelBudget, ModelBudgetState } from '../ports/model-budget.js';
 import { totalTokens } from './cost.js';
+import { specOf } from '../actions/catalog.js';
 import type { Metrics } from '../ports/metrics.js';
 import { modelFallback, modelSpend } from '../metrics/healer-metrics.js';
 
@@ -16,7 +17,7 @@ import { modelFallback, modelSpend } from '../metrics/healer-metrics.js';
 /** Categories where recreating the pod repeats the failure. */
 export const RESTART_USELESS: readonly DiagnosisCategory[] = ['oom', 'image-pull', 'config-error', 'bad-release'];
 
-const isAction = (r: Recommendation): boolean => (ACTION_IDS as readonly string[]).includes(r);
+const isAction = (r: Recommendation): r is ActionId => (ACTION_IDS as readonly string[]).includes(r);
 
 function describe(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
@@ -49,7 +50,7 @@ export function crossCheck(model: Diagnosis, runbook: Diagnosis | undefined): st
   // Restarts are the model's to judge within the checks above. Scaling, deleting a Job and
   // cordoning a node need the runbook to recognise the same situation: the model may add
   // confidence or turn them into a page, never invent one of them.
-  if (!RESTART_ACTIONS.includes(model.recommendation)) {
+  if (!specOf(model.recommendation).isRestart) {
     if (runbook.recommendation !== model.recommendation) {
       return `the runbook does not recognise a situation for ${model.recommendation} (it proposes ${runbook.recommendation})`;
     }
@@ -58,9 +59,6 @@ export function crossCheck(model: Diagnosis, runbook: Diagnosis | undefined): st
   }
   return null;
 }
-
-/** Actions that recreate pods from the same spec: what "a restart" means in the checks above. */
-export const RESTART_ACTIONS: readonly string[] = ['evict-pod', 'rollout-restart'];
 
 /**
  * Why today's budget does not allow a model diagnosis expected to cost `reserveUsd`, or null when
