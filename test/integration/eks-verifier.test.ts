@@ -6,19 +6,17 @@
  * with credentials of an IAM role assumed in moto, through the healer's own wiring (kubeConfigFor
  * with the EKS settings, the AWS SDK's default credential chain).
  *
- * moto runs with test/support/moto_sts_proxy.py, which gives its STS two real behaviours moto
+ * moto runs with test/support/moto_sts_proxy.py, which gives its STS three real behaviours moto
  * 5.2.5 lacks: a JSON answer to `Accept: application/json` (what the verifier asks and parses;
- * plain moto answers XML and the verifier stops at "invalid character '<'"), and the caller of a
- * presigned URL read from its X-Amz-Credential (plain moto names every such caller `user/moto`).
- *
- * What this cannot prove: moto checks no presigned URL's signature (it checks SigV4 only from an
- * Authorization header, and only with its IAM authentication on). So a token signed for another
- * cluster, or with a tampered signature, is accepted here where real STS answers
- * SignatureDoesNotMatch; a test below shows that gap rather than hiding it. That refusal is proved
- * instead with botocore as a second, independent SigV4 implementation: the signature STS computes
- * for the verifier's cluster ID is the token's own, and differs for another cluster's or a
- * tampered token. Every other refusal (expired, not STS, cluster header unsigned, a role aws-auth
- * does not map) is the verifier's own and runs here for real, ending in 401 from the kube-apiserver.
+ * plain moto answers XML and the verifier stops at "invalid character '<'"), the caller of a
+ * presigned URL read from its X-Amz-Credential (plain moto names every such caller `user/moto`),
+ * and a check of a presigned URL's signature (plain moto checks none): botocore recomputes it
+ * with the secret moto issued for the key, over the request as the verifier sent it, so a token
+ * signed for another cluster or with a tampered signature is refused (SignatureDoesNotMatch) as
+ * real STS refuses it. That check is botocore's SigV4, not AWS's own service; the last test below
+ * also compares botocore's signature with the healer's directly. Every other refusal (expired,
+ * not STS, cluster header unsigned, a role aws-auth does not map) is the verifier's own. Each
+ * ends in 401 from the kube-apiserver.
  * aws-auth is the mapRoles of docs/operations.md as written; RBAC is infra/rbac.yaml, which the
  * control plane applies.
  */
@@ -86,6 +84,7 @@ describe.skipIf(missing !== undefined)('the EKS token against aws-iam-authentica
     expired: /X-Amz-Date parameter is expired \(15 minute expiration\)/,
     notSts: /unexpected hostname \\?"sts\.eu-west-1\.amazonaws\.com\.evil\.example\\?"/,
     clusterHeaderUnsigned: /client did not sign the x-k8s-aws-id header/,
+    badSignature: /sts getCallerIdentity failed.*(SignatureDoesNotMatch|403)/,
   };
 
   describe('its verify command', () => {
@@ -138,6 +137,31 @@ describe.skipIf(missing !== undefined)('the EKS token against aws-iam-authentica
 
       // Assess
       expect(out).toMatch(REFUSED.clusterHeaderUnsigned);
+    });
+
+    it('a token signed for another cluster is refused by STS (SignatureDoesNotMatch), and taken by that cluster\'s verifier', async () => {
+      // Prepare
+      const token = await sign('staging-eu');
+
+      // Act
+      const here = await verify(token, CLUSTER);
+      const there = await verify(token, 'staging-eu');
+
+      // Assess
+      expect(here.out).toMatch(REFUSED.badSignature);
+      expect(there.out).not.toMatch(/sts getCallerIdentity failed/);
+      expect(JSON.parse(there.stdout.slice(there.stdout.indexOf('{')))).toEqual(expect.objectContaining({ SessionName: SESSION }));
+    });
+
+    it('a token signed with an access key STS never issued is refused by STS (InvalidClientTokenId)', async () => {
+      // Prepare
+      const credentials = { accessKeyId: 'ASIAZZZZZZZZZZZZZZZZ', secretAccessKey: 'not-a-secret-moto-issued', sessionToken: 'not-a-session-moto-issued' };
+
+      // Act
+      const { out } = await verify(await presignEksToken({ clusterName: CLUSTER, region: REGION, credentials, signingDate: new Date() }), CLUSTER);
+
+      // Assess
+      expect(out).toMatch(/sts getCallerIdentity failed.*(InvalidClientTokenId|403)/);
     });
   });
 
@@ -251,12 +275,20 @@ describe.skipIf(missing !== undefined)('the EKS token against aws-iam-authentica
       await waitFor(() => reason.test(server?.logTail() ?? ''), { what: `the authenticator to log ${String(reason)}`, timeoutMs: 5_000, intervalMs: 50 });
     });
 
-    it('GAP (moto, not the verifier): a token signed for another cluster is accepted here, where STS refuses it', async () => {
-      // Act: the verifier sends x-k8s-aws-id: prod-eu, which the token did not sign; moto checks no signature
-      const review = await whoAmI(withToken(await sign('staging-eu')));
+    it.each([
+      ['signed for another cluster', () => sign('staging-eu')],
+      ['with a tampered signature', async () => {
+        const url = urlOf(await sign(CLUSTER));
+        const sig = new URL(url).searchParams.get('X-Amz-Signature') ?? '';
+        return tokenOf(url.replace(sig, (sig.startsWith('a') ? 'b' : 'a') + sig.slice(1)));
+      }],
+    ])('refuses a token %s (401): STS answers SignatureDoesNotMatch', async (_, make) => {
+      // Act: the verifier sends x-k8s-aws-id: prod-eu with the token's own query
+      const status = await statusOf(whoAmI(withToken(await make())));
 
-      // Assess: see the botocore test below for the signature STS computes, which differs
-      expect(review.status?.userInfo?.username).toBe(`k8s-healer-remediate:${SESSION}`);
+      // Assess
+      expect(status).toBe(401);
+      await waitFor(() => REFUSED.badSignature.test(server?.logTail() ?? ''), { what: 'the authenticator to log STS\'s refusal', timeoutMs: 5_000, intervalMs: 50 });
     });
   });
 
