@@ -131,7 +131,10 @@ export interface RevertOutcome {
 export interface Revert {
   /** Pure, for the write gate: why this undo lies outside what the healer changed, or null. */
   readonly outOfBounds: (plan: ActionPlan) => string | null;
-  /** The undo, pinned to what the healer set; a refusal the adapter reports, never forces. */
+  /**
+   * The undo, pinned to what the healer set; a refusal the adapter reports, never forces. It reads
+   * the object it pins to itself, so the adapter runs it again after a conflict (409).
+   */
   readonly apply: (client: ActionClient, plan: ActionPlan, opts: { readonly dryRun: boolean }) => Promise<RevertOutcome>;
 }
 

@@ -48,14 +48,26 @@ function refusalOf(error: unknown): string | undefined {
   return status === undefined ? undefined : REFUSALS[status];
 }
 
+/**
+ * How many times a revert runs when its write meets a conflict. A revert reads the object it pins
+ * to itself, so a conflict means someone wrote between its read and its write (on a Deployment
+ * whose new pods fail, the controller's status updates do, often): read, check, write again.
+ */
+export const REVERT_TRIES = 3;
+
+export interface KubernetesActorOptions {
+  /** Stands between the actor and the API client: how a test puts another writer between a read and a write. */
+  readonly interpose?: (client: ActionClient) => ActionClient;
+}
+
 export class KubernetesActor implements ClusterWriter, ClusterObserver {
   private readonly client: ActionClient;
   private readonly reads: ActionReads;
 
-  constructor(kubeConfig: KubeConfig, private readonly clock: Clock) {
+  constructor(kubeConfig: KubeConfig, private readonly clock: Clock, options: KubernetesActorOptions = {}) {
     const api = new KubernetesActionApi(kubeConfig);
     // Two views of one client: observing is typed read-only.
-    this.client = api;
+    this.client = options.interpose ? options.interpose(api) : api;
     this.reads = api;
   }
 
@@ -87,13 +99,17 @@ export class KubernetesActor implements ClusterWriter, ClusterObserver {
     const base = { action: plan.action, target: plan.target };
     const revert = actionOf(plan.action).revert;
     if (!revert) return { ...base, ok: false, detail: `${plan.action} is not reverted by the healer` };
-    try {
-      const { resourceVersion, ...outcome } = await revert.apply(this.client, plan, opts);
-      return { ...base, ...outcome, ...(outcome.ok && !opts.dryRun ? { resourceVersion } : {}) };
-    } catch (error) {
-      const refusal = refusalOf(error);
-      if (refusal !== undefined) return { ...base, ok: false, detail: `not reverted: ${refusal} (${describe(error)})` };
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { resourceVersion, ...outcome } = await revert.apply(this.client, plan, opts);
+        return { ...base, ...outcome, ...(outcome.ok && !opts.dryRun ? { resourceVersion } : {}) };
+      } catch (error) {
+        if (statusOf(error) === 409 && attempt < REVERT_TRIES) continue;
+        const refusal = refusalOf(error);
+        const tries = statusOf(error) === 409 ? `, ${attempt} tries` : '';
+        if (refusal !== undefined) return { ...base, ok: false, detail: `not reverted: ${refusal} (${describe(error)}${tries})` };
+        throw error;
+      }
     }
   }
 }

@@ -17,6 +17,7 @@ import {
 import { KubernetesActor, RESTARTED_AT } from '../../lib/adapters/kubernetes-actions.js';
 import type { ActionPlan } from '../../lib/actions/plan.js';
 import { judge } from '../../lib/actions/verify.js';
+import type { ActionClient } from '../../lib/actions/client.js';
 import { systemClock } from '../../lib/ports/index.js';
 
 /**
@@ -150,6 +151,74 @@ describe.skipIf(!available || !kwokHere)('allowlisted actions on the control pla
     expect(secondRevert.ok).toBe(false);
     expect(secondRevert.detail).toMatch(/replica count is now 1, not the 2/);
     expect((await adminApps.readNamespacedDeployment({ name: 'scale-me', namespace: ns })).spec?.replicas).toBe(1);
+  });
+
+  /**
+   * The healer's actor, with another writer stepping in right after each of its first `times`
+   * scale reads: an annotation on the Deployment, as a controller's status write would, moves
+   * the resourceVersion the revert read (the API answers the revert's write 409).
+   */
+  function actorRacedBy(times: number) {
+    const raced = { reads: 0, writes: 0 };
+    const racing = new KubernetesActor(loadKubeConfig(cluster.healerKubeconfigPath), systemClock, {
+      interpose: (api): ActionClient => ({
+        evictPod: (...a) => api.evictPod(...a),
+        patchDeployment: (...a) => api.patchDeployment(...a),
+        patchNode: (...a) => api.patchNode(...a),
+        deleteJob: (...a) => api.deleteJob(...a),
+        replaceDeploymentScale: (...a) => api.replaceDeploymentScale(...a),
+        async readDeploymentScale(deployment) {
+          const scale = await api.readDeploymentScale(deployment);
+          raced.reads += 1;
+          if (raced.writes < times) {
+            raced.writes += 1;
+            await adminApps.patchNamespacedDeployment(
+              { name: deployment.name, namespace: ns, body: { metadata: { annotations: { 'example.com/racer': String(raced.writes) } } } },
+              setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+            );
+          }
+          return scale;
+        },
+      }),
+    });
+    return { racing, raced };
+  }
+
+  async function scaledByHealer(name: string) {
+    const d = await deployment(name, 1);
+    const plan: ActionPlan = { action: 'scale-deployment', target: { kind: 'Deployment', name, namespace: ns, uid: d.metadata?.uid }, resourceVersion: d.metadata?.resourceVersion, parameters: { replicas: 2 }, fromReplicas: 1, summary: 'scale 1 -> 2' };
+    const result = await actor.execute(plan, { dryRun: false });
+    expect(result.ok, result.detail).toBe(true);
+    return plan;
+  }
+
+  it('a revert whose write meets a conflict reads again and reverts, the count being still the healer\'s', async () => {
+    // Prepare
+    const plan = await scaledByHealer('revert-raced-once');
+    const { racing, raced } = actorRacedBy(1);
+
+    // Act
+    const reverted = await racing.revert(plan, { dryRun: false });
+
+    // Assess
+    expect(reverted, reverted.detail).toMatchObject({ ok: true, detail: 'scaled back to 1' });
+    expect(raced).toEqual({ reads: 2, writes: 1 });
+    expect((await adminApps.readNamespacedDeployment({ name: 'revert-raced-once', namespace: ns })).spec?.replicas).toBe(1);
+  });
+
+  it('a revert that meets a conflict on every try stops after 3 and forces nothing', async () => {
+    // Prepare
+    const plan = await scaledByHealer('revert-raced-always');
+    const { racing, raced } = actorRacedBy(Number.MAX_SAFE_INTEGER);
+
+    // Act
+    const reverted = await racing.revert(plan, { dryRun: false });
+
+    // Assess
+    expect(reverted.ok).toBe(false);
+    expect(reverted.detail).toMatch(/not reverted: the target changed since the plan was made .*HTTP 409.*3 tries\)$/);
+    expect(raced.reads).toBe(3);
+    expect((await adminApps.readNamespacedDeployment({ name: 'revert-raced-always', namespace: ns })).spec?.replicas).toBe(2);
   });
 
   it('delete-job: a stuck Job goes with background propagation, pinned to its uid', async () => {
