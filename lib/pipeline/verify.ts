@@ -9,6 +9,7 @@ import type { WriteGate } from './write-gate.js';
 import type { Settings } from '../config/config.js';
 import type { Metrics } from '../ports/metrics.js';
 import { verificationJudged } from '../metrics/healer-metrics.js';
+import { ACTION_RECORD_KEEP_SECONDS } from './remediate.js';
 
 export interface VerifyDeps {
   readonly observer: ClusterObserver;
@@ -20,7 +21,7 @@ export interface VerifyDeps {
   readonly clock: Clock;
   readonly verifications: VerificationScheduler;
   readonly metrics?: Metrics;
-  /** The settings (lib/config/config.ts); verification reads the cluster, budgets.verifyDelaySeconds and intake.dedupWindowSeconds. */
+  /** The settings (lib/config/config.ts); verification reads the cluster, budgets.verifyDelaySeconds, intake.dedupWindowSeconds and intake.lockSeconds. */
   readonly settings: Pick<Settings, 'cluster' | 'budgets' | 'intake'>;
 }
 
@@ -45,8 +46,9 @@ export async function auditUnmatchedVerification(request: VerificationRequest, d
  * from the state table, so a forged or replayed message can at most re-check a real action.
  * Done: audited and on-call hears it worked. Pending: checked again later. Failed: audited,
  * reverted through the write gate where undoing is the safe choice, and a human paged.
- * Redeliveries of the same check are no-ops; a check that fails part-way releases its mark, so
- * the redelivery does the whole check again (a needed revert is never lost as a "duplicate").
+ * Redeliveries of the same check are no-ops, and once an action is judged done or failed, any
+ * later check of it is; a check that fails part-way releases its marks, so the redelivery does
+ * the whole check again (a needed revert is never lost as a "duplicate").
  */
 export async function verifyAction(request: VerificationRequest, deps: VerifyDeps): Promise<VerifyResult> {
   const now = deps.clock.now();
@@ -62,11 +64,19 @@ export async function verifyAction(request: VerificationRequest, deps: VerifyDep
   }
   const mark = `verify#${request.actionId}#${request.attempt}`;
   if (!(await deps.state.recordIfNew(mark, deps.settings.intake.dedupWindowSeconds, now))) return 'duplicate';
+  // A final judgement stands as long as the action's record: a message redelivered after the
+  // dedup window must not judge, revert or page a second time. Held while a check runs.
+  const judged = `verified#${request.actionId}`;
+  if (!(await deps.state.claimIncident(judged, deps.settings.intake.lockSeconds, now))) return 'duplicate';
   try {
-    return await checkOnce(record, request, deps, now);
+    const judgement = await checkOnce(record, request, deps, now);
+    if (judgement.status === 'pending') await deps.state.releaseIncident(judged);
+    else await deps.state.completeIncident(judged, ACTION_RECORD_KEEP_SECONDS, deps.clock.now());
+    return judgement;
   } catch (error) {
     // Let SQS redeliver: forget this attempt's mark so the retry is not taken for a duplicate.
     await deps.state.forgetIncident(mark);
+    await deps.state.releaseIncident(judged);
     throw error;
   }
 }

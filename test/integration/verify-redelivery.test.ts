@@ -1,8 +1,10 @@
 /**
- * A verification check that fails part-way must not be lost: on DynamoDB Local and moto SNS, the
- * first delivery of a check cannot page (the topic does not exist), so it throws and releases its
- * dedup mark; SQS's redelivery then does the whole check again and pages, and a third delivery
- * of the same check is a duplicate. The observer stands in for the cluster (it is not what is
+ * Verification checks as SQS delivers them (at least once, sometimes late), on DynamoDB Local and
+ * moto SNS. A check that fails part-way must not be lost: the first delivery cannot page (the
+ * topic does not exist), so it throws and releases its marks; SQS's redelivery then does the whole
+ * check again and pages, and a third delivery of the same check is a duplicate. An action judged
+ * once is never judged again, even by a message redelivered after the dedup window; a pending
+ * one stays open for the next attempt. The observer stands in for the cluster (it is not what is
  * under test here: the mark handling in verifyAction is).
  */
 import { randomBytes } from 'node:crypto';
@@ -15,14 +17,14 @@ import { DynamoStateStore } from '../../lib/adapters/dynamo-state-store.js';
 import { SnsNotifier } from '../../lib/adapters/sns-notifier.js';
 import { verifyAction, type VerifyDeps } from '../../lib/pipeline/verify.js';
 import { WriteGate } from '../../lib/pipeline/write-gate.js';
-import { systemClock, type ClusterObserver, type ClusterWriter, type VerificationScheduler } from '../../lib/ports/index.js';
+import type { ClusterWriter, VerificationScheduler } from '../../lib/ports/index.js';
 import { anIncident } from '../fixtures/builders.js';
 import { startHealerEnv, type HealerEnv } from '../support/healer-env.js';
 
 /** Cluster local, live, nothing protected; re-checks every 60 s, dedup for 600 s (the defaults). */
 const SETTINGS = loadConfig({ HEALER_DRY_RUN: 'false', HEALER_DENIED_NAMESPACES: '' }).settings;
 
-describe('a verification check that fails part-way', () => {
+describe('verification checks delivered more than once', () => {
   let env: HealerEnv;
   const hex = () => randomBytes(16).toString('hex');
 
@@ -33,38 +35,49 @@ describe('a verification check that fails part-way', () => {
     await env?.stop();
   });
 
-  it('releases its mark, so the redelivery checks again and pages; the next one is a duplicate', async () => {
-    // Prepare: an eviction recorded as remediate() records it; the evicted pod is gone.
+  /** An eviction recorded as remediate() records it, and the worker's deps around it. */
+  async function recordedEviction() {
     const incident = anIncident({ id: hex() });
     const plan: ActionPlan = { action: 'evict-pod', target: { kind: 'Pod', name: incident.subject.name, namespace: incident.subject.namespace, uid: 'u-1' }, parameters: {}, summary: 'evict the pod' };
     const actionId = hex();
     const actionRecords = new DynamoActionRecords({ tableName: env.tables.state });
     await actionRecords.put({ actionId, incident, plan, actedAt: new Date().toISOString() }, 3600, Date.now());
-    const observer: ClusterObserver = { observe: () => Promise.resolve({ targetPresent: false }) };
     const neverWrites: ClusterWriter = {
       execute: () => Promise.reject(new Error('no write expected')),
       revert: () => Promise.reject(new Error('no write expected')),
     };
     const audit = new DynamoAuditLog({ tableName: env.tables.audit });
-    const verifications: VerificationScheduler = { scheduleVerification: () => Promise.reject(new Error('no re-check expected')) };
-    const depsWith = (topicArn: string): VerifyDeps => ({
-      observer,
-      gate: new WriteGate({ writer: neverWrites, reader: { placementOf: () => Promise.reject(new Error('no gate expected')) }, audit, clock: systemClock, settings: SETTINGS }),
-      actionRecords,
-      state: new DynamoStateStore({ tableName: env.tables.state }),
-      audit,
-      notifier: new SnsNotifier({ topicArn }),
-      clock: systemClock,
-      verifications,
-      settings: SETTINGS,
-    });
-    const request = { type: 'verify', incidentId: incident.id, actionId, attempt: 1 } as const;
+    const scheduled: number[] = [];
+    const verifications: VerificationScheduler = { scheduleVerification: (next) => Promise.resolve(void scheduled.push(next.attempt)) };
+    /** The deps as one invocation builds them: what the cluster shows, which topic, what time it is. */
+    const depsWith = ({ topicArn = env.inbox.topicArn, podStillThere = false, laterMs = 0 } = {}): VerifyDeps => {
+      const clock = { now: () => Date.now() + laterMs };
+      return {
+        observer: { observe: () => Promise.resolve({ targetPresent: podStillThere }) },
+        gate: new WriteGate({ writer: neverWrites, reader: { placementOf: () => Promise.reject(new Error('no gate expected')) }, audit, clock, settings: SETTINGS }),
+        actionRecords,
+        state: new DynamoStateStore({ tableName: env.tables.state }),
+        audit,
+        notifier: new SnsNotifier({ topicArn }),
+        clock,
+        verifications,
+        settings: SETTINGS,
+      };
+    };
+    const request = (attempt: number) => ({ type: 'verify', incidentId: incident.id, actionId, attempt }) as const;
+    const verificationsAudited = async () => (await audit.listForIncident(incident.id)).filter((e) => e.step === 'verification');
+    return { incident, depsWith, request, scheduled, verificationsAudited };
+  }
+
+  it('a check that fails part-way releases its marks, so the redelivery checks again and pages; the next one is a duplicate', async () => {
+    // Prepare
+    const { incident, depsWith, request } = await recordedEviction();
     const missingTopic = env.inbox.topicArn.replace(/:[^:]+$/, ':no-such-topic');
 
     // Act
-    const first = await verifyAction(request, depsWith(missingTopic)).then(() => 'returned', (e: unknown) => (e instanceof Error ? e.message : String(e)));
-    const second = await verifyAction(request, depsWith(env.inbox.topicArn));
-    const third = await verifyAction(request, depsWith(env.inbox.topicArn));
+    const first = await verifyAction(request(1), depsWith({ topicArn: missingTopic })).then(() => 'returned', (e: unknown) => (e instanceof Error ? e.message : String(e)));
+    const second = await verifyAction(request(1), depsWith());
+    const third = await verifyAction(request(1), depsWith());
 
     // Assess
     expect(first).not.toBe('returned');
@@ -76,5 +89,39 @@ describe('a verification check that fails part-way', () => {
     // The verified check is the follow-up that resolves the incident's page, keyed by its id.
     expect(pages[0]?.attributes).toMatchObject({ event: 'resolve', severity: 'info', action: 'evict-pod' });
     expect(pages[0]?.page?.pagerduty).toMatchObject({ event_action: 'resolve', dedup_key: incident.id });
+  });
+
+  it('an action judged once is not judged again by a check redelivered after the dedup window', async () => {
+    // Prepare: judged done now.
+    const { depsWith, request, verificationsAudited } = await recordedEviction();
+    expect(await verifyAction(request(2), depsWith())).toMatchObject({ status: 'done' });
+    await env.inbox.receive(1, 3_000);
+
+    // Act: the same check, and an earlier attempt's, delivered again 20 minutes later (the dedup
+    // window is 10), when the cluster would tell another story.
+    const late = await verifyAction(request(2), depsWith({ podStillThere: true, laterMs: 1_200_000 }));
+    const earlier = await verifyAction(request(1), depsWith({ podStillThere: true, laterMs: 1_200_000 }));
+
+    // Assess: judged once, paged once.
+    expect([late, earlier]).toEqual(['duplicate', 'duplicate']);
+    expect(await verificationsAudited()).toHaveLength(1);
+    expect(await env.inbox.receive(1, 2_000)).toHaveLength(0);
+  });
+
+  it('a pending check leaves the action open: the next attempt judges it', async () => {
+    // Prepare
+    const { incident, depsWith, request, scheduled, verificationsAudited } = await recordedEviction();
+
+    // Act
+    const pending = await verifyAction(request(1), depsWith({ podStillThere: true }));
+    const next = await verifyAction(request(2), depsWith({ laterMs: 60_000 }));
+
+    // Assess
+    expect(pending).toMatchObject({ status: 'pending' });
+    expect(scheduled).toEqual([2]);
+    expect(next).toMatchObject({ status: 'done' });
+    expect((await verificationsAudited()).map((e) => e.detail.status)).toEqual(['pending', 'done']);
+    const pages = (await env.inbox.receive(3, 3_000)).filter((p) => p.page?.pagerduty?.dedup_key === incident.id);
+    expect(pages.map((p) => p.attributes.outcome)).toEqual(['acted']);
   });
 });
