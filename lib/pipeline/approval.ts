@@ -148,7 +148,37 @@ export async function approve(token: unknown, approver: Approver, deps: Remediat
     await audit('outcome', { outcome: 'paged', approvalId: record.id }, 'paged');
     return { status: 'refused-by-policy', incidentId: record.incident.id, detail };
   }
-  return approveOn(record, who, acting, audit);
+  try {
+    return await approveOn(record, who, acting, audit);
+  } catch (error) {
+    // The approval is used up: without a page the human's yes would vanish into a 500.
+    await pageUnfinishedApproval(record, who, error, deps, audit);
+    throw error;
+  }
+}
+
+/**
+ * Best effort, never hiding the original failure: audits and pages that an approved action did
+ * not complete (what was written, if anything, is in the audit trail).
+ */
+async function pageUnfinishedApproval(record: ApprovalRecord, who: Record<string, string>, error: unknown, deps: Pick<RemediateDeps, 'notifier'>, audit: AuditFor): Promise<void> {
+  // fetch says only "fetch failed"; its cause says why (ECONNREFUSED, a certificate, a timeout).
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  const reason = (error instanceof Error ? `${error.message}${cause}` : String(error)).slice(0, 500);
+  const { incident } = record;
+  const steps: (() => Promise<void>)[] = [
+    () => audit('approval', { failed: reason, approvalId: record.id, approver: who }),
+    () => deps.notifier.notify({
+      subject: `[k8s-healer] (approved, not done) ${record.plan.summary}`.slice(0, 99),
+      body: `An approved action did not complete: ${reason}\nThe approval is used up; the audit trail of incident ${incident.id} shows what was written, if anything. Act by hand if the fix is still needed.\nAction: ${record.plan.summary}\nApproved by: ${JSON.stringify(who)}`,
+      severity: 'critical',
+      outcome: 'action-failed',
+      cluster: incident.cluster,
+      namespace: incident.subject.namespace,
+    }),
+    () => audit('outcome', { outcome: 'action-failed', approvalId: record.id, failed: reason }, 'action-failed'),
+  ];
+  for (const step of steps) await step().catch(() => undefined);
 }
 
 async function approveOn(record: ApprovalRecord, who: Record<string, string>, deps: RemediateDeps, audit: AuditFor): Promise<ApprovalResult> {

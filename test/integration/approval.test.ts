@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppsV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { startHealerEnv, type HealerEnv } from '../support/healer-env.js';
@@ -16,7 +20,7 @@ import type { Incident } from '../../lib/domain/types.js';
  * Out-of-band approval against the real API server, DynamoDB Local and moto: a scale-up that this
  * site gates behind approval (HEALER_APPROVAL_ACTIONS) waits for a human; a link past its expiry,
  * and a link for a Deployment that changed since (another resourceVersion), do nothing, say so,
- * and are audited. (A valid link acting once, a replay and a forgery: test/e2e/scenarios.test.ts.)
+ * and are audited; an approved action that cannot complete (the cluster unreachable) pages. (A valid link acting once, a replay and a forgery: test/e2e/scenarios.test.ts.)
  */
 const available = controlPlaneAvailable() && !process.env.TEST_KUBECONFIG;
 const namespace = `approval-${randomBytes(3).toString('hex')}`;
@@ -42,11 +46,21 @@ describe.skipIf(!available)('approval links', () => {
     detectedAt: new Date().toISOString(),
   });
 
+  /** The next page that matches, skipping (at most five) pages earlier tests left in the inbox. */
+  async function pageWhere(matches: (page: Awaited<ReturnType<HealerEnv['inbox']['receive']>>[number]) => boolean) {
+    for (let tries = 0; tries < 6; tries++) {
+      const [page] = await env.inbox.receive(1, 10_000);
+      if (!page) return undefined;
+      if (matches(page)) return page;
+    }
+    return undefined;
+  }
+
   /** Runs the worker on the incident and returns the approval token from the page it sent. */
   async function requestApproval(name: string): Promise<string> {
     const report = await remediate(saturated(name), deps);
     expect(report.outcome).toBe('awaiting-approval');
-    const [page] = await env.inbox.receive(1, 10_000);
+    const page = await pageWhere((p) => /\/approve\?token=/.test(p.message));
     const link = /https?:\/\/\S+\/approve\?token=\S+/.exec(page?.message ?? '')?.[0];
     expect(link).toBeDefined();
     return new URL(link ?? 'http://x').searchParams.get('token') ?? '';
@@ -73,7 +87,7 @@ describe.skipIf(!available)('approval links', () => {
     });
     deps = await workerDeps(loadConfig());
     apps = loadKubeConfig(cluster.adminKubeconfigPath).makeApiClient(AppsV1Api);
-    await Promise.all([healthyDeployment(namespace, 'expiring', 1), healthyDeployment(namespace, 'moving', 1), healthyDeployment(namespace, 'rejected', 1)]);
+    await Promise.all(['expiring', 'moving', 'rejected', 'stranded'].map((name) => healthyDeployment(namespace, name, 1)));
   }, 180_000);
 
   afterAll(async () => {
@@ -164,5 +178,50 @@ describe.skipIf(!available)('approval links', () => {
     expect((await apps.readNamespacedDeployment({ name: 'moving', namespace })).spec?.replicas).toBe(1);
     const audited = await approvalsAudited('moving');
     expect(audited.map((e) => e.detail['refused'] ?? (e.detail['approved'] ? 'approved' : 'requested'))).toEqual(['requested', 'approved', 'the target changed since the approval was requested']);
+  });
+
+  /** A closed port on 127.0.0.1: nothing listens there once this returns. */
+  async function closedPort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (typeof address !== 'object' || address === null) throw new Error('no port');
+    return address.port;
+  }
+
+  it('pages when an approved action cannot complete (the cluster unreachable): the link is used up, audited, never silent', async () => {
+    // Prepare: the approval is requested; by the time a human confirms, the API server is gone
+    // (the healer's own kubeconfig, pointed at a port nothing listens on).
+    const token = await requestApproval('stranded');
+    const dir = mkdtempSync(join(tmpdir(), 'healer-unreachable-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, readFileSync(cluster.healerKubeconfigPath, 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/, `server: https://127.0.0.1:${await closedPort()}`));
+    // The kubeconfig is read from the process's KUBECONFIG (client-node's loadFromDefault).
+    const previous = process.env.KUBECONFIG;
+    process.env.KUBECONFIG = kubeconfig;
+    const stranded = await workerDeps(loadConfig()).finally(() => {
+      process.env.KUBECONFIG = previous;
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const post = (using: typeof deps) => handleApprovalRequest(
+      { method: 'POST', query: {}, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token, by: 'bob@example.com' }).toString(), isBase64Encoded: false, sourceIp: '192.0.2.6' },
+      using,
+    );
+
+    // Act
+    const failure = await post(stranded).then((r) => `answered ${r.statusCode}`, (e: unknown) => (e instanceof Error ? e.message : String(e)));
+    const retried = await post(deps);
+
+    // Assess: the error surfaces, on-call hears the approved action was not done, and the link
+    // cannot be replayed into an action nobody is watching.
+    expect(failure).toMatch(/fetch failed|ECONNREFUSED/);
+    const page = await pageWhere((p) => p.subject?.includes('(approved, not done)') === true);
+    expect(page?.attributes).toMatchObject({ severity: 'critical', outcome: 'action-failed' });
+    expect(page?.message).toMatch(/An approved action did not complete: .*ECONNREFUSED/);
+    expect(retried.statusCode).toBe(410);
+    expect((await apps.readNamespacedDeployment({ name: 'stranded', namespace })).spec?.replicas).toBe(1);
+    const audited = await approvalsAudited('stranded');
+    expect(audited.find((e) => e.detail['failed'] !== undefined)?.detail['approver']).toMatchObject({ claimedBy: 'bob@example.com' });
   });
 });
