@@ -30,8 +30,19 @@ export const UNMATCHED_VERIFICATIONS = 'verifications-unmatched';
 
 export type VerifyResult = Judgement | 'duplicate' | 'unknown-action' | 'other-cluster';
 
-/** Audits a verification message that names no action of the healer's (or none of this cluster's). */
-export async function auditUnmatchedVerification(request: VerificationRequest, deps: Pick<VerifyDeps, 'audit' | 'clock'>, cluster: string, refused: string): Promise<void> {
+/**
+ * A verification message that names no action of the healer's, or an action on a cluster these
+ * checks do not reach (removed from the registry since): audited, and on-call hears, since either
+ * an action goes unverified or something sends the healer messages it never wrote. Nothing is
+ * read or written in any cluster.
+ */
+export async function refuseUnmatchedVerification(
+  request: VerificationRequest,
+  acted: ActedRecord | undefined,
+  deps: Pick<VerifyDeps, 'audit' | 'clock' | 'notifier'>,
+  cluster: string,
+  refused: string,
+): Promise<void> {
   await deps.audit.append({
     incidentId: UNMATCHED_VERIFICATIONS,
     at: new Date(deps.clock.now()).toISOString(),
@@ -39,6 +50,34 @@ export async function auditUnmatchedVerification(request: VerificationRequest, d
     step: 'verification',
     detail: { refused, incidentId: request.incidentId.slice(0, 200), actionId: request.actionId, attempt: request.attempt },
   });
+  await deps.notifier.notify(unmatchedVerificationPage(request, acted, cluster, refused));
+}
+
+/** The page for a verification nothing here can check; the message's own ids are clipped and redacted. */
+export function unmatchedVerificationPage(request: VerificationRequest, acted: ActedRecord | undefined, cluster: string, refused: string): Notification {
+  const lines = acted
+    ? [
+      `An action of the healer cannot be verified: ${refused}.`,
+      `Action: ${acted.plan.summary} (taken ${acted.actedAt}). Check by hand that it helped; nothing was read or changed.`,
+      `Incident ${acted.incident.id}, action ${request.actionId}, check ${request.attempt}.`,
+    ]
+    : [
+      `A verification message names no action of the healer: ${refused}.`,
+      'Nothing was read or changed. The healer writes these messages itself: check who can send to the incident queue.',
+      `Named incident ${request.incidentId.slice(0, 200)}, action ${request.actionId}, check ${request.attempt}.`,
+    ];
+  return {
+    subject: truncateBytes(redact(acted ? `[k8s-healer] Not verified: ${acted.plan.summary}` : '[k8s-healer] Verification for no known action'), 99),
+    body: truncateBytes(redact(lines.join('\n')), 8 * 1024),
+    severity: 'warning',
+    outcome: 'paged',
+    cluster: acted ? acted.incident.cluster.slice(0, 100) : cluster,
+    namespace: acted?.incident.subject.namespace ?? '',
+    // The message's own id would let a sender choose which page this follows up.
+    incidentId: acted ? acted.incident.id : UNMATCHED_VERIFICATIONS,
+    eventAction: 'trigger',
+    ...(acted ? { action: acted.plan.action } : {}),
+  };
 }
 
 /**
@@ -54,12 +93,12 @@ export async function verifyAction(request: VerificationRequest, deps: VerifyDep
   const now = deps.clock.now();
   const record = await deps.actionRecords.get(request.incidentId, request.actionId);
   if (!record) {
-    await auditUnmatchedVerification(request, deps, deps.settings.cluster, 'no action of the healer has these ids');
+    await refuseUnmatchedVerification(request, undefined, deps, deps.settings.cluster, 'no action of the healer has these ids');
     return 'unknown-action';
   }
   // These deps reach one cluster: an action of another is never observed or reverted through them.
   if (record.incident.cluster !== deps.settings.cluster) {
-    await auditUnmatchedVerification(request, deps, deps.settings.cluster, `the action was taken on cluster ${record.incident.cluster}, these checks reach ${deps.settings.cluster}`);
+    await refuseUnmatchedVerification(request, record, deps, deps.settings.cluster, `the action was taken on cluster ${record.incident.cluster}, these checks reach ${deps.settings.cluster}`);
     return 'other-cluster';
   }
   const mark = `verify#${request.actionId}#${request.attempt}`;

@@ -2,7 +2,7 @@ import type { HealerConfig } from '../config/config.js';
 import type { QueueMessage } from '../pipeline/queue-message.js';
 import { incidentIdOf, parseQueueMessage } from '../pipeline/queue-message.js';
 import { remediate, type RemediationReport } from '../pipeline/remediate.js';
-import { auditUnmatchedVerification, verifyAction, type VerifyResult } from '../pipeline/verify.js';
+import { refuseUnmatchedVerification, verifyAction, type VerifyResult } from '../pipeline/verify.js';
 import { LAST_FAILURE } from '../pipeline/dead-letter.js';
 import { refuseUnknownCluster } from '../pipeline/unknown-cluster.js';
 import { DynamoAuditLog } from '../adapters/dynamo-audit-log.js';
@@ -96,7 +96,7 @@ export function workerEntry(
         const acted = await actionRecords.get(message.request.incidentId, message.request.actionId);
         if (!acted || !isServed(acted.incident.cluster)) {
           const why = acted ? `the action's cluster ${acted.incident.cluster.slice(0, 100)} is not in the registry` : 'no action of the healer has these ids';
-          await auditUnmatchedVerification(message.request, { audit, clock: systemClock }, config.clusterName, why);
+          await refuseUnmatchedVerification(message.request, acted, { audit, notifier, clock: systemClock }, config.clusterName, why);
           log('warn', 'verification names no action of a configured cluster', { messageId: delivery.messageId, why });
           return { ok: true, verification: acted ? 'other-cluster' : 'unknown-action' };
         }

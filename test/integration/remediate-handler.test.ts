@@ -10,6 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { anIncident, evidenceFor } from '../fixtures/builders.js';
 import { DynamoAuditLog } from '../../lib/adapters/dynamo-audit-log.js';
 import { UNMATCHED_VERIFICATIONS } from '../../lib/pipeline/verify.js';
+import { DynamoActionRecords } from '../../lib/adapters/dynamo-action-records.js';
+import type { ActionPlan } from '../../lib/actions/plan.js';
 import { loadConfig } from '../../lib/config/config.js';
 import { depsOnDemand, workerDeps } from '../../lib/wiring/worker.js';
 
@@ -80,17 +82,41 @@ describe('remediate handler', () => {
     expect(await env.inbox.receive(1, 1_500)).toHaveLength(0);
   });
 
-  it('answers a forged verification message naming no action of the healer with nothing but an audit entry', async () => {
+  it('answers a forged verification message naming no action of the healer with an audit entry and a page, nothing read', async () => {
     // Prepare: well-formed ids, but no action was ever recorded under them.
     const forged = record(JSON.stringify({ type: 'verify', incidentId: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa5', actionId: randomBytes(16).toString('hex'), attempt: 1 }), 1, 'verify-forged');
     // Act
     const result = await handler({ Records: [forged] }, localContext('remediate', 60_000));
-    // Assess: consumed (no retry loop), no page, no cluster read (it would have failed), audited.
+    // Assess: consumed (no retry loop), no cluster read (it would have failed), audited, paged
+    // under the unmatched key (never the sender's incident id).
     expect(result.batchItemFailures).toEqual([]);
-    expect(await env.inbox.receive(1, 1_500)).toHaveLength(0);
     const audit = new DynamoAuditLog({ tableName: env.tables.audit });
     const entries = await audit.listForIncident(UNMATCHED_VERIFICATIONS);
     expect(entries.some((e) => e.detail['refused'] === 'no action of the healer has these ids' && e.detail['incidentId'] === 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa5')).toBe(true);
+    const [page, ...more] = await env.inbox.receive(2, 2_000);
+    expect(more).toHaveLength(0);
+    expect(page?.subject).toBe('[k8s-healer] Verification for no known action');
+    expect(page?.message).toMatch(/names no action of the healer: no action of the healer has these ids/);
+    expect(page?.attributes).toMatchObject({ severity: 'warning', outcome: 'paged' });
+    expect(page?.page?.pagerduty).toMatchObject({ dedup_key: UNMATCHED_VERIFICATIONS });
+  });
+
+  it('pages that an action on a cluster no longer in the registry cannot be verified, nothing read', async () => {
+    // Prepare: an action the healer recorded on a cluster since removed from HEALER_CLUSTERS.
+    const incident = anIncident({ id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa6', cluster: 'retired' });
+    const actionId = randomBytes(16).toString('hex');
+    const plan: ActionPlan = { action: 'rollout-restart', target: { kind: 'Deployment', name: 'web', namespace: 'shop', uid: 'u-7' }, resourceVersion: '7', parameters: {}, summary: 'rolling restart of Deployment shop/web' };
+    await new DynamoActionRecords({ tableName: env.tables.state }).put({ actionId, incident, plan, actedAt: new Date().toISOString() }, 3600, Date.now());
+    const check = record(JSON.stringify({ type: 'verify', incidentId: incident.id, actionId, attempt: 1 }), 1, 'verify-retired');
+    // Act
+    const result = await handler({ Records: [check] }, localContext('remediate', 60_000));
+    // Assess
+    expect(result.batchItemFailures).toEqual([]);
+    const [page] = await env.inbox.receive(1, 2_000);
+    expect(page?.subject).toBe('[k8s-healer] Not verified: rolling restart of Deployment shop/web');
+    expect(page?.message).toMatch(/cannot be verified: the action's cluster retired is not in the registry/);
+    expect(page?.attributes).toMatchObject({ severity: 'warning', outcome: 'paged', action: 'rollout-restart', cluster: 'retired' });
+    expect(page?.page?.pagerduty).toMatchObject({ dedup_key: incident.id });
   });
 
   it('retries when the cluster is unreachable, without paging before the last delivery', async () => {
