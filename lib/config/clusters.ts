@@ -32,6 +32,12 @@ export type ClusterEntry = Readonly<{
   /** SSM SecureString with the scan's list-only kubeconfig (the scan never reads kubeconfigParam). */
   scanKubeconfigParam: string | undefined;
   /**
+   * SSM SecureString with this cluster's own webhook bearer token. A request carrying it is this
+   * cluster's: its alerts may name no other (a rule label `cluster: B` in A's Prometheus reaches
+   * nothing of B's).
+   */
+  webhookTokenParam: string | undefined;
+  /**
    * The stack's settings narrowed by this entry's overrides. Overrides may only narrow (see
    * narrowSettings): a registry entry must never be a way around the stack's protected namespaces,
    * kill switch or dry run, because whoever edits one entry should not loosen what review of the
@@ -90,6 +96,7 @@ const registrySchema = onFirstUse(() => {
     eks: z.optional(eks),
     kubeconfigParam: z.optional(ssmName),
     scanKubeconfigParam: z.optional(ssmName),
+    webhookTokenParam: z.optional(ssmName),
     policy: z.optional(overridesSchema()),
   });
   return z.array(entry).check(z.minLength(1, 'expected at least one cluster'), z.maxLength(50));
@@ -141,7 +148,7 @@ export type RegistryResult = { ok: true; clusters: readonly ClusterEntry[] } | {
 
 /**
  * HEALER_CLUSTERS: a JSON list of `{name, eks?: {clusterName, endpoint?, caData?, region?},
- * kubeconfigParam?, scanKubeconfigParam?, policy?: {...}}`. Names are unique ignoring case (two
+ * kubeconfigParam?, scanKubeconfigParam?, webhookTokenParam?, policy?: {...}}`. Names are unique ignoring case (two
  * entries that differ only in case would be one cluster to a human reading a page). An entry
  * with neither eks nor kubeconfigParam uses the default kubeconfig: allowed only when it is the
  * only entry (a developer's machine), since two such entries would reach the same cluster.
@@ -181,6 +188,7 @@ export function parseClusterRegistry(text: string, stack: Settings, defaultRegio
       eks: entry.eks && region !== undefined ? eksSettingsOf(entry.eks, region) : undefined,
       kubeconfigParam: entry.kubeconfigParam,
       scanKubeconfigParam: entry.scanKubeconfigParam,
+      webhookTokenParam: entry.webhookTokenParam,
       settings: Object.freeze({ ...narrowed.settings, cluster: entry.name }),
     }));
   });

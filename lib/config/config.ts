@@ -262,7 +262,7 @@ function eksSettings(e: ConfigEnv, problems: string[]): EksSettings | undefined 
 function clusterRegistry(e: ConfigEnv, stack: Settings, problems: string[]): readonly ClusterEntry[] {
   if (e.HEALER_CLUSTERS === undefined) {
     const eks = eksSettings(e, problems);
-    return Object.freeze([Object.freeze({ name: stack.cluster, eks, kubeconfigParam: e.HEALER_KUBECONFIG_PARAM, scanKubeconfigParam: undefined, settings: stack })]);
+    return Object.freeze([Object.freeze({ name: stack.cluster, eks, kubeconfigParam: e.HEALER_KUBECONFIG_PARAM, scanKubeconfigParam: undefined, webhookTokenParam: undefined, settings: stack })]);
   }
   // Two definitions of where the cluster is would be a guess; HEALER_KUBECONFIG_PARAM is left
   // alone on purpose: serverless.yml sets it for the single-cluster form on every function.

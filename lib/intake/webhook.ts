@@ -27,8 +27,10 @@ export interface WebhookResponse {
 const MAX_REASONS_IN_BODY = 50;
 
 export interface WebhookDeps {
-  /** Bearer token; undefined when only basic auth is configured. */
+  /** The stack's bearer token, good for every cluster; undefined when not configured. */
   readonly expectedToken: string | undefined;
+  /** Each cluster's own bearer token (distinct): a request carrying one may speak for that cluster only. */
+  readonly clusterTokens?: readonly ClusterToken[];
   /** `user:password` for basic auth (HEALER_WEBHOOK_BASIC_AUTH); undefined disables it. */
   readonly basicAuth?: string | undefined;
   /** Extra alert → incident rules (HEALER_ALERT_MAPPINGS), merged over the defaults. */
@@ -52,7 +54,10 @@ export function tokensMatch(presented: string, expected: string): boolean {
   return timingSafeEqual(a, b) && expected.length > 0;
 }
 
-export type AuthResult = { readonly ok: true } | { readonly ok: false; readonly status: 401 | 403; readonly error: string };
+export type ClusterToken = { readonly cluster: string; readonly token: string };
+
+/** ok with `cluster`: the credentials were that cluster's own, and bind the request to it. */
+export type AuthResult = { readonly ok: true; readonly cluster?: string } | { readonly ok: false; readonly status: 401 | 403; readonly error: string };
 
 const MAX_AUTHORIZATION = 8192;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -63,10 +68,12 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
  * 401: no usable credentials (missing, malformed, or a scheme that is not configured);
  * 403: credentials presented and wrong.
  */
-export function authenticate(authorization: string | undefined, expected: { token?: string | undefined; basic?: string | undefined }): AuthResult {
+export function authenticate(authorization: string | undefined, expected: { token?: string | undefined; basic?: string | undefined; clusterTokens?: readonly ClusterToken[] | undefined }): AuthResult {
   const token = expected.token || undefined;
   const basic = expected.basic || undefined;
-  const accepted = [token ? 'a bearer token' : '', basic ? 'basic auth' : ''].filter(Boolean).join(' or ') || 'nothing (no credentials configured)';
+  const clusterTokens = (expected.clusterTokens ?? []).filter((c) => c.token.length > 0);
+  const bearer = token !== undefined || clusterTokens.length > 0;
+  const accepted = [bearer ? 'a bearer token' : '', basic ? 'basic auth' : ''].filter(Boolean).join(' or ') || 'nothing (no credentials configured)';
   const value = (authorization ?? '').trim();
   if (value.length === 0) return { ok: false, status: 401, error: `missing Authorization header: this webhook accepts ${accepted}` };
   if (value.length > MAX_AUTHORIZATION) return { ok: false, status: 401, error: 'Authorization header too long' };
@@ -74,8 +81,14 @@ export function authenticate(authorization: string | undefined, expected: { toke
   const scheme = match?.[1]?.toLowerCase();
   const credentials = match?.[2] ?? '';
   if (scheme === 'bearer') {
-    if (!token) return { ok: false, status: 401, error: `bearer tokens are not configured: this webhook accepts ${accepted}` };
-    return tokensMatch(credentials, token) ? { ok: true } : { ok: false, status: 403, error: 'invalid token' };
+    if (!bearer) return { ok: false, status: 401, error: `bearer tokens are not configured: this webhook accepts ${accepted}` };
+    // Every token is compared (no early exit): which one matched does not show in the timing.
+    const owners = clusterTokens.filter((c) => tokensMatch(credentials, c.token)).map((c) => c.cluster);
+    const stack = token !== undefined && tokensMatch(credentials, token);
+    // A token two places hold binds to neither: refused, never guessed (the wiring refuses it at start too).
+    if (owners.length + (stack ? 1 : 0) > 1) return { ok: false, status: 403, error: 'this token is configured for more than one cluster' };
+    if (owners[0] !== undefined) return { ok: true, cluster: owners[0] };
+    return stack ? { ok: true } : { ok: false, status: 403, error: 'invalid token' };
   }
   if (scheme === 'basic') {
     if (!basic) return { ok: false, status: 401, error: `basic auth is not configured: this webhook accepts ${accepted}` };
@@ -103,8 +116,10 @@ const reply = (statusCode: number, payload: Record<string, unknown>, report?: We
  * answer fast so that alert storms and retries never turn into duplicate fixes.
  */
 export async function handleWebhook(request: WebhookRequest, deps: WebhookDeps): Promise<WebhookResponse> {
-  const auth = authenticate(header(request.headers, 'authorization'), { token: deps.expectedToken, basic: deps.basicAuth });
+  const auth = authenticate(header(request.headers, 'authorization'), { token: deps.expectedToken, basic: deps.basicAuth, clusterTokens: deps.clusterTokens });
   if (!auth.ok) return reply(auth.status, { error: auth.error });
+  // A cluster's own token speaks for that cluster only, whatever cluster label its alerts carry.
+  const clusters = auth.cluster !== undefined ? [auth.cluster] : deps.clusters;
 
   const raw = request.body ?? '';
   if (raw.length === 0) return reply(400, { error: 'empty body' });
@@ -122,7 +137,7 @@ export async function handleWebhook(request: WebhookRequest, deps: WebhookDeps):
 
   const nowIso = new Date(deps.nowMs).toISOString();
   const { incidents, skipped, skippedByReason, resolved } = alertsToIncidents(parsed.payload.alerts, {
-    clusters: deps.clusters,
+    clusters,
     nowIso,
     ...(deps.alertMappings ? { mappings: deps.alertMappings } : {}),
   });

@@ -446,15 +446,17 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     expect(allowedOn('deadLetter', 'StateTable')).toEqual([]);
     expect(allowedOn('deadLetter', 'IncidentsQueue')).toEqual([]);
     // SSM: exactly the parameters named in the function's own environment, and for the functions
-    // that reach a cluster, the registry's per-cluster kubeconfigs of their own identity only.
+    // that reach a cluster, the registry's per-cluster kubeconfigs of their own identity only; the
+    // webhook, each cluster's own webhook token.
     const clusterKubeconfigs: Partial<Record<keyof typeof FUNCTIONS, string>> = {
       scan: `/k8s-healer/${STAGE}/clusters/*/scan-kubeconfig`,
       remediate: `/k8s-healer/${STAGE}/clusters/*/kubeconfig`,
       approve: `/k8s-healer/${STAGE}/clusters/*/kubeconfig`,
     };
+    const clusterParams: Partial<Record<keyof typeof FUNCTIONS, string>> = { ...clusterKubeconfigs, webhook: `/k8s-healer/${STAGE}/clusters/*/webhook-token` };
     for (const name of names) {
       const variables = fn(name).Environment.Variables;
-      const perCluster = clusterKubeconfigs[name];
+      const perCluster = clusterParams[name];
       const expected = Object.entries(variables)
         .filter(([key]) => key.endsWith('_PARAM'))
         .map(([, value]) => ssmParameterArn(String(value)))

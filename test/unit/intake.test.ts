@@ -325,6 +325,27 @@ describe('webhook authentication', () => {
     }
   });
 
+  describe('with clusters\' own tokens', () => {
+    const clusterTokens = [{ cluster: 'prod-eu', token: 'eu-token' }, { cluster: 'prod-us', token: 'us-token' }];
+
+    it.each([
+      ['prod-eu\'s token binds to prod-eu', 'Bearer eu-token', { token: 'stack-token', clusterTokens }, { ok: true, cluster: 'prod-eu' }],
+      ['prod-us\'s token binds to prod-us', 'Bearer us-token', { clusterTokens }, { ok: true, cluster: 'prod-us' }],
+      ['the stack\'s token binds to none', 'Bearer stack-token', { token: 'stack-token', clusterTokens }, { ok: true }],
+      ['a wrong token', 'Bearer eu-token-2', { token: 'stack-token', clusterTokens }, { ok: false, status: 403 }],
+      ['bearer with cluster tokens only', 'Bearer stack-token', { clusterTokens }, { ok: false, status: 403 }],
+      ['a token two clusters hold', 'Bearer same', { clusterTokens: [{ cluster: 'a', token: 'same' }, { cluster: 'b', token: 'same' }] }, { ok: false, status: 403 }],
+      ['a cluster token equal to the stack\'s', 'Bearer same', { token: 'same', clusterTokens: [{ cluster: 'a', token: 'same' }] }, { ok: false, status: 403 }],
+      ['basic auth binds to none', basic('alertmanager:s3cr:et'), { basic: both.basic, clusterTokens }, { ok: true }],
+    ] as const)('%s', (_what, header, expected, result) => {
+      // Act
+      const auth = authenticate(header, expected);
+      // Assess
+      expect(auth).toEqual(result.ok ? result : expect.objectContaining(result));
+      if (!auth.ok) expect(auth.error).not.toMatch(/eu-token|us-token|stack-token|same/);
+    });
+  });
+
   it('accepts HEALER_WEBHOOK_BASIC_AUTH as user:password and refuses anything else without echoing it', () => {
     expect(loadConfig({ HEALER_WEBHOOK_BASIC_AUTH: 'am:pw' }).webhookBasicAuth).toBe('am:pw');
     expect(loadConfig({ HEALER_WEBHOOK_BASIC_AUTH: '' }).webhookBasicAuth).toBeUndefined();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/config.js';
-import { MAX_SKIPS_NAMED, skipLines, webhookDeps } from '../../lib/wiring/webhook.js';
+import { distinctTokens, MAX_SKIPS_NAMED, skipLines, webhookDeps } from '../../lib/wiring/webhook.js';
 import type { IncidentQueue, StateStore } from '../../lib/ports/index.js';
 
 /**
@@ -61,5 +61,24 @@ describe('the webhook built from the configuration', () => {
     expect(lines).toHaveLength(MAX_SKIPS_NAMED + 1);
     expect(lines[0]).toBe('alert-0 is for cluster other, not local');
     expect(lines.at(-1)).toBe(`… and 3 more skipped ({"other-cluster":${skipped.length}})`);
+  });
+});
+
+describe('clusters\' own webhook tokens', () => {
+  it.each([
+    ['two clusters sharing one', [{ cluster: 'a', token: 't1' }, { cluster: 'b', token: 't1' }], undefined, /configured for a and b: each cluster needs its own/],
+    ['a cluster\'s equal to the stack\'s', [{ cluster: 'a', token: 't1' }], 't1', /configured for a and the stack/],
+    ['an empty one', [{ cluster: 'a', token: '' }], 'stack', /a's webhook token is empty/],
+  ] as const)('refuses %s, naming the clusters and never the token', (_what, tokens, stack, message) => {
+    // Act
+    const check = () => distinctTokens(tokens, stack);
+    // Assess
+    expect(check).toThrow(message);
+    expect(check).not.toThrow(/t1/);
+  });
+
+  it('accepts distinct tokens, with or without the stack\'s', () => {
+    expect(() => distinctTokens([{ cluster: 'a', token: 't1' }, { cluster: 'b', token: 't2' }], 't3')).not.toThrow();
+    expect(() => distinctTokens([{ cluster: 'a', token: 't1' }], undefined)).not.toThrow();
   });
 });
