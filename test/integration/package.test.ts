@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_TABLE, STATE_TABLE } from '../../lib/adapters/tables.js';
 import { POLICY_SETTINGS } from '../../lib/config/config.js';
 import { METRIC } from '../../lib/metrics/healer-metrics.js';
+import type { Notification } from '../../lib/domain/types.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const STAGE = 'dev';
@@ -576,7 +577,7 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     }
   });
 
-  it('alarms on dead letters, every function\'s errors and throttles, scan failures, a spent model budget and an open breaker; all page through the topic', () => {
+  it('alarms on dead letters, every function\'s errors and throttles, scan failures, failed pages, a spent model budget and an open breaker; all page through the topic', () => {
     // Prepare
     type Alarm = Json & { Namespace: string; MetricName: string; Dimensions?: { Name: string; Value: unknown }[]; AlarmActions: unknown[]; OKActions: unknown[] };
     const alarms = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm').map(([id, r]) => ({ id, ...(r.Properties as Alarm) }));
@@ -595,8 +596,18 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     expect(watched(String(namespace), METRIC.modelFallbacks, ['Reason', 'budget-spent'])).toHaveLength(1);
     expect(watched(String(namespace), METRIC.decisions, ['Rule', 'circuit-breaker'])).toHaveLength(1);
     for (const f of Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]) expect(fn(f).Environment.Variables.HEALER_METRICS_NAMESPACE, f).toBe(namespace);
+    // A page that could not be published, of any severity the code sends, in one alarm (metric math).
+    type Query = { Id: string; Expression?: string; ReturnData?: boolean; MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: string }[] } } };
+    const failures = alarms.filter((a) => ((a as { Metrics?: Query[] }).Metrics ?? []).some((q) => q.MetricStat?.Metric.MetricName === METRIC.notificationFailures));
+    expect(failures).toHaveLength(1);
+    const queries = (failures[0] as { Metrics?: Query[] } | undefined)?.Metrics ?? [];
+    const severities = queries.flatMap((q) => (q.MetricStat && q.MetricStat.Metric.Namespace === namespace ? q.MetricStat.Metric.Dimensions.filter((d) => d.Name === 'Severity').map((d) => d.Value) : [])).sort();
+    const severitiesSent: readonly Notification['severity'][] = ['critical', 'info', 'warning'];
+    expect(severities).toEqual(severitiesSent);
+    const returned = queries.filter((q) => q.ReturnData !== false);
+    expect(returned.map((q) => q.Expression)).toEqual([queries.filter((q) => q.MetricStat).map((q) => `FILL(${q.Id}, 0)`).join(' + ')]);
     // ... and every alarm pages, and says when it is over.
-    expect(alarms).toHaveLength(14);
+    expect(alarms).toHaveLength(15);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions, alarm.id).toEqual([{ Ref: 'OnCallTopic' }]);
       expect(alarm.OKActions, alarm.id).toEqual([{ Ref: 'OnCallTopic' }]);
