@@ -176,6 +176,10 @@ export function parseClusterRegistry(text: string, stack: Settings, defaultRegio
     if (entry.eks && entry.kubeconfigParam) at('set eks or kubeconfigParam, not both');
     if (!entry.eks && !entry.kubeconfigParam && parsed.data.length > 1) at('needs eks or kubeconfigParam when several clusters are configured');
     if (entry.scanKubeconfigParam && !entry.kubeconfigParam) at('scanKubeconfigParam needs kubeconfigParam (with eks the scan signs in with its own role)');
+    // The path names the cluster it speaks for: another entry's token must never be this one's.
+    if (entry.webhookTokenParam && !entry.webhookTokenParam.endsWith(`/clusters/${entry.name}/webhook-token`)) {
+      at(`webhookTokenParam must be /k8s-healer/<stage>/clusters/${entry.name}/webhook-token (the path names the cluster it speaks for)`);
+    }
     const region = entry.eks?.region ?? defaultRegion;
     if (entry.eks && region === undefined) at('eks.region is required when AWS_REGION is not set');
     if (entry.eks && (entry.eks.endpoint === undefined) !== (entry.eks.caData === undefined)) {

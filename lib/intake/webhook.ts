@@ -31,6 +31,11 @@ export interface WebhookDeps {
   readonly expectedToken: string | undefined;
   /** Each cluster's own bearer token (distinct): a request carrying one may speak for that cluster only. */
   readonly clusterTokens?: readonly ClusterToken[];
+  /**
+   * The clusters configured with a token of their own, whether or not it could be read: the
+   * stack's token and basic auth never speak for them (an unreadable token shuts its cluster out).
+   */
+  readonly ownTokenClusters?: readonly string[];
   /** `user:password` for basic auth (HEALER_WEBHOOK_BASIC_AUTH); undefined disables it. */
   readonly basicAuth?: string | undefined;
   /** Extra alert → incident rules (HEALER_ALERT_MAPPINGS), merged over the defaults. */
@@ -118,8 +123,10 @@ const reply = (statusCode: number, payload: Record<string, unknown>, report?: We
 export async function handleWebhook(request: WebhookRequest, deps: WebhookDeps): Promise<WebhookResponse> {
   const auth = authenticate(header(request.headers, 'authorization'), { token: deps.expectedToken, basic: deps.basicAuth, clusterTokens: deps.clusterTokens });
   if (!auth.ok) return reply(auth.status, { error: auth.error });
-  // A cluster's own token speaks for that cluster only, whatever cluster label its alerts carry.
-  const clusters = auth.cluster !== undefined ? [auth.cluster] : deps.clusters;
+  // A cluster's own token speaks for that cluster only, whatever cluster label its alerts carry;
+  // the stack's credentials, for the clusters without one.
+  const ownToken = new Set(deps.ownTokenClusters ?? []);
+  const clusters = auth.cluster !== undefined ? [auth.cluster] : deps.clusters.filter((c) => !ownToken.has(c));
 
   const raw = request.body ?? '';
   if (raw.length === 0) return reply(400, { error: 'empty body' });

@@ -7,13 +7,20 @@ import { serveHttpApi } from '../../lib/local/http-api.js';
 
 /**
  * Each cluster's own webhook token, on DynamoDB Local and moto (SQS, SSM): the alertmanager-webhook
- * Lambda handler with a registry of two clusters whose entries name their token parameters. A
- * request with prod-eu's token speaks for prod-eu only: an alert a rule in prod-eu labelled
- * `cluster: prod-us` (a rule label beats Prometheus's external label) reaches nothing of prod-us,
- * and an alert without the label is prod-eu's. The stack's token still routes by label.
+ * Lambda handler with a registry of four clusters. prod-eu and prod-us have their own tokens,
+ * staging names one whose parameter was never stored, lab has none. A request with prod-eu's token
+ * speaks for prod-eu only: an alert a rule in prod-eu labelled `cluster: prod-us` (a rule label
+ * beats Prometheus's external label) reaches nothing of prod-us, and an alert without the label is
+ * prod-eu's. The stack's token speaks only for lab, the one cluster without a token of its own;
+ * staging's unreadable token shuts out staging alone.
  */
 const TOKENS = { 'prod-eu': 'eu-token-0123456789abcdef', 'prod-us': 'us-token-0123456789abcdef' } as const;
 const param = (cluster: string) => `/k8s-healer/test/clusters/${cluster}/webhook-token`;
+const REGISTRY = [
+  ...Object.keys(TOKENS).map((name) => ({ name, kubeconfigParam: `/k8s-healer/test/clusters/${name}/kubeconfig`, webhookTokenParam: param(name) })),
+  { name: 'staging', kubeconfigParam: '/k8s-healer/test/clusters/staging/kubeconfig', webhookTokenParam: param('staging') },
+  { name: 'lab', kubeconfigParam: '/k8s-healer/test/clusters/lab/kubeconfig' },
+];
 
 let env: HealerEnv;
 let url: string;
@@ -42,7 +49,7 @@ async function queuedClusters(): Promise<string[]> {
 beforeAll(async () => {
   env = await startHealerEnv({
     HEALER_CLUSTER_NAME: 'prod-eu',
-    HEALER_CLUSTERS: JSON.stringify(Object.keys(TOKENS).map((name) => ({ name, kubeconfigParam: `/k8s-healer/test/clusters/${name}/kubeconfig`, webhookTokenParam: param(name) }))),
+    HEALER_CLUSTERS: JSON.stringify(REGISTRY),
   });
   for (const [cluster, token] of Object.entries(TOKENS)) {
     await env.moto.ssm().send(new PutParameterCommand({ Name: param(cluster), Type: 'SecureString', Value: token, Overwrite: true }));
@@ -68,16 +75,19 @@ describe('clusters\' own webhook tokens', () => {
     expect(await queuedClusters()).toEqual(['prod-eu', 'prod-eu']);
   });
 
-  it('the stack\'s token routes by each alert\'s label, as without cluster tokens', async () => {
+  it('the stack\'s token speaks only for the clusters without a token of their own, and no unreadable token takes the others down', async () => {
     // Prepare: other deployments than above, so nothing is a duplicate.
-    const body = payload(['prod-us', 'prod-eu', 'prod-eu', 'prod-eu', 'prod-us']).replace(/checkout-/g, 'cart-');
+    const body = payload(['lab', 'prod-eu', 'staging', 'lab']).replace(/checkout-/g, 'cart-');
 
     // Act
     const response = await post(env.token, body);
+    const fromUs = await post(TOKENS['prod-us'], payload(['prod-us']).replace(/checkout-/g, 'us-'));
 
-    // Assess
+    // Assess: lab's alerts are in; prod-eu's and staging's only ever come with their own tokens.
     expect(response.status).toBe(202);
-    expect(response.json).toMatchObject({ received: 5, enqueued: 5 });
+    expect(response.json).toMatchObject({ received: 4, enqueued: 2, skippedByReason: { 'other-cluster': 2 } });
+    expect(response.json['skipped']).toEqual(['KubeDeploymentReplicasMismatch is for cluster prod-eu, not lab', 'KubeDeploymentReplicasMismatch is for cluster staging, not lab']);
+    expect(fromUs).toMatchObject({ status: 202, json: { enqueued: 1 } });
   });
 
   it('refuses a token no cluster holds, and one cluster\'s token with a suffix', async () => {

@@ -125,6 +125,7 @@ describe('the cluster registry', () => {
     ['an EKS endpoint without its CA', JSON.stringify([{ name: 'a', eks: { clusterName: 'a', endpoint: eks('a').endpoint } }]), /0 \(a\): eks: set endpoint and caData together/],
     ['an http EKS endpoint', JSON.stringify([{ name: 'a', eks: { ...eks('a'), endpoint: 'http://a.example' } }]), /0\.eks\.endpoint: expected https/],
     ['dry run turned off where the stack has it on', JSON.stringify([{ name: 'a', policy: { dryRun: false } }]), /policy\.dryRun: false would turn off the stack's dry run/],
+    ['a webhook token under another cluster\'s path', JSON.stringify([{ name: 'a', kubeconfigParam: '/a', webhookTokenParam: '/k8s-healer/prod/clusters/b/webhook-token' }, { name: 'b', kubeconfigParam: '/b' }]), /0 \(a\): webhookTokenParam must be \/k8s-healer\/<stage>\/clusters\/a\/webhook-token/],
   ])('refuses %s with a ConfigError naming HEALER_CLUSTERS', (_what, value, message) => {
     // HEALER_DRY_RUN defaults to true: the dry-run case loosens it.
     const env = { AWS_REGION: 'eu-west-1', HEALER_CLUSTERS: value };
