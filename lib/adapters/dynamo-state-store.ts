@@ -139,6 +139,22 @@ export class DynamoStateStore implements StateStore {
     }
   }
 
+  async claimState(incidentId: string, nowMs: number): Promise<'locked' | 'done' | 'free'> {
+    const result = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: marshall({ pk: stateKeys.incident(incidentId) }),
+        ConsistentRead: true,
+        ProjectionExpression: '#state, #until',
+        ExpressionAttributeNames: { '#state': 'state', '#until': 'untilMs' },
+      }),
+    );
+    if (result.Item === undefined) return 'free';
+    const { state, untilMs } = unmarshall(result.Item) as { state?: unknown; untilMs?: unknown };
+    if (typeof untilMs !== 'number' || untilMs <= nowMs) return 'free';
+    return state === 'done' ? 'done' : state === 'locked' ? 'locked' : 'free';
+  }
+
   async cooldownUntil(key: string, nowMs: number): Promise<number | undefined> {
     const result = await this.client.send(
       new GetItemCommand({

@@ -106,7 +106,13 @@ export async function verifyAction(request: VerificationRequest, deps: VerifyDep
   // A final judgement stands as long as the action's record: a message redelivered after the
   // dedup window must not judge, revert or page a second time. Held while a check runs.
   const judged = `verified#${request.actionId}`;
-  if (!(await deps.state.claimIncident(judged, deps.settings.intake.lockSeconds, now))) return 'duplicate';
+  if (!(await deps.state.claimIncident(judged, deps.settings.intake.lockSeconds, now))) {
+    if ((await deps.state.claimState(judged, now)) === 'done') return 'duplicate';
+    // Another check of this action runs, or one crashed holding it: this one is delivered again
+    // later rather than dropped (it may be the check whose revert is needed).
+    await deps.state.forgetIncident(mark);
+    throw new Error(`a check of action ${request.actionId} is in progress elsewhere; this one is retried`);
+  }
   try {
     const judgement = await checkOnce(record, request, deps, now);
     if (judgement.status === 'pending') await deps.state.releaseIncident(judged);

@@ -95,6 +95,8 @@ export interface StateStore {
   completeIncident(incidentId: string, keepSeconds: number, nowMs: number): Promise<void>;
   /** Releases the lock after a failure, so a retry may take it. */
   releaseIncident(incidentId: string): Promise<void>;
+  /** How a claim on this id stands now: held by someone ('locked'), finished ('done'), or neither. */
+  claimState(incidentId: string, nowMs: number): Promise<'locked' | 'done' | 'free'>;
   /**
    * Makes this incident the one that handles an owner (workload + symptom) for the window, so a
    * storm of pods of one Deployment becomes one diagnosis. Re-claiming by the same incident

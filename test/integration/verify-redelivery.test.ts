@@ -65,8 +65,10 @@ describe('verification checks delivered more than once', () => {
       };
     };
     const request = (attempt: number) => ({ type: 'verify', incidentId: incident.id, actionId, attempt }) as const;
+    /** What a worker that crashed part-way through a check of this action leaves: its claim, held. */
+    const crashedMidCheck = (lockSeconds: number) => new DynamoStateStore({ tableName: env.tables.state }).claimIncident(`verified#${actionId}`, lockSeconds, Date.now());
     const verificationsAudited = async () => (await audit.listForIncident(incident.id)).filter((e) => e.step === 'verification');
-    return { incident, depsWith, request, scheduled, verificationsAudited };
+    return { incident, depsWith, request, scheduled, verificationsAudited, crashedMidCheck };
   }
 
   it('a check that fails part-way releases its marks, so the redelivery checks again and pages; the next one is a duplicate', async () => {
@@ -121,6 +123,22 @@ describe('verification checks delivered more than once', () => {
     expect(scheduled).toEqual([2]);
     expect(next).toMatchObject({ status: 'done' });
     expect((await verificationsAudited()).map((e) => e.detail.status)).toEqual(['pending', 'done']);
+    const pages = (await env.inbox.receive(3, 3_000)).filter((p) => p.page?.pagerduty?.dedup_key === incident.id);
+    expect(pages.map((p) => p.attributes.outcome)).toEqual(['acted']);
+  });
+
+  it('a check that finds another holding the action (a crashed worker) is retried, never dropped; once the hold ends it judges', async () => {
+    // Prepare: a worker crashed mid-check, holding the action for an hour (HEALER_LOCK_SECONDS may be 3600).
+    const { incident, depsWith, request, crashedMidCheck } = await recordedEviction();
+    expect(await crashedMidCheck(3600)).toBe(true);
+
+    // Act: SQS delivers the check while the hold stands, and again once it has run out.
+    const whileHeld = await verifyAction(request(1), depsWith()).then(() => 'returned', (e: unknown) => (e instanceof Error ? e.message : String(e)));
+    const afterHold = await verifyAction(request(1), depsWith({ laterMs: 3_700_000 }));
+
+    // Assess: the first delivery fails (SQS delivers it again; its own mark is released), the next judges and pages.
+    expect(whileHeld).toMatch(/in progress elsewhere; this one is retried/);
+    expect(afterHold).toMatchObject({ status: 'done' });
     const pages = (await env.inbox.receive(3, 3_000)).filter((p) => p.page?.pagerduty?.dedup_key === incident.id);
     expect(pages.map((p) => p.attributes.outcome)).toEqual(['acted']);
   });
