@@ -158,8 +158,9 @@ export async function approve(token: unknown, approver: Approver, deps: Remediat
 }
 
 /**
- * Best effort, never hiding the original failure: audits and pages that an approved action did
- * not complete (what was written, if anything, is in the audit trail).
+ * Best effort, never hiding the original failure: audits and pages that an approved action failed
+ * part-way. It may have failed before the write or after it (paging or auditing the result), so
+ * the page says to look at the audit trail rather than claim either.
  */
 async function pageUnfinishedApproval(record: ApprovalRecord, who: Record<string, string>, error: unknown, deps: Pick<RemediateDeps, 'notifier'>, audit: AuditFor): Promise<void> {
   // fetch says only "fetch failed"; its cause says why (ECONNREFUSED, a certificate, a timeout).
@@ -169,14 +170,18 @@ async function pageUnfinishedApproval(record: ApprovalRecord, who: Record<string
   const steps: (() => Promise<void>)[] = [
     () => audit('approval', { failed: reason, approvalId: record.id, approver: who }),
     () => deps.notifier.notify({
-      subject: `[k8s-healer] (approved, not done) ${record.plan.summary}`.slice(0, 99),
-      body: `An approved action did not complete: ${reason}\nThe approval is used up; the audit trail of incident ${incident.id} shows what was written, if anything. Act by hand if the fix is still needed.\nAction: ${record.plan.summary}\nApproved by: ${JSON.stringify(who)}`,
+      subject: `[k8s-healer] (approved, failed part-way) ${record.plan.summary}`.slice(0, 99),
+      body: `An approved action failed part-way: ${reason}\nThe approval is used up. Whether the change was written is in the audit trail of incident ${incident.id} (an "action" entry with allowed: true and ok: true means it was); act by hand if the fix is still needed.\nAction: ${record.plan.summary}\nApproved by: ${JSON.stringify(who)}`,
       severity: 'critical',
-      outcome: 'action-failed',
+      outcome: 'paged',
       cluster: incident.cluster,
       namespace: incident.subject.namespace,
+      // Follows up the approval request's page, keyed by the incident.
+      incidentId: incident.id,
+      eventAction: 'trigger',
+      action: record.plan.action,
     }),
-    () => audit('outcome', { outcome: 'action-failed', approvalId: record.id, failed: reason }, 'action-failed'),
+    () => audit('outcome', { outcome: 'paged', approvalId: record.id, failed: reason }, 'paged'),
   ];
   for (const step of steps) await step().catch(() => undefined);
 }

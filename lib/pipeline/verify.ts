@@ -39,19 +39,27 @@ export type VerifyResult = Judgement | 'duplicate' | 'unknown-action' | 'other-c
 export async function refuseUnmatchedVerification(
   request: VerificationRequest,
   acted: ActedRecord | undefined,
-  deps: Pick<VerifyDeps, 'audit' | 'clock' | 'notifier'>,
+  deps: Pick<VerifyDeps, 'audit' | 'clock' | 'notifier' | 'state'>,
   cluster: string,
   refused: string,
 ): Promise<void> {
+  const now = deps.clock.now();
+  // One page per action, and one per few minutes for messages naming none: a sender flooding the
+  // queue with made-up ids gets every message audited, not every message paged.
+  const [key, windowSeconds] = acted ? [`unmatched-page#${request.actionId}`, 3600] : ['unmatched-page#unknown-action', UNMATCHED_PAGE_SECONDS];
+  const page = await deps.state.recordIfNew(key, windowSeconds, now);
   await deps.audit.append({
     incidentId: UNMATCHED_VERIFICATIONS,
-    at: new Date(deps.clock.now()).toISOString(),
+    at: new Date(now).toISOString(),
     cluster,
     step: 'verification',
-    detail: { refused, incidentId: request.incidentId.slice(0, 200), actionId: request.actionId, attempt: request.attempt },
+    detail: { refused, incidentId: request.incidentId.slice(0, 200), actionId: request.actionId, attempt: request.attempt, paged: page },
   });
-  await deps.notifier.notify(unmatchedVerificationPage(request, acted, cluster, refused));
+  if (page) await deps.notifier.notify(unmatchedVerificationPage(request, acted, cluster, refused));
 }
+
+/** Verification messages naming no action page at most once in this many seconds (all are audited). */
+export const UNMATCHED_PAGE_SECONDS = 300;
 
 /** The page for a verification nothing here can check; the message's own ids are clipped and redacted. */
 export function unmatchedVerificationPage(request: VerificationRequest, acted: ActedRecord | undefined, cluster: string, refused: string): Notification {

@@ -7,6 +7,7 @@ import { LAST_FAILURE } from '../pipeline/dead-letter.js';
 import { refuseUnknownCluster } from '../pipeline/unknown-cluster.js';
 import { DynamoAuditLog } from '../adapters/dynamo-audit-log.js';
 import { DynamoActionRecords } from '../adapters/dynamo-action-records.js';
+import { DynamoStateStore } from '../adapters/dynamo-state-store.js';
 import { countingNotifier } from '../metrics/counting-notifier.js';
 import { systemClock, type Diagnoser, type KillSwitch, type Notifier, type VerificationScheduler } from '../ports/index.js';
 import type { Metrics } from '../ports/metrics.js';
@@ -69,12 +70,13 @@ export function workerEntry(
   // Each cluster's deps from its own configuration only: an incident of A gets a client of A.
   const depsFor = perCluster(config, (own) => workerDeps(own, overrides));
   // What routing needs before any cluster is chosen; built at the first message, inside its handling.
-  let routing: { audit: DynamoAuditLog; actionRecords: DynamoActionRecords; notifier: Notifier } | undefined;
+  let routing: { audit: DynamoAuditLog; actionRecords: DynamoActionRecords; state: DynamoStateStore; notifier: Notifier } | undefined;
   const parts = () => {
     const notifier = make.notifier ?? notifierFrom(config);
     return (routing ??= {
       audit: new DynamoAuditLog({ tableName: config.auditTable }),
       actionRecords: new DynamoActionRecords({ tableName: config.stateTable }),
+      state: new DynamoStateStore({ tableName: config.stateTable }),
       notifier: make.metrics ? countingNotifier(notifier, make.metrics) : notifier,
     });
   };
@@ -89,14 +91,14 @@ export function workerEntry(
     }
     let resolved: ActingDeps | undefined;
     try {
-      const { audit, actionRecords, notifier } = parts();
+      const { audit, actionRecords, state, notifier } = parts();
       // The message names its cluster (the incident's, or the acted record's): untrusted, so it must
       // be in the registry, and only that cluster's client is built. Unknown: refused, nothing read.
       if (message.kind === 'verify') {
         const acted = await actionRecords.get(message.request.incidentId, message.request.actionId);
         if (!acted || !isServed(acted.incident.cluster)) {
           const why = acted ? `the action's cluster ${acted.incident.cluster.slice(0, 100)} is not in the registry` : 'no action of the healer has these ids';
-          await refuseUnmatchedVerification(message.request, acted, { audit, notifier, clock: systemClock }, config.clusterName, why);
+          await refuseUnmatchedVerification(message.request, acted, { audit, notifier, state, clock: systemClock }, config.clusterName, why);
           log('warn', 'verification names no action of a configured cluster', { messageId: delivery.messageId, why });
           return { ok: true, verification: acted ? 'other-cluster' : 'unknown-action' };
         }

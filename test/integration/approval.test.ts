@@ -216,9 +216,10 @@ describe.skipIf(!available)('approval links', () => {
     // Assess: the error surfaces, on-call hears the approved action was not done, and the link
     // cannot be replayed into an action nobody is watching.
     expect(failure).toMatch(/fetch failed|ECONNREFUSED/);
-    const page = await pageWhere((p) => p.subject?.includes('(approved, not done)') === true);
-    expect(page?.attributes).toMatchObject({ severity: 'critical', outcome: 'action-failed' });
-    expect(page?.message).toMatch(/An approved action did not complete: .*ECONNREFUSED/);
+    const page = await pageWhere((p) => p.subject?.includes('(approved, failed part-way)') === true);
+    expect(page?.attributes).toMatchObject({ severity: 'critical', outcome: 'paged', action: 'scale-deployment', event: 'trigger' });
+    expect(page?.message).toMatch(/An approved action failed part-way: .*ECONNREFUSED/);
+    expect(page?.page?.pagerduty).toMatchObject({ dedup_key: saturated('stranded').id });
     expect(retried.statusCode).toBe(410);
     expect((await apps.readNamespacedDeployment({ name: 'stranded', namespace })).spec?.replicas).toBe(1);
     const audited = await approvalsAudited('stranded');

@@ -82,17 +82,18 @@ describe('remediate handler', () => {
     expect(await env.inbox.receive(1, 1_500)).toHaveLength(0);
   });
 
-  it('answers a forged verification message naming no action of the healer with an audit entry and a page, nothing read', async () => {
-    // Prepare: well-formed ids, but no action was ever recorded under them.
-    const forged = record(JSON.stringify({ type: 'verify', incidentId: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa5', actionId: randomBytes(16).toString('hex'), attempt: 1 }), 1, 'verify-forged');
+  it('answers forged verification messages naming no action of the healer with audit entries and one page, nothing read', async () => {
+    // Prepare: well-formed ids, but no action was ever recorded under them; a second one right after.
+    const forged = (n: number) => record(JSON.stringify({ type: 'verify', incidentId: `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa5${n}`, actionId: randomBytes(16).toString('hex'), attempt: 1 }), 1, `verify-forged-${n}`);
     // Act
-    const result = await handler({ Records: [forged] }, localContext('remediate', 60_000));
-    // Assess: consumed (no retry loop), no cluster read (it would have failed), audited, paged
-    // under the unmatched key (never the sender's incident id).
+    const result = await handler({ Records: [forged(1), forged(2)] }, localContext('remediate', 60_000));
+    // Assess: consumed (no retry loop), no cluster read (it would have failed), each audited, one
+    // page under the unmatched key (never the sender's incident id): a flood is not a page storm.
     expect(result.batchItemFailures).toEqual([]);
     const audit = new DynamoAuditLog({ tableName: env.tables.audit });
-    const entries = await audit.listForIncident(UNMATCHED_VERIFICATIONS);
-    expect(entries.some((e) => e.detail['refused'] === 'no action of the healer has these ids' && e.detail['incidentId'] === 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa5')).toBe(true);
+    const entries = (await audit.listForIncident(UNMATCHED_VERIFICATIONS)).filter((e) => String(e.detail['incidentId']).startsWith('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa5'));
+    expect(entries.map((e) => e.detail['refused'])).toEqual(['no action of the healer has these ids', 'no action of the healer has these ids']);
+    expect(entries.map((e) => e.detail['paged']).sort()).toEqual([false, true]);
     const [page, ...more] = await env.inbox.receive(2, 2_000);
     expect(more).toHaveLength(0);
     expect(page?.subject).toBe('[k8s-healer] Verification for no known action');
