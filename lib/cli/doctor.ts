@@ -12,7 +12,8 @@ import { machineFacts, missingPrerequisites } from '../local/prerequisites.js';
 import { createSqsClient, createSsmClient } from '../adapters/aws-clients.js';
 import { grantedBy, healerManifest, reviewAccess } from './access-review.js';
 import { emit, type OutputFormat } from './output.js';
-import { accessCheck, checkParameters, checkQueues, checkStageIdentity } from './stage-checks.js';
+import { accessCheck, checkClusterParameters, checkParameters, checkQueues, checkStageIdentity } from './stage-checks.js';
+import type { ClusterEntry } from '../config/clusters.js';
 import type { Target } from './target.js';
 
 export interface Check {
@@ -26,8 +27,11 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).spl
 
 export async function doctor(target: Target | Error, o: { output: OutputFormat; local: boolean; binaries?: () => { ok: true; dir: string } | { ok: false; reason: string } }): Promise<Check[]> {
   const checks: Check[] = [];
+  let registry: readonly ClusterEntry[] | undefined;
   try {
     const config = loadConfig();
+    // A registry here is the deployed stage's (the same stage param): its parameters are checked too.
+    if (process.env.HEALER_CLUSTERS) registry = config.clusters;
     checks.push({ name: 'configuration', ok: true, detail: `cluster "${config.clusterName}", ${config.settings.policy.dryRun ? 'dry run' : 'live'}, diagnosis by ${config.anthropicApiKey || config.anthropicKeyParam ? 'Claude with runbook fallback' : 'runbook rules'}` });
   } catch (error) {
     checks.push({ name: 'configuration', ok: false, detail: message(error), fix: error instanceof ConfigError ? 'correct the HEALER_* variable named above (docs/operations.md lists them)' : 'see the error above' });
@@ -52,7 +56,7 @@ export async function doctor(target: Target | Error, o: { output: OutputFormat; 
     }
     if (target.stage !== undefined) {
       const ssm = createSsmClient();
-      checks.push(await checkParameters(ssm, target.stage), ...(await checkQueues(createSqsClient(), target.stage)), await checkStageIdentity(ssm, target.stage, process.env.KUBECONFIG || undefined));
+      checks.push(await checkParameters(ssm, target.stage), ...(registry ? [await checkClusterParameters(ssm, registry)] : []), ...(await checkQueues(createSqsClient(), target.stage)), await checkStageIdentity(ssm, target.stage, process.env.KUBECONFIG || undefined));
     }
     const kubeconfig = process.env.KUBECONFIG || target.kubeconfig;
     if (target.stage === undefined && target.kubeconfig) {

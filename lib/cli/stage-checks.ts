@@ -8,6 +8,7 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@
 import { KubeConfig } from '@kubernetes/client-node';
 import { grantedBy, healerManifest, label, reviewAccess, type AccessReport, type Subject } from './access-review.js';
 import { SERVICE } from './target.js';
+import type { ClusterEntry } from '../config/clusters.js';
 
 export interface StageCheck {
   readonly name: string;
@@ -45,6 +46,37 @@ export async function checkParameters(ssm: SSMClient, stage: string): Promise<St
     };
   } catch (error) {
     return { name: 'parameters', ok: false, detail: message(error), fix: 'check AWS credentials and region, and ssm:GetParameters on the stage\'s path' };
+  }
+}
+
+/** The registry's per-cluster parameters, and what each one's absence means. */
+const CLUSTER_PARAMETERS = [
+  { key: 'kubeconfigParam', absent: 'the worker and the approval function cannot reach it' },
+  { key: 'scanKubeconfigParam', absent: 'the scan cannot read it' },
+  { key: 'webhookTokenParam', absent: 'its alerts are refused (only its own token speaks for it)' },
+] as const;
+
+/**
+ * With a registry (HEALER_CLUSTERS, as deployed): each entry's parameters present, never read out.
+ * GetParameters takes ten names a call.
+ */
+export async function checkClusterParameters(ssm: SSMClient, clusters: readonly ClusterEntry[]): Promise<StageCheck> {
+  const wanted = clusters.flatMap((c) => CLUSTER_PARAMETERS.flatMap((p) => (c[p.key] ? [{ cluster: c.name, name: c[p.key] ?? '', absent: p.absent }] : [])));
+  try {
+    const absent = new Set<string>();
+    for (let i = 0; i < wanted.length; i += 10) {
+      const got = await ssm.send(new GetParametersCommand({ Names: wanted.slice(i, i + 10).map((w) => w.name), WithDecryption: false }));
+      for (const name of got.InvalidParameters ?? []) absent.add(name);
+    }
+    const missing = wanted.filter((w) => absent.has(w.name));
+    return {
+      name: 'cluster parameters',
+      ok: missing.length === 0,
+      detail: `${wanted.length - missing.length} of ${wanted.length} present for ${clusters.length} cluster(s)${missing.map((m) => `; ${m.cluster}: ${m.name} absent: ${m.absent}`).join('')}`,
+      ...(missing.length > 0 ? { fix: `${missing.map((m) => `aws ssm put-parameter --type SecureString --name ${m.name} --value ...`).join('; ')} (docs/operations.md, Several clusters)` } : {}),
+    };
+  } catch (error) {
+    return { name: 'cluster parameters', ok: false, detail: message(error), fix: 'check AWS credentials and region, and ssm:GetParameters on the registry\'s parameters' };
   }
 }
 

@@ -130,6 +130,26 @@ describe.skipIf(unavailable !== undefined && !mustRun())('the CLI against a depl
     }
   });
 
+  it('checks each registry entry\'s parameters when HEALER_CLUSTERS names several clusters, naming what is absent', async () => {
+    // Prepare: prod-eu's three parameters stored; prod-us's webhook token never was.
+    const at = (cluster: string, name: string) => `/k8s-healer/${STAGE}/clusters/${cluster}/${name}`;
+    const registry = ['prod-eu', 'prod-us'].map((name) => ({ name, kubeconfigParam: at(name, 'kubeconfig'), scanKubeconfigParam: at(name, 'scan-kubeconfig'), webhookTokenParam: at(name, 'webhook-token') }));
+    const stored = [at('prod-eu', 'kubeconfig'), at('prod-eu', 'scan-kubeconfig'), at('prod-eu', 'webhook-token'), at('prod-us', 'kubeconfig'), at('prod-us', 'scan-kubeconfig')];
+    for (const name of stored) await ssm.send(new PutParameterCommand({ Name: name, Value: 'secret-value-never-printed', Type: 'SecureString', Overwrite: true }));
+    try {
+      // Act
+      const doctor = await cli(['doctor', '--stage', STAGE], { ...env, HEALER_CLUSTERS: JSON.stringify(registry), HEALER_CLUSTER_NAME: 'prod-eu' });
+
+      // Assess
+      expectExit(doctor, 1);
+      expect(doctor.stdout).toContain(`FAIL cluster parameters: 5 of 6 present for 2 cluster(s); prod-us: ${at('prod-us', 'webhook-token')} absent: its alerts are refused`);
+      expect(doctor.stdout).toContain(`fix: aws ssm put-parameter --type SecureString --name ${at('prod-us', 'webhook-token')}`);
+      expect(doctor.stdout).not.toContain('secret-value-never-printed');
+    } finally {
+      for (const name of stored) await ssm.send(new DeleteParameterCommand({ Name: name }));
+    }
+  });
+
   it('fails the doctor for a required parameter missing and for dead letters, each with its fix', async () => {
     // Prepare
     const dlq = (await moto.sqs().send(new CreateQueueCommand({ QueueName: `k8s-healer-${STAGE}-incidents-dlq` }))).QueueUrl;
