@@ -14,7 +14,7 @@ const intake = webhookEntry(config, { state: stateStore(config), queue: incident
 /** POST /alerts: Alertmanager webhook → deduplicated incidents on the queue. No cluster, no model. */
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(observed(metrics))
-  .use(httpErrors())
+  .use(httpErrors(metrics))
   .handler(async (event) => {
     const result = await intake({ headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded }, Date.now());
     // Every skipped alert is named with its reason: a dropped alert must be findable in the logs.

@@ -15,7 +15,7 @@ const approveRequest = approvalEntry(loadConfig(), { metrics });
  */
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(observed(metrics))
-  .use(httpErrors())
+  .use(httpErrors(metrics))
   .handler(async (event) => {
     const response = await approveRequest({
       method: event.requestContext.http.method,

@@ -26,6 +26,7 @@ export const METRIC = {
   scanRequests: 'ScanRequests',
   scanFindings: 'ScanFindings',
   scanFailures: 'ScanFailures',
+  requestFailures: 'RequestFailures',
 } as const;
 
 const where = (i: Incident) => (i.subject.namespace ? `${i.subject.namespace}/${i.subject.name}` : i.subject.name);
@@ -109,4 +110,13 @@ export function scanFinished(figures: ScanFigures): MetricPoint[] {
 
 export function scanRequests(count: number): MetricPoint {
   return { name: METRIC.scanRequests, value: count };
+}
+
+/**
+ * An HTTP function (webhook, approve) answered 500: its error was caught to answer the caller, so
+ * Lambda's own Errors metric never sees it. The function is a property, not a dimension: one
+ * alarm sums both.
+ */
+export function requestFailed(functionName: string): MetricPoint {
+  return { name: METRIC.requestFailures, value: 1, properties: { function: functionName } };
 }

@@ -1,5 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import { redactDeep } from '../evidence/redact.js';
+import { requestFailed } from '../metrics/healer-metrics.js';
+import type { Metrics } from '../ports/metrics.js';
 
 const LEVELS = { info: 0, warn: 1, error: 2 } as const;
 // Read directly (not via config): logging must work even when the configuration is what failed.
@@ -59,14 +61,18 @@ export function redactedFields(fields: Readonly<Record<string, unknown>>): Recor
 
 /**
  * HTTP functions never leak internals: an unexpected error becomes a 500 with a request id
- * (Alertmanager retries 5xx, so nothing is lost) and the details go to the log only.
+ * (Alertmanager retries 5xx, so nothing is lost) and the details go to the log only; with
+ * metrics, each counts as RequestFailures, which the request-failures alarm watches.
  */
-export function httpErrors(): MiddlewareObj<unknown, { statusCode: number; body: string; headers?: Record<string, string> }> {
+export function httpErrors(metrics?: Metrics): MiddlewareObj<unknown, { statusCode: number; body: string; headers?: Record<string, string> }> {
   return {
     name: 'httpErrors',
     onError: (request) => {
       const requestId = request.context.awsRequestId;
       log('error', 'request failed', { requestId, error: request.error?.message, stack: request.error?.stack });
+      // Caught here, so Lambda's Errors metric never counts it: counted for the alarm instead
+      // (flushed by `observed`, whose onError runs after this one).
+      metrics?.record(requestFailed(request.context.functionName));
       request.response = {
         statusCode: 500,
         headers: { 'content-type': 'application/json' },

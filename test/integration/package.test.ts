@@ -577,7 +577,7 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     }
   });
 
-  it('alarms on dead letters, every function\'s errors and throttles, scan failures, failed pages, a spent model budget and an open breaker; all page through the topic', () => {
+  it('alarms on dead letters, every function\'s errors and throttles, scan failures, HTTP 500s, failed pages, a spent model budget and an open breaker; all page through the topic', () => {
     // Prepare
     type Alarm = Json & { Namespace: string; MetricName: string; Dimensions?: { Name: string; Value: unknown }[]; AlarmActions: unknown[]; OKActions: unknown[] };
     const alarms = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm').map(([id, r]) => ({ id, ...(r.Properties as Alarm) }));
@@ -593,6 +593,7 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     // The healer's own metrics, in the namespace the functions write to, by the names the code emits.
     expect(namespace).toBe(`k8s-healer/${STAGE}`);
     expect(watched(String(namespace), METRIC.scanFailures)).toHaveLength(1);
+    expect(watched(String(namespace), METRIC.requestFailures)).toHaveLength(1);
     expect(watched(String(namespace), METRIC.modelFallbacks, ['Reason', 'budget-spent'])).toHaveLength(1);
     expect(watched(String(namespace), METRIC.decisions, ['Rule', 'circuit-breaker'])).toHaveLength(1);
     for (const f of Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]) expect(fn(f).Environment.Variables.HEALER_METRICS_NAMESPACE, f).toBe(namespace);
@@ -607,7 +608,7 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     const returned = queries.filter((q) => q.ReturnData !== false);
     expect(returned.map((q) => q.Expression)).toEqual([queries.filter((q) => q.MetricStat).map((q) => `FILL(${q.Id}, 0)`).join(' + ')]);
     // ... and every alarm pages, and says when it is over.
-    expect(alarms).toHaveLength(15);
+    expect(alarms).toHaveLength(16);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions, alarm.id).toEqual([{ Ref: 'OnCallTopic' }]);
       expect(alarm.OKActions, alarm.id).toEqual([{ Ref: 'OnCallTopic' }]);
