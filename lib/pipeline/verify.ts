@@ -93,7 +93,7 @@ export function unmatchedVerificationPage(request: VerificationRequest, acted: A
  * from the state table, so a forged or replayed message can at most re-check a real action.
  * Done: audited and on-call hears it worked. Pending: checked again later. Failed: audited,
  * reverted through the write gate where undoing is the safe choice, and a human paged.
- * Redeliveries of the same check are no-ops, and once an action is judged done or failed, any
+ * Redeliveries of a finished check are no-ops, and once an action is judged done or failed, any
  * later check of it is; a check that fails part-way releases its marks, so the redelivery does
  * the whole check again (a needed revert is never lost as a "duplicate").
  */
@@ -109,29 +109,44 @@ export async function verifyAction(request: VerificationRequest, deps: VerifyDep
     await refuseUnmatchedVerification(request, record, deps, deps.settings.cluster, `the action was taken on cluster ${record.incident.cluster}, these checks reach ${deps.settings.cluster}`);
     return 'other-cluster';
   }
-  const mark = `verify#${request.actionId}#${request.attempt}`;
-  if (!(await deps.state.recordIfNew(mark, deps.settings.intake.dedupWindowSeconds, now))) return 'duplicate';
-  // A final judgement stands as long as the action's record: a message redelivered after the
-  // dedup window must not judge, revert or page a second time. Held while a check runs.
+  // Two marks, each held while a check runs and finished when it ends: this attempt's (a
+  // redelivery of the same check) and the action's (a final judgement stands as long as the
+  // action's record, so no later message judges, reverts or pages again). A finished mark makes
+  // this delivery a duplicate; a held one (another check running, or a crashed one until its lease
+  // ends) makes it fail, so SQS delivers it again: a check is never dropped while it may still be
+  // the one whose revert is needed, whatever the lease and dedup settings.
+  const attemptMark = `verify#${request.actionId}#${request.attempt}`;
   const judged = `verified#${request.actionId}`;
-  if (!(await deps.state.claimIncident(judged, deps.settings.intake.lockSeconds, now))) {
-    if ((await deps.state.claimState(judged, now)) === 'done') return 'duplicate';
-    // Another check of this action runs, or one crashed holding it: this one is delivered again
-    // later rather than dropped (it may be the check whose revert is needed).
-    await deps.state.forgetIncident(mark);
-    throw new Error(`a check of action ${request.actionId} is in progress elsewhere; this one is retried`);
+  const { lockSeconds, dedupWindowSeconds } = deps.settings.intake;
+  if (!(await claimCheck(deps.state, attemptMark, lockSeconds, now))) return 'duplicate';
+  try {
+    if (!(await claimCheck(deps.state, judged, lockSeconds, now))) {
+      await deps.state.completeIncident(attemptMark, dedupWindowSeconds, deps.clock.now());
+      return 'duplicate';
+    }
+  } catch (error) {
+    await deps.state.releaseIncident(attemptMark);
+    throw error;
   }
   try {
     const judgement = await checkOnce(record, request, deps, now);
     if (judgement.status === 'pending') await deps.state.releaseIncident(judged);
     else await deps.state.completeIncident(judged, ACTION_RECORD_KEEP_SECONDS, deps.clock.now());
+    await deps.state.completeIncident(attemptMark, dedupWindowSeconds, deps.clock.now());
     return judgement;
   } catch (error) {
-    // Let SQS redeliver: forget this attempt's mark so the retry is not taken for a duplicate.
-    await deps.state.forgetIncident(mark);
+    // Let SQS redeliver: release both marks so the retry is not taken for a duplicate.
+    await deps.state.releaseIncident(attemptMark);
     await deps.state.releaseIncident(judged);
     throw error;
   }
+}
+
+/** True: claimed. False: a finished check holds it. Throws while an unfinished one holds it. */
+async function claimCheck(state: StateStore, key: string, lockSeconds: number, now: number): Promise<boolean> {
+  if (await state.claimIncident(key, lockSeconds, now)) return true;
+  if ((await state.claimState(key, now)) === 'done') return false;
+  throw new Error(`a check holding ${key} is in progress elsewhere (or crashed, until its lease ends); this one is retried`);
 }
 
 async function checkOnce(record: ActedRecord, request: VerificationRequest, deps: VerifyDeps, now: number): Promise<Judgement> {

@@ -66,9 +66,9 @@ describe('verification checks delivered more than once', () => {
     };
     const request = (attempt: number) => ({ type: 'verify', incidentId: incident.id, actionId, attempt }) as const;
     /** What a worker that crashed part-way through a check of this action leaves: its claim, held. */
-    const crashedMidCheck = (lockSeconds: number) => new DynamoStateStore({ tableName: env.tables.state }).claimIncident(`verified#${actionId}`, lockSeconds, Date.now());
+    const crashedMidCheck = (lockSeconds: number, mark = `verified#${actionId}`) => new DynamoStateStore({ tableName: env.tables.state }).claimIncident(mark, lockSeconds, Date.now());
     const verificationsAudited = async () => (await audit.listForIncident(incident.id)).filter((e) => e.step === 'verification');
-    return { incident, depsWith, request, scheduled, verificationsAudited, crashedMidCheck };
+    return { incident, actionId, depsWith, request, scheduled, verificationsAudited, crashedMidCheck };
   }
 
   it('a check that fails part-way releases its marks, so the redelivery checks again and pages; the next one is a duplicate', async () => {
@@ -137,8 +137,27 @@ describe('verification checks delivered more than once', () => {
     const afterHold = await verifyAction(request(1), depsWith({ laterMs: 3_700_000 }));
 
     // Assess: the first delivery fails (SQS delivers it again; its own mark is released), the next judges and pages.
-    expect(whileHeld).toMatch(/in progress elsewhere; this one is retried/);
+    expect(whileHeld).toMatch(/verified#\w+ is in progress elsewhere .*this one is retried/);
     expect(afterHold).toMatchObject({ status: 'done' });
+    const pages = (await env.inbox.receive(3, 3_000)).filter((p) => p.page?.pagerduty?.dedup_key === incident.id);
+    expect(pages.map((p) => p.attributes.outcome)).toEqual(['acted']);
+  });
+
+  it('a delivery of a check whose first delivery crashed is retried until that one\'s lease ends, however long the dedup window', async () => {
+    // Prepare: attempt 1's first delivery crashed mid-check (a Lambda timeout), holding its own mark.
+    const { incident, actionId, depsWith, request, crashedMidCheck } = await recordedEviction();
+    expect(await crashedMidCheck(300, `verify#${actionId}#1`)).toBe(true);
+
+    // Act: SQS delivers attempt 1 again while that lease stands, and once it ended (inside the
+    // 10-minute dedup window, which used to make the redelivery a duplicate).
+    const whileHeld = await verifyAction(request(1), depsWith()).then(() => 'returned', (e: unknown) => (e instanceof Error ? e.message : String(e)));
+    const afterLease = await verifyAction(request(1), depsWith({ laterMs: 400_000 }));
+    const again = await verifyAction(request(1), depsWith({ laterMs: 410_000 }));
+
+    // Assess: retried, then judged once; a later redelivery of the finished check is a duplicate.
+    expect(whileHeld).toMatch(/verify#\w+#1 is in progress elsewhere .*this one is retried/);
+    expect(afterLease).toMatchObject({ status: 'done' });
+    expect(again).toBe('duplicate');
     const pages = (await env.inbox.receive(3, 3_000)).filter((p) => p.page?.pagerduty?.dedup_key === incident.id);
     expect(pages.map((p) => p.attributes.outcome)).toEqual(['acted']);
   });
