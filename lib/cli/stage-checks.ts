@@ -64,8 +64,10 @@ export async function checkClusterParameters(ssm: SSMClient, clusters: readonly 
   const wanted = clusters.flatMap((c) => CLUSTER_PARAMETERS.flatMap((p) => (c[p.key] ? [{ cluster: c.name, name: c[p.key] ?? '', absent: p.absent }] : [])));
   try {
     const absent = new Set<string>();
-    for (let i = 0; i < wanted.length; i += 10) {
-      const got = await ssm.send(new GetParametersCommand({ Names: wanted.slice(i, i + 10).map((w) => w.name), WithDecryption: false }));
+    // A parameter two entries name is asked for once.
+    const names = [...new Set(wanted.map((w) => w.name))];
+    for (let i = 0; i < names.length; i += 10) {
+      const got = await ssm.send(new GetParametersCommand({ Names: names.slice(i, i + 10), WithDecryption: false }));
       for (const name of got.InvalidParameters ?? []) absent.add(name);
     }
     const missing = wanted.filter((w) => absent.has(w.name));

@@ -118,6 +118,11 @@ export async function verifyAction(request: VerificationRequest, deps: VerifyDep
   const attemptMark = `verify#${request.actionId}#${request.attempt}`;
   const judged = `verified#${request.actionId}`;
   const { lockSeconds, dedupWindowSeconds } = deps.settings.intake;
+  // Releases what this call still holds, never another's, and keeps the failure that matters.
+  const releasing = async (error: unknown, marks: readonly string[]): Promise<never> => {
+    await Promise.allSettled(marks.map((m) => deps.state.releaseIncident(m)));
+    throw error;
+  };
   if (!(await claimCheck(deps.state, attemptMark, lockSeconds, now))) return 'duplicate';
   try {
     if (!(await claimCheck(deps.state, judged, lockSeconds, now))) {
@@ -125,20 +130,19 @@ export async function verifyAction(request: VerificationRequest, deps: VerifyDep
       return 'duplicate';
     }
   } catch (error) {
-    await deps.state.releaseIncident(attemptMark);
-    throw error;
+    return releasing(error, [attemptMark]);
   }
+  let judgedHeld = true;
   try {
     const judgement = await checkOnce(record, request, deps, now);
     if (judgement.status === 'pending') await deps.state.releaseIncident(judged);
     else await deps.state.completeIncident(judged, ACTION_RECORD_KEEP_SECONDS, deps.clock.now());
+    judgedHeld = false;
     await deps.state.completeIncident(attemptMark, dedupWindowSeconds, deps.clock.now());
     return judgement;
   } catch (error) {
-    // Let SQS redeliver: release both marks so the retry is not taken for a duplicate.
-    await deps.state.releaseIncident(attemptMark);
-    await deps.state.releaseIncident(judged);
-    throw error;
+    // Let SQS redeliver: release the marks still held so the retry is not taken for a duplicate.
+    return releasing(error, judgedHeld ? [attemptMark, judged] : [attemptMark]);
   }
 }
 
