@@ -51,8 +51,14 @@ describe.skipIf(!available || !kwokHere)('allowlisted actions on the control pla
       },
     });
     await waitForReadyPods(cluster.adminKubeconfigPath, ns, { app: name }, replicas);
-    // Plan on the settled object: the Deployment controller writes status a moment after the pods
-    // are Ready, and a plan made before that write is (rightly) refused with a 409.
+    return settled(name, replicas);
+  }
+
+  /**
+   * The Deployment once its controller stopped writing: it writes status a moment after the pods
+   * are Ready, and a plan made before that write is (rightly) refused with a 409.
+   */
+  function settled(name: string, replicas: number) {
     return waitFor(async () => {
       const d = await adminApps.readNamespacedDeployment({ name, namespace: ns });
       const st = d.status;
@@ -189,6 +195,8 @@ describe.skipIf(!available || !kwokHere)('allowlisted actions on the control pla
     const plan: ActionPlan = { action: 'scale-deployment', target: { kind: 'Deployment', name, namespace: ns, uid: d.metadata?.uid }, resourceVersion: d.metadata?.resourceVersion, parameters: { replicas: 2 }, fromReplicas: 1, summary: 'scale 1 -> 2' };
     const result = await actor.execute(plan, { dryRun: false });
     expect(result.ok, result.detail).toBe(true);
+    // Only the racer below may write between a revert's read and its write.
+    await settled(name, 2);
     return plan;
   }
 
@@ -202,7 +210,9 @@ describe.skipIf(!available || !kwokHere)('allowlisted actions on the control pla
 
     // Assess
     expect(reverted, reverted.detail).toMatchObject({ ok: true, detail: 'scaled back to 1' });
-    expect(raced).toEqual({ reads: 2, writes: 1 });
+    // One conflict of the racer's (the controller may rarely add one: the revert has 3 tries).
+    expect(raced.writes).toBe(1);
+    expect(raced.reads).toBeGreaterThanOrEqual(2);
     expect((await adminApps.readNamespacedDeployment({ name: 'revert-raced-once', namespace: ns })).spec?.replicas).toBe(1);
   });
 
