@@ -151,6 +151,8 @@ const ConfigSchema = z.object({
   HEALER_COOLDOWN_SECONDS: optionalInt(0, 7 * 24 * 3600),
   HEALER_GROUP_WINDOW_SECONDS: seconds(300),
   HEALER_LOCK_SECONDS: seconds(300, 3600),
+  /** The incident queue's visibility timeout, as deployed: the lock must end before a redelivery. */
+  HEALER_QUEUE_VISIBILITY_SECONDS: optionalInt(1, 43_200),
   HEALER_MIN_CONFIDENCE: decimal(0, 1, 0.7),
   // Blank is unset: a stage parameter left empty must not drop the kube-* protection.
   HEALER_DENIED_NAMESPACES: csv(['kube-system', 'kube-public', 'kube-node-lease'], 'fallback'),
@@ -419,6 +421,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const problems: string[] = [];
   const stack: Settings = Object.freeze(settingsFrom(e, e.HEALER_CLUSTER_NAME ?? 'local'));
   const clusters = clusterRegistry(e, stack, problems);
+  // A worker that crashed (a Lambda timeout) keeps its lock until the lease ends; a redelivery
+  // that came sooner would find it held and be dropped as a duplicate.
+  if (e.HEALER_QUEUE_VISIBILITY_SECONDS !== undefined && e.HEALER_LOCK_SECONDS >= e.HEALER_QUEUE_VISIBILITY_SECONDS) {
+    problems.push(`HEALER_LOCK_SECONDS: ${e.HEALER_LOCK_SECONDS} must be shorter than the queue's visibility timeout (HEALER_QUEUE_VISIBILITY_SECONDS, ${e.HEALER_QUEUE_VISIBILITY_SECONDS}), or a crashed worker's redelivery would find its lock still held and be dropped`);
+  }
   if (problems.length > 0 || clusters.length === 0) throw new ConfigError(`invalid configuration: ${problems.join('; ') || 'no cluster configured'}`);
   const defaultCluster = clusters.find((c) => c.name === e.HEALER_CLUSTER_NAME) ?? clusters[0];
   if (!defaultCluster) throw new ConfigError('invalid configuration: no cluster configured');

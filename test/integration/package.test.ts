@@ -308,6 +308,9 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
     expect(mapping.ScalingConfig?.MaximumConcurrency).toBeLessThanOrEqual(remediate.ReservedConcurrentExecutions ?? 0);
     expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * remediate.Timeout);
     expect(Number(remediate.Environment.Variables.HEALER_LOCK_SECONDS)).toBeGreaterThan(remediate.Timeout);
+    // ... and ends before SQS delivers a crashed run's message again, which the worker checks at start.
+    expect(Number(remediate.Environment.Variables.HEALER_QUEUE_VISIBILITY_SECONDS)).toBe(queue.VisibilityTimeout);
+    expect(Number(remediate.Environment.Variables.HEALER_LOCK_SECONDS)).toBeLessThan(Number(queue.VisibilityTimeout));
     expect(queue.RedrivePolicy).toMatchObject({ maxReceiveCount: 3, deadLetterTargetArn: { 'Fn::GetAtt': ['IncidentsDeadLetterQueue', 'Arn'] } });
     expect(dlq.MessageRetentionPeriod).toBe(14 * 24 * 3600);
     // Every dead letter pages: the dead-letter function consumes the DLQ, one message at a time.

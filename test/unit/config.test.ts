@@ -25,6 +25,19 @@ describe('the configuration read from the environment', () => {
     expect(config.stateTable).toBe('k8s-healer-state');
   });
 
+  it('refuses an incident lock that outlives the queue\'s visibility timeout, so a crashed run\'s redelivery is never dropped', () => {
+    // Act
+    const accepted = loadConfig({ HEALER_LOCK_SECONDS: '300', HEALER_QUEUE_VISIBILITY_SECONDS: '720' });
+    const refused = refusal({ HEALER_LOCK_SECONDS: '900', HEALER_QUEUE_VISIBILITY_SECONDS: '720' });
+    const unknown = loadConfig({ HEALER_LOCK_SECONDS: '900' });
+
+    // Assess: the lock must end first; without the visibility timeout (the local run) nothing is checked.
+    expect(accepted.settings.intake.lockSeconds).toBe(300);
+    expect(refused).toMatch(/HEALER_LOCK_SECONDS: 900 must be shorter than the queue's visibility timeout \(HEALER_QUEUE_VISIBILITY_SECONDS, 720\)/);
+    expect(refusal({ HEALER_LOCK_SECONDS: '720', HEALER_QUEUE_VISIBILITY_SECONDS: '720' })).toMatch(/must be shorter/);
+    expect(unknown.settings.intake.lockSeconds).toBe(900);
+  });
+
   it('reads numbers as the earlier schema did (Number(text): blank is 0, spaces trimmed) and flags in words', () => {
     // Act
     const config = loadConfig({ HEALER_COOLDOWN_SECONDS: '', HEALER_MAX_BODY_BYTES: ' 2048 ', HEALER_MIN_CONFIDENCE: '0.85', HEALER_DRY_RUN: 'off', HEALER_MODEL_DAILY_BUDGET_TOKENS: '', HEALER_DENIED_NAMESPACES: ' ' });
