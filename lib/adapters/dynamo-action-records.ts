@@ -5,6 +5,7 @@ import { ActionPlanSchema } from '../domain/verification-schema.js';
 import { parseIncidentValue } from '../domain/incident-schema.js';
 import { dynamoDbClient } from './aws-clients.js';
 import { stateKeys } from './tables.js';
+import { retrySafe, WRITE_ID } from './retry-safe-write.js';
 
 /**
  * What the healer did, in the state table (`acted#<actionId>#<incidentId>`), written once with a
@@ -22,6 +23,7 @@ export class DynamoActionRecords implements ActionRecords {
 
   async put(record: ActedRecord, keepSeconds: number, nowMs: number): Promise<void> {
     const untilMs = nowMs + keepSeconds * 1000;
+    const { writeId, ...firstOnly } = retrySafe('attribute_not_exists(pk)');
     await this.client.send(
       new PutItemCommand({
         TableName: this.tableName,
@@ -30,8 +32,9 @@ export class DynamoActionRecords implements ActionRecords {
           untilMs,
           expiresAt: Math.ceil(untilMs / 1000),
           body: JSON.stringify({ incident: record.incident, plan: record.plan, actedAt: record.actedAt }),
+          [WRITE_ID]: writeId,
         }),
-        ConditionExpression: 'attribute_not_exists(pk)',
+        ...firstOnly,
       }),
     );
   }

@@ -4,6 +4,7 @@ import type { ApprovalRecord, ApprovalStore } from '../ports/index.js';
 import { dynamoDbClient } from './aws-clients.js';
 import { stateKeys } from './tables.js';
 import { isConditionalCheckFailed } from './dynamo-state-store.js';
+import { retrySafe, WRITE_ID } from './retry-safe-write.js';
 
 /** How long a used or expired approval is kept after its expiry, so a late replay is recognised as one. */
 const KEEP_AFTER_EXPIRY_SECONDS = 7 * 24 * 3600;
@@ -24,6 +25,7 @@ export class DynamoApprovalStore implements ApprovalStore {
 
   async create(record: Omit<ApprovalRecord, 'status'>): Promise<void> {
     const expiresAt = Math.ceil(record.expiresAtMs / 1000) + KEEP_AFTER_EXPIRY_SECONDS;
+    const { writeId, ...firstOnly } = retrySafe('attribute_not_exists(pk)');
     await this.client.send(
       new PutItemCommand({
         TableName: this.tableName,
@@ -37,12 +39,13 @@ export class DynamoApprovalStore implements ApprovalStore {
             status: 'pending',
             untilMs: record.expiresAtMs,
             expiresAt,
+            [WRITE_ID]: writeId,
             // The approved content as one JSON string: read back byte for byte, digest and all.
             body: JSON.stringify({ incident: record.incident, diagnosis: record.diagnosis, plan: record.plan }),
           },
           { removeUndefinedValues: true },
         ),
-        ConditionExpression: 'attribute_not_exists(pk)',
+        ...firstOnly,
       }),
     );
   }
@@ -67,15 +70,18 @@ export class DynamoApprovalStore implements ApprovalStore {
   }
 
   async consume(id: string, usedBy: Readonly<Record<string, string>>, nowMs: number): Promise<boolean> {
+    // The consuming write's id is SET with it: a retry of a consume that was applied (its answer
+    // lost) still wins, and a second click's fresh id never does.
+    const once = retrySafe('attribute_exists(pk) AND #status = :pending AND #until > :now', { '#status': 'status', '#until': 'untilMs' }, { ':used': 'used', ':pending': 'pending', ':by': usedBy, ':now': nowMs });
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: marshall({ pk: stateKeys.approval(id) }),
-          UpdateExpression: 'SET #status = :used, usedBy = :by, usedAtMs = :now',
-          ConditionExpression: 'attribute_exists(pk) AND #status = :pending AND #until > :now',
-          ExpressionAttributeNames: { '#status': 'status', '#until': 'untilMs' },
-          ExpressionAttributeValues: marshall({ ':used': 'used', ':pending': 'pending', ':by': usedBy, ':now': nowMs }),
+          UpdateExpression: 'SET #status = :used, usedBy = :by, usedAtMs = :now, #writeId = :writeId',
+          ConditionExpression: once.ConditionExpression,
+          ExpressionAttributeNames: once.ExpressionAttributeNames,
+          ExpressionAttributeValues: once.ExpressionAttributeValues,
         }),
       );
       return true;

@@ -12,6 +12,7 @@ import type { AuditLog } from '../ports/index.js';
 import { dynamoDbClient } from './aws-clients.js';
 import { auditSortKey, incidentsDay } from './tables.js';
 import { HEALER_VERSION } from '../version.js';
+import { retrySafe, WRITE_ID } from './retry-safe-write.js';
 
 export interface DynamoAuditLogOptions {
   readonly tableName: string;
@@ -40,12 +41,13 @@ export class DynamoAuditLog implements AuditLog {
   async append(entry: AuditEntry): Promise<void> {
     const item = auditItem(entry);
     const sk = item.sk;
+    const { writeId, ...firstOnly } = retrySafe('attribute_not_exists(incidentId)');
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: marshall(item, { removeUndefinedValues: true }),
-          ConditionExpression: 'attribute_not_exists(incidentId)',
+          Item: marshall({ ...item, [WRITE_ID]: writeId }, { removeUndefinedValues: true }),
+          ...firstOnly,
         }),
       );
     } catch (error) {

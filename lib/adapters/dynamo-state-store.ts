@@ -171,7 +171,7 @@ export class DynamoStateStore implements StateStore {
   }
 
   startCooldown(key: string, seconds: number, nowMs: number): Promise<boolean> {
-    return this.putIfNotLive({ pk: stateKeys.cooldown(key) }, nowMs + seconds * 1000, nowMs);
+    return this.putIfNotLive({ pk: stateKeys.cooldown(key), token: randomUUID() }, nowMs + seconds * 1000, nowMs);
   }
 
   async claimOwner(ownerKey: string, incidentId: string, windowSeconds: number, nowMs: number): Promise<{ claimed: boolean; holder: string }> {
@@ -260,16 +260,20 @@ export class DynamoStateStore implements StateStore {
     }
   }
 
-  /** One conditional put: succeeds only when no live item holds the key. */
-  private async putIfNotLive(item: Record<string, string>, untilMs: number, nowMs: number): Promise<boolean> {
+  /**
+   * One conditional put: succeeds only when no live item holds the key, or the live item is this
+   * very put. The SDK retries a request whose answer timed out; when the first try was applied
+   * and only its answer was lost, the retry (same body, same token) must not lose to itself.
+   */
+  private async putIfNotLive(item: Record<string, string> & { token: string }, untilMs: number, nowMs: number): Promise<boolean> {
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: marshall({ ...item, untilMs, expiresAt: ttlSeconds(untilMs) }),
-          ConditionExpression: NOT_LIVE,
-          ExpressionAttributeNames: { '#pk': 'pk', '#until': 'untilMs' },
-          ExpressionAttributeValues: marshall({ ':now': nowMs }),
+          ConditionExpression: `${NOT_LIVE} OR #token = :token`,
+          ExpressionAttributeNames: { '#pk': 'pk', '#until': 'untilMs', '#token': 'token' },
+          ExpressionAttributeValues: marshall({ ':now': nowMs, ':token': item.token }),
         }),
       );
       return true;
