@@ -22,7 +22,12 @@ import type { AuditEntry } from '../../lib/domain/types.js';
  * write gate; the fix is verified. No alert here is written by hand: every label on it is one
  * kube-state-metrics or the mixin set.
  */
-const FIRING_AFTER = '5s';
+/**
+ * Also how long the crash loop lasts: the eviction comes at least `for:` after the pod exists, so
+ * its replacement always starts after the recovery, and making the pod has all of that time.
+ */
+const FIRING_AFTER_SECONDS = 15;
+const FIRING_AFTER = `${FIRING_AFTER_SECONDS}s`;
 const ALERTS_UNDER_TEST = ['KubePodCrashLooping', 'KubeJobFailed', 'KubeContainerWaiting'];
 const run = randomBytes(2).toString('hex');
 const NS = { crash: `chain-crash-${run}`, job: `chain-job-${run}`, pull: `chain-pull-${run}` };
@@ -116,7 +121,7 @@ describe.skipIf(skipReason !== undefined)('the real alert chain: kube-state-metr
   it('KubePodCrashLooping, as kube-state-metrics labels it, leads to an eviction the apiserver accepts, then a verified recovery', async () => {
     // Prepare: a Deployment whose pod crash-loops on a refused connection; pods made after
     // `recoversAt` run normally (the dependency is back), so a fresh pod is the fix.
-    const [crashing] = await sc.transientCrashLoop(NS.crash, 'orders', { recoversAt: new Date(Date.now() + 5_000) });
+    const [crashing] = await sc.transientCrashLoop(NS.crash, 'orders', { recoversAt: new Date(Date.now() + FIRING_AFTER_SECONDS * 1000) });
     const pod = crashing as V1Pod;
     const podName = pod.metadata?.name ?? '';
     const id = incidentId('local', NS.crash, 'Pod', podName, 'CrashLoopBackOff');

@@ -246,8 +246,8 @@ describe('Claude diagnoser with the real SDK', () => {
     // Act
     const { result, ms } = await timed(() => healer().diagnose(incident, evidence));
 
-    // Assess
-    expect(ms).toBeLessThan(2000);
+    // Assess: seconds at most, not the hour asked for (the bound leaves room for a busy machine)
+    expect(ms).toBeLessThan(10_000);
     expect(result.diagnoser).toBe('runbook');
     expect(result.fallbackReason).toMatch(/rate-limited.*retry-after 3600 s exceeds/);
     expect(server.requests).toHaveLength(1);
@@ -259,7 +259,7 @@ describe('Claude diagnoser with the real SDK', () => {
     expect(result.diagnoser).toBe('claude');
     expect(result.usage).toMatchObject({ requests: 2, steps: 1 }); // the refused attempt counts as a request
     expect(ms).toBeGreaterThanOrEqual(950);
-    expect(ms).toBeLessThan(2500);
+    expect(ms).toBeLessThan(5000);
     expect(server.requests.map((r) => r.headers['x-stainless-retry-count'])).toEqual(['0', '0']); // our retries, not the SDK's
   });
 
@@ -270,7 +270,7 @@ describe('Claude diagnoser with the real SDK', () => {
     expect(result.fallbackReason).toMatch(/overloaded.*after 3 attempt/);
     expect(server.requests).toHaveLength(3); // 1 + HEALER_MODEL_MAX_RETRIES (2)
     expect(server.pending()).toBe(1);
-    expect(ms).toBeLessThan(2000);
+    expect(ms).toBeLessThan(5000);
   });
 
   it('gives up at the caller deadline when the API hangs', async () => {
@@ -284,7 +284,7 @@ describe('Claude diagnoser with the real SDK', () => {
     expect(result.diagnoser).toBe('runbook');
     expect(result.fallbackReason).toMatch(/timeout/);
     expect(ms).toBeGreaterThanOrEqual(1100);
-    expect(ms).toBeLessThan(2500);
+    expect(ms).toBeLessThan(5000);
     expect(server.requests).toHaveLength(1);
   });
 

@@ -296,12 +296,14 @@ describe('the investigation loop', () => {
 
   describe('the deadline', () => {
     it('makes the next request the last when there is no time for another round', async () => {
-      // Prepare: a slow first answer; 1.6 s in all leaves room for the look-up and one request
+      // Prepare: a slow first answer; 4 s in all leaves room for the look-up and one request, not
+      // for a second round (a look-up's own 5 s limit plus two steps). Each request is given 1.5 s
+      // at least, so a busy machine's pause does not run the last one out of time.
       const investigator = new FixtureInvestigator(cluster);
       server.enqueue({ ...steps.toolUse('node', {}), delayMs: 600 }, steps.verdict(verdict()));
 
       // Act
-      const diagnosis = await claude(investigator).diagnose(incident, evidence, { deadline: Date.now() + 1600 });
+      const diagnosis = await claude(investigator, { minAttemptMs: 1500 }).diagnose(incident, evidence, { deadline: Date.now() + 4000 });
 
       // Assess
       expect(diagnosis.diagnoser).toBe('claude');
@@ -310,13 +312,16 @@ describe('the investigation loop', () => {
     });
 
     it('abandons a slow look-up at the deadline and still asks for the verdict', async () => {
-      const investigator = new FixtureInvestigator({ ...cluster, delayMs: 5000 });
+      // Prepare: a look-up that would take 10 s; 4 s in all, at least 1.5 s kept for the verdict request.
+      const investigator = new FixtureInvestigator({ ...cluster, delayMs: 10_000 });
       server.enqueue(steps.toolUse('node', {}), steps.verdict(verdict()));
 
+      // Act
       const start = Date.now();
-      const diagnosis = await claude(investigator).diagnose(incident, evidence, { deadline: start + 2000 });
+      const diagnosis = await claude(investigator, { minAttemptMs: 1500 }).diagnose(incident, evidence, { deadline: start + 4000 });
 
-      expect(Date.now() - start).toBeLessThan(3000);
+      // Assess: it did not wait for the look-up (10 s), and asked anyway.
+      expect(Date.now() - start).toBeLessThan(6000);
       expect(diagnosis.diagnoser).toBe('claude');
       expect(toolResults(server.requests[1])[0]?.content).toMatch(/timed out after \d+ ms/);
     });

@@ -229,7 +229,8 @@ async function cfnLint(ctx: { skip: (note?: string) => void }, outDir: string, c
   const result = await run(
     cfnLint,
     ['--format', 'parseable', '--ignore-checks', ...CFN_LINT_IGNORED, '--', join(outDir, 'cloudformation-template-update-stack.json')],
-    { cwd, env: process.env, timeoutMs: 60_000 },
+    // A whole template through Python on a busy 2-core machine: minutes, not the default minute.
+    { cwd, env: process.env, timeoutMs: 150_000 },
   );
   if (result.code !== 0) console.error(`cfn-lint findings:\n${result.stdout}${result.stderr}`);
   expect(result.code, `cfn-lint findings:\n${result.stdout}${result.stderr}`).toBe(0);
@@ -271,7 +272,7 @@ describe('osls package (offline) produces a valid, least-privilege deployment', 
 
   it('passes cfn-lint', async (ctx) => {
     await cfnLint(ctx, outDir, serviceDir);
-  });
+  }, 180_000);
 
   it('defines the five functions on nodejs22.x/arm64 with the right triggers and limits', () => {
     // Prepare
@@ -704,7 +705,7 @@ describe('osls package with a stage VPC (private cluster)', () => {
 
   it('passes cfn-lint', async (ctx) => {
     await cfnLint(ctx, outDir, serviceDir);
-  });
+  }, 180_000);
 
   it('puts only the functions that reach the cluster in the VPC, and gives only their roles the ENI permissions', () => {
     // Prepare
