@@ -87,7 +87,17 @@ export class DynamoApprovalStore implements ApprovalStore {
       return true;
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;
+      // Every try's answer lost (or a failure after the write): the link may be used up by this
+      // very click. Read it back; if it carries our id, the click counts, else the error stands.
+      if (await this.consumedWith(id, once.writeId).catch(() => false)) return true;
       throw error;
     }
+  }
+
+  private async consumedWith(id: string, writeId: string): Promise<boolean> {
+    const result = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: marshall({ pk: stateKeys.approval(id) }), ConsistentRead: true, ProjectionExpression: '#writeId', ExpressionAttributeNames: { '#writeId': WRITE_ID } }),
+    );
+    return result.Item !== undefined && unmarshall(result.Item)[WRITE_ID] === writeId;
   }
 }

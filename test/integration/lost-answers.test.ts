@@ -39,8 +39,8 @@ describe.skipIf(unavailable !== undefined && !mustRun())('conditional writes who
   });
 
   /** A client through a proxy that loses the first answer; it gives up on an answer after 1 s and retries. */
-  async function throughLostAnswer<T>(use: (client: DynamoDBClient) => Promise<T>): Promise<{ result: T; proxy: LostAnswerProxy }> {
-    const proxy = await lostFirstAnswerProxy(dynamo.endpoint);
+  async function throughLostAnswer<T>(use: (client: DynamoDBClient) => Promise<T>, lose = 1): Promise<{ result: T; proxy: LostAnswerProxy }> {
+    const proxy = await lostFirstAnswerProxy(dynamo.endpoint, lose);
     const lossy = createDynamoDbClient({ endpoint: proxy.endpoint, ...localAws(), requestHandler: { ...LAMBDA_CLIENT_DEFAULTS.requestHandler, requestTimeout: 1_000 } });
     try {
       return { result: await use(lossy), proxy };
@@ -115,5 +115,23 @@ describe.skipIf(unavailable !== undefined && !mustRun())('conditional writes who
     expect(clicked.result).toBe(true);
     expect(again).toBe(false);
     expect(await store.get(id)).toMatchObject({ status: 'used', usedBy: { by: 'alice' }, usedAtMs: T0 + 1_000 });
+  });
+
+  it('an approval click whose every try lost its answer still counts when the link carries its id', async () => {
+    // Prepare
+    const incident = anIncident({ id: randomBytes(16).toString('hex') });
+    const plan: ActionPlan = { action: 'evict-pod', target: { kind: 'Pod', name: incident.subject.name, namespace: incident.subject.namespace, uid: 'u-1' }, parameters: {}, summary: 'evict the pod' };
+    const id = randomBytes(16).toString('hex');
+    const store = new DynamoApprovalStore({ tableName: tables.state, client });
+    await store.create({ id, incident, diagnosis: anEvictDiagnosis(incident), plan, digest: 'd', requestedAtMs: T0, expiresAtMs: T0 + 3_600_000 });
+
+    // Act: all the client's tries lose their answers; the read-back after them gets through.
+    const clicked = await throughLostAnswer((lossy) => new DynamoApprovalStore({ tableName: tables.state, client: lossy }).consume(id, { by: 'bob' }, T0 + 1_000), LAMBDA_CLIENT_DEFAULTS.maxAttempts);
+    const again = await store.consume(id, { by: 'bob' }, T0 + 1_000);
+
+    // Assess
+    expect(clicked.proxy.forwarded()).toBe(LAMBDA_CLIENT_DEFAULTS.maxAttempts + 1);
+    expect(clicked.result).toBe(true);
+    expect(again).toBe(false);
   });
 });

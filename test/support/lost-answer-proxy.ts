@@ -9,11 +9,11 @@ export interface LostAnswerProxy {
 }
 
 /**
- * A fault in front of a real endpoint: every request is passed on, but the first one's answer is
- * never sent back, as when a network path drops a response. The write happened; the client times
- * out and retries.
+ * A fault in front of a real endpoint: every request is passed on, but the first `lose` answers
+ * are never sent back, as when a network path drops responses. The writes happened; the client
+ * times out and retries.
  */
-export async function lostFirstAnswerProxy(upstream: string): Promise<LostAnswerProxy> {
+export async function lostFirstAnswerProxy(upstream: string, lose = 1): Promise<LostAnswerProxy> {
   let forwarded = 0;
   const held: ServerResponse[] = [];
   const server = createServer((req, res) => {
@@ -21,7 +21,7 @@ export async function lostFirstAnswerProxy(upstream: string): Promise<LostAnswer
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       forwarded++;
-      const first = forwarded === 1;
+      const first = forwarded <= lose;
       fetch(upstream, { method: req.method ?? 'POST', headers: req.headers as Record<string, string>, body: Buffer.concat(chunks) })
         .then(async (answer) => {
           const body = Buffer.from(await answer.arrayBuffer());
