@@ -16,15 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbClient, dynamoDbClient, LAMBDA_CLIENT_DEFAULTS, resetAwsClients } from '../../lib/adapters/aws-clients.js';
 import { DynamoStateStore } from '../../lib/adapters/dynamo-state-store.js';
 import { stateKeys } from '../../lib/adapters/tables.js';
-import { createTables, dynamoDbLocalUnavailable, localAws, startDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.js';
+import { createTables, dynamoDbLocalUnavailable, localAws, startDynamoDbLocal, ttlSafeNow, type DynamoDbLocal } from '../support/dynamodb-local.js';
 import { mustRun } from '../support/process.js';
 
 const unavailable = dynamoDbLocalUnavailable();
-// In the future on purpose: items carry a TTL (expiresAt) computed from T0, and DynamoDB Local's
-// TTL sweeper really deletes expired items at random moments; a past T0 made conditional writes
-// "win" again whenever the sweeper had removed the item mid-test.
-// Whole days: the rate-limit windows are fixed and aligned to the epoch.
-const T0 = Math.ceil((Date.now() + 24 * 3600 * 1000) / 86_400_000) * 86_400_000;
+const T0 = ttlSafeNow();
 
 describe.skipIf(unavailable !== undefined && !mustRun())('DynamoStateStore on DynamoDB Local', () => {
   let dynamo: DynamoDbLocal;

@@ -15,13 +15,21 @@ import { DynamoAuditLog } from '../../lib/adapters/dynamo-audit-log.js';
 import { DynamoStateStore } from '../../lib/adapters/dynamo-state-store.js';
 import type { ActionPlan } from '../../lib/actions/action.js';
 import { anEvictDiagnosis, anIncident } from '../fixtures/builders.js';
-import { createTables, dynamoDbLocalUnavailable, localAws, startDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.js';
+import { createTables, dynamoDbLocalUnavailable, localAws, startDynamoDbLocal, ttlSafeNow, type DynamoDbLocal } from '../support/dynamodb-local.js';
 import { lostFirstAnswerProxy, type LostAnswerProxy } from '../support/lost-answer-proxy.js';
 import { mustRun } from '../support/process.js';
 
 const unavailable = dynamoDbLocalUnavailable();
-// Whole days ahead: items carry a TTL from it, and DynamoDB Local's sweeper must not remove them mid-test.
-const T0 = Math.ceil((Date.now() + 24 * 3600 * 1000) / 86_400_000) * 86_400_000;
+const T0 = ttlSafeNow();
+/** How long the client waits for an answer before it retries: long enough that a retried request's own answer comes in time. */
+const ANSWER_TIMEOUT_MS = 2_000;
+
+/** An eviction as remediate() plans it, for the records that name one. */
+function anEviction() {
+  const incident = anIncident({ id: randomBytes(16).toString('hex') });
+  const plan: ActionPlan = { action: 'evict-pod', target: { kind: 'Pod', name: incident.subject.name, namespace: incident.subject.namespace, uid: 'u-1' }, parameters: {}, summary: 'evict the pod' };
+  return { incident, plan };
+}
 
 describe.skipIf(unavailable !== undefined && !mustRun())('conditional writes whose answer is lost', () => {
   let dynamo: DynamoDbLocal;
@@ -38,10 +46,10 @@ describe.skipIf(unavailable !== undefined && !mustRun())('conditional writes who
     await dynamo?.stop();
   });
 
-  /** A client through a proxy that loses the first answer; it gives up on an answer after 1 s and retries. */
+  /** A client through a proxy that loses the first answer(s); it gives up on an answer after ANSWER_TIMEOUT_MS and retries. */
   async function throughLostAnswer<T>(use: (client: DynamoDBClient) => Promise<T>, lose = 1): Promise<{ result: T; proxy: LostAnswerProxy }> {
     const proxy = await lostFirstAnswerProxy(dynamo.endpoint, lose);
-    const lossy = createDynamoDbClient({ endpoint: proxy.endpoint, ...localAws(), requestHandler: { ...LAMBDA_CLIENT_DEFAULTS.requestHandler, requestTimeout: 1_000 } });
+    const lossy = createDynamoDbClient({ endpoint: proxy.endpoint, ...localAws(), requestHandler: { ...LAMBDA_CLIENT_DEFAULTS.requestHandler, requestTimeout: ANSWER_TIMEOUT_MS } });
     try {
       return { result: await use(lossy), proxy };
     } finally {
@@ -62,8 +70,8 @@ describe.skipIf(unavailable !== undefined && !mustRun())('conditional writes who
     const { result: won, proxy } = await throughLostAnswer((lossy) => claim(new DynamoStateStore({ tableName: tables.state, client: lossy }), key));
     const other = await claim(new DynamoStateStore({ tableName: tables.state, client }), key);
 
-    // Assess: the proxy passed the write on twice (applied, then retried), and it counts as won.
-    expect(proxy.forwarded()).toBe(2);
+    // Assess: the proxy passed the write on at least twice (applied, then retried), and it counts as won.
+    expect(proxy.forwarded()).toBeGreaterThanOrEqual(2);
     expect(won).toBe(true);
     expect(other).toBe(false);
   });
@@ -77,28 +85,26 @@ describe.skipIf(unavailable !== undefined && !mustRun())('conditional writes who
     const { proxy } = await throughLostAnswer((lossy) => new DynamoAuditLog({ tableName: tables.audit, client: lossy }).append(entry));
 
     // Assess
-    expect(proxy.forwarded()).toBe(2);
+    expect(proxy.forwarded()).toBeGreaterThanOrEqual(2);
     expect(await new DynamoAuditLog({ tableName: tables.audit, client }).listForIncident(incidentId)).toEqual([entry]);
   });
 
   it('an action record whose answer was lost is stored, and verification can read it', async () => {
     // Prepare
-    const incident = anIncident({ id: randomBytes(16).toString('hex') });
-    const plan: ActionPlan = { action: 'evict-pod', target: { kind: 'Pod', name: incident.subject.name, namespace: incident.subject.namespace, uid: 'u-1' }, parameters: {}, summary: 'evict the pod' };
+    const { incident, plan } = anEviction();
     const record = { actionId: randomBytes(16).toString('hex'), incident, plan, actedAt: new Date(T0).toISOString() };
 
     // Act
     const { proxy } = await throughLostAnswer((lossy) => new DynamoActionRecords({ tableName: tables.state, client: lossy }).put(record, 3600, T0));
 
     // Assess
-    expect(proxy.forwarded()).toBe(2);
+    expect(proxy.forwarded()).toBeGreaterThanOrEqual(2);
     expect(await new DynamoActionRecords({ tableName: tables.state, client }).get(incident.id, record.actionId)).toEqual(record);
   });
 
   it('an approval link consumed once, its answer lost, is consumed by that click; a second click still loses', async () => {
     // Prepare: a pending approval, itself created through a lost answer.
-    const incident = anIncident({ id: randomBytes(16).toString('hex') });
-    const plan: ActionPlan = { action: 'evict-pod', target: { kind: 'Pod', name: incident.subject.name, namespace: incident.subject.namespace, uid: 'u-1' }, parameters: {}, summary: 'evict the pod' };
+    const { incident, plan } = anEviction();
     const id = randomBytes(16).toString('hex');
     const created = await throughLostAnswer((lossy) =>
       new DynamoApprovalStore({ tableName: tables.state, client: lossy }).create({ id, incident, diagnosis: anEvictDiagnosis(incident), plan, digest: 'd', requestedAtMs: T0, expiresAtMs: T0 + 3_600_000 }),
@@ -110,8 +116,8 @@ describe.skipIf(unavailable !== undefined && !mustRun())('conditional writes who
     const again = await store.consume(id, { by: 'alice' }, T0 + 1_000);
 
     // Assess
-    expect(created.proxy.forwarded()).toBe(2);
-    expect(clicked.proxy.forwarded()).toBe(2);
+    expect(created.proxy.forwarded()).toBeGreaterThanOrEqual(2);
+    expect(clicked.proxy.forwarded()).toBeGreaterThanOrEqual(2);
     expect(clicked.result).toBe(true);
     expect(again).toBe(false);
     expect(await store.get(id)).toMatchObject({ status: 'used', usedBy: { by: 'alice' }, usedAtMs: T0 + 1_000 });
@@ -119,8 +125,7 @@ describe.skipIf(unavailable !== undefined && !mustRun())('conditional writes who
 
   it('an approval click whose every try lost its answer still counts when the link carries its id', async () => {
     // Prepare
-    const incident = anIncident({ id: randomBytes(16).toString('hex') });
-    const plan: ActionPlan = { action: 'evict-pod', target: { kind: 'Pod', name: incident.subject.name, namespace: incident.subject.namespace, uid: 'u-1' }, parameters: {}, summary: 'evict the pod' };
+    const { incident, plan } = anEviction();
     const id = randomBytes(16).toString('hex');
     const store = new DynamoApprovalStore({ tableName: tables.state, client });
     await store.create({ id, incident, diagnosis: anEvictDiagnosis(incident), plan, digest: 'd', requestedAtMs: T0, expiresAtMs: T0 + 3_600_000 });
@@ -130,7 +135,7 @@ describe.skipIf(unavailable !== undefined && !mustRun())('conditional writes who
     const again = await store.consume(id, { by: 'bob' }, T0 + 1_000);
 
     // Assess
-    expect(clicked.proxy.forwarded()).toBe(LAMBDA_CLIENT_DEFAULTS.maxAttempts + 1);
+    expect(clicked.proxy.forwarded()).toBeGreaterThanOrEqual(LAMBDA_CLIENT_DEFAULTS.maxAttempts + 1);
     expect(clicked.result).toBe(true);
     expect(again).toBe(false);
   });
